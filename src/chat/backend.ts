@@ -1,0 +1,47 @@
+// The contract between the chat layer and whatever produces answers (the sidecar client, or a fake in tests).
+
+/** One event of a streamed answer. */
+export type GenerateEvent =
+  | { type: "delta"; text: string }
+  | {
+      type: "done";
+      /** stop: the model ended the answer; length: max_new_tokens reached; cancelled: the signal fired. */
+      reason: "stop" | "length" | "cancelled";
+      usage: { promptTokens: number; completionTokens: number };
+      timings: { firstTokenMs: number; totalMs: number };
+    };
+
+export interface GenerateOptions {
+  signal?: AbortSignal;
+  maxNewTokens?: number;
+}
+
+/** Where the answering engine stands, for the UI's status line and crash panel. */
+export type BackendState = "starting" | "loading" | "ready" | "busy" | "crashed" | "stopped";
+
+export interface BackendStatus {
+  state: BackendState;
+  /** Human words for the state: a load phase, an error message. */
+  detail?: string;
+  /** Last lines the engine printed on stderr, shown when it crashed. */
+  stderrTail?: string[];
+  /** Where the engine's full log is, when there is one. */
+  logPath?: string;
+  /** e.g. "CPU", "Ascend:0". */
+  device?: string;
+  /** e.g. "mindformers 1.3.2 / mindspore 2.7.2". */
+  engine?: string;
+  /** Prompt + answer token limit of the loaded model. */
+  seqLength?: number;
+}
+
+export interface ChatBackend {
+  /**
+   * Streams the answer to a full prompt. Ends with exactly one `done` event, also when cancelled
+   * (reason "cancelled"). Throws an Error with a string `code` when the engine fails or dies.
+   */
+  generate(prompt: string, options?: GenerateOptions): AsyncIterable<GenerateEvent>;
+  /** Current status, and a subscription to its changes; the returned function unsubscribes. */
+  status(): BackendStatus;
+  onStatus(listener: (status: BackendStatus) => void): () => void;
+}
