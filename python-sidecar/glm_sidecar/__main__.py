@@ -1,0 +1,44 @@
+"""Entry point: `python -m glm_sidecar --shell ENDPOINT --control ENDPOINT --model-dir DIR ...`."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .server import SidecarServer
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="glm_sidecar", description="glm-chat's MindSpore sidecar")
+    parser.add_argument("--shell", required=True, help="ZeroMQ endpoint for requests and streamed tokens")
+    parser.add_argument("--control", required=True, help="ZeroMQ endpoint for interrupt and shutdown")
+    parser.add_argument("--model-dir", default=".")
+    parser.add_argument("--engine", choices=("mindformers", "fake"), default="mindformers")
+    parser.add_argument("--device-target", choices=("Ascend", "GPU", "CPU"), default="CPU")
+    parser.add_argument("--device-id", type=int, default=0)
+    parser.add_argument("--seq-length", type=int, default=None)
+    parser.add_argument("--parent-pid", type=int, default=None)
+    parser.add_argument("--fake-token-delay", type=float, default=0.0, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def build_engine(args):
+    if args.engine == "fake":
+        from .engine.fake_engine import FakeEngine
+        return FakeEngine(token_delay_s=args.fake_token_delay)
+    from .engine.mindformers_engine import MindFormersEngine
+    return MindFormersEngine(args.model_dir, args.device_target, args.device_id, args.seq_length)
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    key_hex = os.environ.pop("GLM_CHAT_KEY", "")
+    if not key_hex:
+        sys.stderr.write("glm_sidecar: GLM_CHAT_KEY is not set; the sidecar is started by glm-chat\n")
+        return 2
+    server = SidecarServer(build_engine(args), args.shell, args.control, bytes.fromhex(key_hex), args.parent_pid)
+    return server.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

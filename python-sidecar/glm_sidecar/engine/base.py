@@ -1,0 +1,78 @@
+"""The engine interface the server drives, and the values that cross it."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional
+
+# report(phase, progress 0..1 or None, detail or None)
+ProgressReport = Callable[[str, Optional[float], Optional[str]], None]
+
+
+class EngineError(Exception):
+    """A failure the user can act on; `ename` is stable and shown with the message (no traceback needed)."""
+
+    def __init__(self, ename: str, message: str) -> None:
+        super().__init__(message)
+        self.ename = ename
+
+
+class GenerationCancelled(Exception):
+    """Raised inside an engine's token loop when an interrupt arrived."""
+
+
+class GenerateParams(object):
+    """Sampling parameters of one generate request; defaults are ChatGLM-6B chat()'s."""
+
+    def __init__(self, max_new_tokens: int = 256, do_sample: bool = True, temperature: float = 0.95,
+                 top_p: float = 0.7, top_k: int = 0, repetition_penalty: float = 1.0,
+                 seed: Optional[int] = None) -> None:
+        self.max_new_tokens = max_new_tokens
+        self.do_sample = do_sample
+        self.temperature = temperature
+        self.top_p = top_p
+        self.top_k = top_k
+        self.repetition_penalty = repetition_penalty
+        self.seed = seed
+
+    @classmethod
+    def from_content(cls, content: Dict[str, Any]) -> "GenerateParams":
+        params = cls()
+        for name, kind in (("max_new_tokens", int), ("do_sample", bool), ("temperature", float),
+                           ("top_p", float), ("top_k", int), ("repetition_penalty", float), ("seed", int)):
+            value = content.get(name)
+            if value is None:
+                continue
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+                raise EngineError("InvalidParameter", "%s must be %s, got %r" % (name, kind.__name__, value))
+            setattr(params, name, value)
+        if params.max_new_tokens < 1:
+            raise EngineError("InvalidParameter", "max_new_tokens must be at least 1")
+        return params
+
+
+class GenerateResult(object):
+    def __init__(self, done_reason: str, prompt_tokens: int, completion_tokens: int) -> None:
+        self.done_reason = done_reason  # "stop" | "length" | "cancelled"
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+
+
+class Engine(object):
+    """Loads a model once, then generates one answer at a time (called from one worker thread)."""
+
+    name = "base"
+
+    def load(self, report: ProgressReport) -> None:
+        raise NotImplementedError
+
+    def info(self) -> Dict[str, Any]:
+        raise NotImplementedError
+
+    def count_tokens(self, text: str) -> int:
+        raise NotImplementedError
+
+    def generate(self, prompt: str, params: GenerateParams, should_stop: Callable[[], bool],
+                 on_text: Callable[[str], None]) -> GenerateResult:
+        """Streams the answer (never the prompt) through on_text; checks should_stop every token."""
+        raise NotImplementedError

@@ -1,0 +1,73 @@
+"""The real sidecar process with the fake engine: handshake, streaming, cancel, bad frames, shutdown."""
+from __future__ import annotations
+
+from sidecar_client import SidecarProcess
+
+
+def test_handshake_stream_and_reply():
+    with SidecarProcess(["--engine", "fake"]) as side:
+        seen = side.wait_ready()
+        hello = seen[0]
+        assert hello["msg_type"] == "hello" and hello["content"]["protocol_version"] == 1
+        assert [m["content"]["state"] for m in seen if m["msg_type"] == "status"][-1] == "ready"
+        req = side.send(side.shell, "generate_request", {"prompt": "one two three", "max_new_tokens": 10})
+        msgs = side.recv_until(side.shell, lambda m: m["msg_type"] == "generate_reply")
+        tokens = [m["content"]["text"] for m in msgs if m["msg_type"] == "token"]
+        assert tokens == ["echo: ", "one ", "two ", "three "]
+        assert all(m["parent_id"] == req for m in msgs)
+        reply = msgs[-1]["content"]
+        assert reply["status"] == "ok" and reply["done_reason"] == "stop"
+        assert reply["usage"] == {"prompt_tokens": 3, "completion_tokens": 4}
+
+
+def test_length_limit_and_tokenize():
+    with SidecarProcess(["--engine", "fake"]) as side:
+        side.wait_ready()
+        side.send(side.shell, "generate_request", {"prompt": "a b c d e", "max_new_tokens": 2})
+        reply = side.recv_until(side.shell, lambda m: m["msg_type"] == "generate_reply")[-1]["content"]
+        assert reply["done_reason"] == "length" and reply["usage"]["completion_tokens"] == 2
+        side.send(side.shell, "tokenize_request", {"text": "x y z"})
+        assert side.recv(side.shell)["content"] == {"status": "ok", "count": 3}
+
+
+def test_interrupt_on_control_channel_stops_generation():
+    with SidecarProcess(["--engine", "fake", "--fake-token-delay", "0.05"]) as side:
+        side.wait_ready()
+        req = side.send(side.shell, "generate_request", {"prompt": " ".join(["w"] * 200), "max_new_tokens": 500})
+        side.recv_until(side.shell, lambda m: m["msg_type"] == "token")
+        side.send(side.control, "interrupt_request", {"target_id": req})
+        assert side.recv(side.control)["content"]["interrupted"] == 1
+        msgs = side.recv_until(side.shell, lambda m: m["msg_type"] == "generate_reply")
+        reply = msgs[-1]["content"]
+        assert reply["status"] == "aborted" and reply["done_reason"] == "cancelled"
+        assert reply["usage"]["completion_tokens"] < 50
+
+
+def test_bad_frames_are_dropped_and_service_continues():
+    with SidecarProcess(["--engine", "fake"]) as side:
+        side.wait_ready()
+        side.send(side.shell, "generate_request", {"prompt": "evil"}, key=b"wrong key")
+        peer = side.peers[side.shell]
+        side.shell.send_multipart([peer, b"\x00" * 32, b"\xc1garbage"])
+        side.shell.send_multipart([peer, b"only one frame"])
+        side.send(side.shell, "no_such_request", {"x": 1})
+        side.send(side.shell, "info_request", {})
+        info = side.recv(side.shell)
+        assert info["msg_type"] == "info_reply" and info["content"]["engine"] == "fake"
+        assert info["content"]["dropped_frames"] == 3
+
+
+def test_bad_parameters_get_an_error_reply():
+    with SidecarProcess(["--engine", "fake"]) as side:
+        side.wait_ready()
+        side.send(side.shell, "generate_request", {"prompt": "x", "top_p": "high"})
+        reply = side.recv(side.shell)["content"]
+        assert reply["status"] == "error" and reply["ename"] == "InvalidParameter"
+
+
+def test_shutdown_request_ends_the_process():
+    with SidecarProcess(["--engine", "fake"]) as side:
+        side.wait_ready()
+        side.send(side.control, "shutdown_request", {})
+        assert side.recv(side.control)["msg_type"] == "shutdown_reply"
+        assert side.proc.wait(timeout=10) == 0
