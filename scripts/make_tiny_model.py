@@ -1,0 +1,160 @@
+"""Generate a tiny random-weight ChatGLM-6B-shaped model (ice_text.model, glm_6b.ckpt, glm_config.json) for tests."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import tiny_model_tokenizer  # noqa: E402  (sibling module in scripts/)
+
+NUM_LAYERS = 2
+HIDDEN = 64
+NUM_HEADS = 4
+SEQ_LENGTH = 256
+SEED = 1234
+OUTPUTS = ("ice_text.model", "glm_6b.ckpt", "glm_config.json")
+STAMP = ".tiny-model-stamp"
+
+
+def source_hash():
+    """Hash of this script and its tokenizer helper: any edit invalidates previously generated files."""
+    h = hashlib.sha256()
+    for path in (os.path.abspath(__file__), tiny_model_tokenizer.__file__):
+        with open(path, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()
+
+
+def checkpoint_arrays(vocab_size, eop_id):
+    """Return [(name, float16 ndarray)] in glm_6b.ckpt naming; Linear weights are [out, in]."""
+    import numpy as np
+
+    rng = np.random.RandomState(SEED)
+    inner = 4 * HIDDEN * 2 // 3
+
+    def normal(*shape):
+        return (rng.standard_normal(shape) * 0.02).astype(np.float16)
+
+    def zeros(n):
+        return np.zeros((n,), np.float16)
+
+    def ones(n):
+        return np.ones((n,), np.float16)
+
+    emb = normal(vocab_size, HIDDEN)
+    emb[eop_id] = 0
+    out = [("transformer.word_embeddings.embedding_table", emb)]
+    for i in range(NUM_LAYERS):
+        p = "transformer.layers.%d." % i
+        out += [
+            (p + "input_layernorm.gamma", ones(HIDDEN)),
+            (p + "input_layernorm.beta", zeros(HIDDEN)),
+            (p + "attention.query_key_value.weight", normal(3 * HIDDEN, HIDDEN)),
+            (p + "attention.query_key_value.bias", zeros(3 * HIDDEN)),
+            (p + "attention.dense.weight", normal(HIDDEN, HIDDEN)),
+            (p + "attention.dense.bias", zeros(HIDDEN)),
+            (p + "post_attention_layernorm.gamma", ones(HIDDEN)),
+            (p + "post_attention_layernorm.beta", zeros(HIDDEN)),
+            (p + "mlp.dense_h_to_4h.weight", normal(inner, HIDDEN)),
+            (p + "mlp.dense_h_to_4h.bias", zeros(inner)),
+            (p + "mlp.dense_4h_to_h.weight", normal(HIDDEN, inner)),
+            (p + "mlp.dense_4h_to_h.bias", zeros(HIDDEN)),
+        ]
+    head = normal(vocab_size, HIDDEN)
+    head[eop_id] = 0
+    out += [
+        ("transformer.final_layernorm.gamma", ones(HIDDEN)),
+        ("transformer.final_layernorm.beta", zeros(HIDDEN)),
+        ("lm_head.weight", head),
+    ]
+    return out
+
+
+def _tmp_name(path):
+    return "%s.tmp-%d" % (path, os.getpid())
+
+
+def write_bytes_atomic(path, data):
+    tmp = _tmp_name(path)
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def is_up_to_date(out_dir, digest):
+    if not all(os.path.isfile(os.path.join(out_dir, name)) for name in OUTPUTS):
+        return False
+    try:
+        with open(os.path.join(out_dir, STAMP), "r") as f:
+            return f.read().strip() == digest
+    except (IOError, OSError):
+        return False
+
+
+def generate(out_dir, force=False):
+    """Write the tiny model into out_dir; return False when it was already up to date."""
+    digest = source_hash()
+    if not force and is_up_to_date(out_dir, digest):
+        print("tiny model up to date: %s" % out_dir)
+        return False
+    os.makedirs(out_dir, exist_ok=True)
+    stamp_path = os.path.join(out_dir, STAMP)
+    if os.path.exists(stamp_path):
+        os.remove(stamp_path)  # a half-finished run must not look up to date
+
+    sp_bytes, ids = tiny_model_tokenizer.build_tokenizer_model()
+    vocab_size = (ids["piece_count"] + 63) // 64 * 64
+    write_bytes_atomic(os.path.join(out_dir, "ice_text.model"), sp_bytes)
+
+    import mindspore as ms
+
+    arrays = checkpoint_arrays(vocab_size, ids["<eop>"])
+    ckpt_path = os.path.join(out_dir, "glm_6b.ckpt")
+    tmp = _tmp_name(ckpt_path) + ".ckpt"
+    ms.save_checkpoint([{"name": n, "data": ms.Tensor(a)} for n, a in arrays], tmp)
+    os.chmod(tmp, 0o644)  # save_checkpoint leaves the file 0400; keep it like the other outputs
+    os.replace(tmp, ckpt_path)
+
+    config = {
+        "num_layers": NUM_LAYERS,
+        "hidden_size": HIDDEN,
+        "num_heads": NUM_HEADS,
+        "inner_hidden_size": 4 * HIDDEN * 2 // 3,
+        "vocab_size": vocab_size,
+        "seq_length": SEQ_LENGTH,
+        "bos_token_id": ids["<sop>"],
+        "eos_token_id": ids["<eop>"],
+        "mask_token_id": ids["[MASK]"],
+        "gmask_token_id": ids["[gMASK]"],
+        "pad_token_id": 3,
+        "param_dtype": "float16",
+    }
+    text = json.dumps(config, indent=2, sort_keys=True) + "\n"
+    write_bytes_atomic(os.path.join(out_dir, "glm_config.json"), text.encode("utf-8"))
+    write_bytes_atomic(stamp_path, (digest + "\n").encode("ascii"))
+
+    n_params = sum(int(a.size) for _, a in arrays)
+    sizes = ", ".join("%s %d B" % (n, os.path.getsize(os.path.join(out_dir, n))) for n in OUTPUTS)
+    print("tiny model written to %s: layers=%d hidden=%d heads=%d inner=%d vocab=%d (%d pieces) params=%d; %s"
+          % (out_dir, NUM_LAYERS, HIDDEN, NUM_HEADS, config["inner_hidden_size"], vocab_size,
+             ids["piece_count"], n_params, sizes))
+    return True
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--force", action="store_true", help="regenerate even if the stamp matches")
+    args = parser.parse_args(argv)
+    generate(os.path.abspath(args.out), force=args.force)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

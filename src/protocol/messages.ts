@@ -1,0 +1,95 @@
+// The message types of protocol v1 and their contents (docs/protocol.md); names match the Python half.
+
+export const PROTOCOL_VERSION = 1;
+
+/** Every message type of protocol v1; adding one here without test vectors fails the contract tests. */
+export const MESSAGE_TYPES = [
+  "hello",
+  "status",
+  "info_request",
+  "info_reply",
+  "generate_request",
+  "token",
+  "generate_reply",
+  "tokenize_request",
+  "tokenize_reply",
+  "interrupt_request",
+  "interrupt_reply",
+  "shutdown_request",
+  "shutdown_reply",
+] as const;
+
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+export interface Envelope<C = Record<string, unknown>> {
+  v: number;
+  msg_id: string;
+  msg_type: string;
+  parent_id: string | null;
+  session: string;
+  ts: number;
+  content: C;
+}
+
+export interface ErrorContent {
+  status: "error";
+  ename: string;
+  evalue: string;
+  traceback: string[];
+}
+
+export interface HelloContent {
+  protocol_version: number;
+  pid: number;
+  channel: "shell" | "control";
+  engine: string;
+}
+
+export interface StatusContent {
+  state: "loading" | "ready" | "failed";
+  phase: string;
+  progress?: number | null;
+  detail?: string | null;
+  elapsed_s: number;
+  info?: InfoContent;
+  ename?: string;
+  evalue?: string;
+}
+
+export interface InfoContent {
+  engine: string;
+  engine_version: string | null;
+  mindspore_version: string | null;
+  device_target: string;
+  device_id: number;
+  seq_length: number | null;
+}
+
+export interface GenerateRequestContent {
+  prompt: string;
+  max_new_tokens?: number;
+  do_sample?: boolean;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  repetition_penalty?: number;
+  seed?: number;
+}
+
+export interface TokenContent {
+  text: string;
+}
+
+export interface GenerateReplyOk {
+  status: "ok" | "aborted";
+  done_reason: "stop" | "length" | "cancelled";
+  usage: { prompt_tokens: number; completion_tokens: number };
+  timings: { first_token_ms: number; total_ms: number };
+}
+
+export type GenerateReplyContent = GenerateReplyOk | ErrorContent;
+
+export function isErrorContent(content: unknown): content is ErrorContent {
+  const c = content as Partial<ErrorContent> | null;
+  return typeof c === "object" && c !== null && c.status === "error" && typeof c.ename === "string";
+}
