@@ -31,8 +31,12 @@ def source_hash():
     return h.hexdigest()
 
 
-def checkpoint_arrays(vocab_size, eop_id):
-    """Return [(name, float16 ndarray)] in glm_6b.ckpt naming; Linear weights are [out, in]."""
+def checkpoint_arrays(vocab_size, piece_count, eop_id):
+    """Return [(name, float16 ndarray)] in glm_6b.ckpt naming; Linear weights are [out, in].
+
+    Rows of <eop> and of the padding ids past the last piece are zero in the embedding and lm_head, so their
+    logit is exactly 0 and random-weight greedy decoding neither stops at once nor emits undecodable ids.
+    """
     import numpy as np
 
     rng = np.random.RandomState(SEED)
@@ -49,6 +53,7 @@ def checkpoint_arrays(vocab_size, eop_id):
 
     emb = normal(vocab_size, HIDDEN)
     emb[eop_id] = 0
+    emb[piece_count:] = 0
     out = [("transformer.word_embeddings.embedding_table", emb)]
     for i in range(NUM_LAYERS):
         p = "transformer.layers.%d." % i
@@ -68,6 +73,7 @@ def checkpoint_arrays(vocab_size, eop_id):
         ]
     head = normal(vocab_size, HIDDEN)
     head[eop_id] = 0
+    head[piece_count:] = 0
     out += [
         ("transformer.final_layernorm.gamma", ones(HIDDEN)),
         ("transformer.final_layernorm.beta", zeros(HIDDEN)),
@@ -114,7 +120,7 @@ def generate(out_dir, force=False):
 
     import mindspore as ms
 
-    arrays = checkpoint_arrays(vocab_size, ids["<eop>"])
+    arrays = checkpoint_arrays(vocab_size, ids["piece_count"], ids["<eop>"])
     ckpt_path = os.path.join(out_dir, "glm_6b.ckpt")
     tmp = _tmp_name(ckpt_path) + ".ckpt"
     ms.save_checkpoint([{"name": n, "data": ms.Tensor(a)} for n, a in arrays], tmp)

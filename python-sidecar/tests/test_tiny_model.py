@@ -105,9 +105,11 @@ def test_checkpoint_names_shapes_dtypes(tiny_dir, config):
         assert param.dtype == ms.float16, name
         assert tuple(param.shape) == expected[name], name
     eop = config["eos_token_id"]
+    n_pieces = config["eos_token_id"] + 3  # <eop> is the third-to-last piece
     for name in ("lm_head.weight", "transformer.word_embeddings.embedding_table"):
         table = params[name].asnumpy()
         assert not table[eop].any() and table[eop - 1].any()
+        assert not table[n_pieces:].any()  # padding ids past the last piece never win a greedy argmax
         assert 0.015 < float(np.std(table)) < 0.025
     assert (params["transformer.layers.1.input_layernorm.gamma"].asnumpy() == 1).all()
     assert not params["transformer.layers.0.attention.dense.bias"].asnumpy().any()
