@@ -29,7 +29,7 @@ class SidecarProcess(object):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "glm_sidecar", "--shell", self.endpoint("shell"),
              "--control", self.endpoint("control"), "--parent-pid", str(os.getpid())] + extra_args,
-            env=env, stderr=subprocess.PIPE)
+            env=env, stderr=subprocess.PIPE, cwd=self.dir)  # MindSpore/MindFormers write dumps and logs to the cwd
         self.peers = {}  # type: Dict[Any, bytes]
         self.session = protocol.new_id()
 

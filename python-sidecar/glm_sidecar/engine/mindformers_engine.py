@@ -122,12 +122,14 @@ class MindFormersEngine(Engine):
         detok = IncrementalDetokenizer(self.tokenizer.decode)
         state = {"count": 0, "eos": False}
 
+        decodable = self.tokenizer.vocab_size  # ids past the last piece are embedding padding
+
         def on_token(token_id: int) -> None:
             if token_id == eos:
                 state["eos"] = True
                 return
             state["count"] += 1
-            delta = detok.push(token_id)
+            delta = detok.push(token_id) if token_id < decodable else ""
             if delta:
                 on_text(delta)
 
