@@ -1,0 +1,31 @@
+// `npm test`: sets up the sidecar's Python and the tiny model, then runs vitest and pytest; fails if either fails.
+import { join } from "node:path";
+import { execa } from "execa";
+import { appPaths } from "../src/config/paths.ts";
+import { ensurePythonEnv } from "../src/sidecar/python-env.ts";
+
+const paths = appPaths();
+const say = (line: string) => process.stdout.write(`[test-all] ${line}\n`);
+
+const env = await ensurePythonEnv({
+  explicitPython: process.env.GLM_CHAT_PYTHON,
+  venvDir: paths.venvDir,
+  sidecarDir: paths.sidecarDir,
+  extraRequirements: ["requirements-dev.txt"],
+  onProgress: (line) => say(line),
+});
+say(`sidecar Python: ${env.python} (${env.version}${env.managed ? ", managed venv" : ""})`);
+
+const tinyDir = process.env.GLM_CHAT_TINY_MODEL_DIR ?? join(paths.packageRoot, ".cache", "tiny-model");
+await execa(env.python, [join(paths.packageRoot, "scripts", "make_tiny_model.py"), "--out", tinyDir], { stdio: "inherit" });
+
+const testEnv = { GLM_CHAT_PYTHON: env.python, GLM_CHAT_TINY_MODEL_DIR: tinyDir };
+const run = async (name: string, file: string, args: string[]) => {
+  say(`running ${name}`);
+  const result = await execa(file, args, { stdio: "inherit", reject: false, env: testEnv, cwd: paths.packageRoot });
+  return result.exitCode ?? 1;
+};
+const vitest = await run("vitest", process.execPath, [join(paths.packageRoot, "node_modules", "vitest", "vitest.mjs"), "run"]);
+const pytest = await run("pytest", env.python, ["-m", "pytest", "python-sidecar/tests", "-q", "-p", "no:cacheprovider"]);
+say(`vitest exit ${vitest}, pytest exit ${pytest}`);
+process.exit(vitest !== 0 || pytest !== 0 ? 1 : 0);

@@ -1,0 +1,33 @@
+// Errors of the sidecar area, each with a stable code and the original cause attached.
+
+export type SidecarErrorCode =
+  | "PYTHON_NOT_FOUND"
+  | "PYTHON_TOO_OLD"
+  | "PYTHON_PACKAGES_MISSING"
+  | "VENV_CREATE_FAILED"
+  | "PIP_FAILED"
+  | "MODEL_FILE_MISSING"
+  | "SIDECAR_SPAWN_FAILED"
+  | "SIDECAR_EXITED"
+  | "SIDECAR_STALLED"
+  | "SIDECAR_PROTOCOL_MISMATCH"
+  | "ENGINE_LOAD_FAILED"
+  | "ENGINE_ERROR"
+  | "TOO_MANY_RESTARTS"
+  | "SIDECAR_STOPPED";
+
+export class SidecarError extends Error {
+  readonly stderrTail: string[];
+  readonly logPath: string | undefined;
+
+  constructor(
+    readonly code: SidecarErrorCode,
+    message: string,
+    options: { cause?: unknown; stderrTail?: string[]; logPath?: string } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = "SidecarError";
+    this.stderrTail = options.stderrTail ?? [];
+    this.logPath = options.logPath;
+  }
+}

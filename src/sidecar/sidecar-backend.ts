@@ -1,0 +1,141 @@
+// ChatBackend over the real sidecar: starts it on demand, streams answers, cancels, restarts after a crash.
+import type { BackendStatus, ChatBackend, GenerateEvent, GenerateOptions } from "../chat/backend.ts";
+import { makeEnvelope } from "../protocol/codec.ts";
+import { isErrorContent, type Envelope, type GenerateReplyOk, type GenerateRequestContent } from "../protocol/messages.ts";
+import { AsyncQueue } from "./async-queue.ts";
+import { SidecarError } from "./errors.ts";
+import { Sidecar, type SidecarLaunch } from "./supervisor.ts";
+
+const MAX_RESTARTS_IN_A_ROW = 5;
+
+export interface SamplingDefaults extends Omit<GenerateRequestContent, "prompt"> {}
+
+export class SidecarBackend implements ChatBackend {
+  private current: BackendStatus = { state: "stopped" };
+  private readonly listeners = new Set<(status: BackendStatus) => void>();
+  private sidecar: Sidecar | undefined;
+  private starting: Promise<Sidecar> | undefined;
+  private failuresInARow = 0;
+  private closed = false;
+
+  constructor(
+    private readonly launch: SidecarLaunch,
+    private readonly sampling: SamplingDefaults = {},
+  ) {}
+
+  status(): BackendStatus {
+    return this.current;
+  }
+
+  onStatus(listener: (status: BackendStatus) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private setStatus(next: Partial<BackendStatus>, replace = false): void {
+    this.current = replace ? (next as BackendStatus) : { ...this.current, ...next };
+    for (const listener of this.listeners) listener(this.current);
+  }
+
+  /** Starts the sidecar unless it runs; resolves when its model is ready. */
+  start(): Promise<Sidecar> {
+    if (this.closed) return Promise.reject(new SidecarError("SIDECAR_STOPPED", "glm-chat is shutting down"));
+    if (this.sidecar && !this.sidecar.exit) return Promise.resolve(this.sidecar);
+    if (this.failuresInARow >= MAX_RESTARTS_IN_A_ROW) {
+      return Promise.reject(new SidecarError("TOO_MANY_RESTARTS", `the engine failed ${this.failuresInARow} times in a row; not restarting it`));
+    }
+    this.starting ??= Sidecar.start(this.launch, (s) => this.setStatus({ ...s, stderrTail: undefined }))
+      .then((sidecar) => {
+        this.sidecar = sidecar;
+        const info = sidecar.info;
+        this.setStatus({
+          state: "ready",
+          detail: undefined,
+          device: info ? `${info.device_target}:${info.device_id}` : undefined,
+          engine: info ? `${info.engine} ${info.engine_version ?? ""}`.trim() + (info.mindspore_version ? ` / mindspore ${info.mindspore_version}` : "") : undefined,
+          seqLength: info?.seq_length ?? undefined,
+        });
+        void sidecar.exited.then(() => this.onExit(sidecar));
+        return sidecar;
+      })
+      .catch((error: unknown) => {
+        this.failuresInARow += 1;
+        const e = error as SidecarError;
+        this.setStatus({ state: "crashed", detail: e.message, stderrTail: e.stderrTail, logPath: e.logPath });
+        throw error;
+      })
+      .finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private onExit(sidecar: Sidecar): void {
+    if (this.sidecar !== sidecar) return;
+    this.sidecar = undefined;
+    if (this.closed) return;
+    this.failuresInARow += 1;
+    const e = sidecar.exitError("");
+    this.setStatus({ state: "crashed", detail: e.message.trim(), stderrTail: e.stderrTail, logPath: e.logPath });
+  }
+
+  async *generate(prompt: string, options: GenerateOptions = {}): AsyncIterable<GenerateEvent> {
+    const { signal } = options;
+    const sidecar = await this.start();
+    const cancelled = (): GenerateEvent => ({ type: "done", reason: "cancelled", usage: { promptTokens: 0, completionTokens: 0 }, timings: { firstTokenMs: 0, totalMs: 0 } });
+    if (signal?.aborted) return yield cancelled();
+    const content: GenerateRequestContent = { ...this.sampling, prompt };
+    if (options.maxNewTokens) content.max_new_tokens = options.maxNewTokens;
+    const request = makeEnvelope("generate_request", content as unknown as Record<string, unknown>, "");
+    const queue = new AsyncQueue<Envelope>();
+    const unsubscribe = sidecar.connection.onMessage((_channel, message) => {
+      if (message.parent_id === request.msg_id) queue.push(message);
+    });
+    void sidecar.exited.then(() => queue.fail(sidecar.exitError("during the answer")));
+    const onAbort = () => void sidecar.connection.send("control", "interrupt_request", { target_id: request.msg_id }).catch(() => {});
+    signal?.addEventListener("abort", onAbort, { once: true });
+    this.setStatus({ state: "busy" });
+    try {
+      await sidecar.connection.send("shell", "generate_request", request.content, request.msg_id);
+      for await (const message of queue) {
+        if (message.msg_type === "token") {
+          yield { type: "delta", text: String((message.content as { text?: unknown }).text ?? "") };
+        } else if (message.msg_type === "generate_reply") {
+          if (isErrorContent(message.content)) {
+            throw new SidecarError("ENGINE_ERROR", `${message.content.ename}: ${message.content.evalue}`);
+          }
+          const reply = message.content as unknown as GenerateReplyOk;
+          this.failuresInARow = 0;
+          yield {
+            type: "done",
+            reason: reply.done_reason,
+            usage: { promptTokens: reply.usage.prompt_tokens, completionTokens: reply.usage.completion_tokens },
+            timings: { firstTokenMs: reply.timings.first_token_ms, totalMs: reply.timings.total_ms },
+          };
+          return;
+        }
+      }
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      unsubscribe();
+      if (this.sidecar === sidecar && !sidecar.exit) this.setStatus({ state: "ready" });
+    }
+  }
+
+  /** Counts the tokens of a text with the loaded model's tokenizer. */
+  async countTokens(text: string): Promise<number> {
+    const sidecar = await this.start();
+    const request = makeEnvelope("tokenize_request", { text }, "");
+    const reply = await new Promise<Envelope>((resolve) => {
+      const off = sidecar.connection.onMessage((_c, m) => m.parent_id === request.msg_id && (off(), resolve(m)));
+      void sidecar.connection.send("shell", "tokenize_request", request.content, request.msg_id);
+    });
+    if (isErrorContent(reply.content)) throw new SidecarError("ENGINE_ERROR", `${reply.content.ename}: ${reply.content.evalue}`);
+    return (reply.content as { count: number }).count;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const sidecar = this.sidecar ?? (await this.starting?.catch(() => undefined));
+    await sidecar?.stop();
+    this.setStatus({ state: "stopped" });
+  }
+}

@@ -1,0 +1,168 @@
+// Spawns one sidecar process, waits until its model is ready, watches it die, and shuts it down.
+import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { join, resolve } from "node:path";
+import { execa, type ResultPromise } from "execa";
+import type { BackendStatus } from "../chat/backend.ts";
+import { isErrorContent, PROTOCOL_VERSION, type HelloContent, type InfoContent, type StatusContent } from "../protocol/messages.ts";
+import { SidecarConnection } from "./connection.ts";
+import { SidecarError } from "./errors.ts";
+import { StderrTail } from "./stderr-tail.ts";
+
+export interface SidecarLaunch {
+  python: string;
+  sidecarDir: string;
+  modelDir: string;
+  engine: "mindformers" | "fake";
+  deviceTarget: "Ascend" | "GPU" | "CPU";
+  deviceId: number;
+  seqLength?: number;
+  logDir: string;
+  /** Working dir for the child (MindSpore writes graph dumps into it). */
+  workDir: string;
+  extraArgs?: string[];
+  /** Give up when loading shows no progress for this long (first graph compiles take minutes). */
+  stallTimeoutMs?: number;
+}
+
+export interface ExitInfo {
+  exitCode: number | undefined;
+  signal: string | undefined;
+}
+
+export class Sidecar {
+  readonly stderr = new StderrTail();
+  info: InfoContent | undefined;
+  /** The sidecar's own pid, from its hello. */
+  pid: number | undefined;
+  exit: ExitInfo | undefined;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly connection: SidecarConnection,
+    private readonly child: ResultPromise,
+    readonly exited: Promise<ExitInfo>,
+    readonly logPath: string,
+  ) {}
+
+  static async start(launch: SidecarLaunch, onStatus: (s: Partial<BackendStatus>) => void): Promise<Sidecar> {
+    const connection = await SidecarConnection.open();
+    mkdirSync(launch.logDir, { recursive: true });
+    mkdirSync(launch.workDir, { recursive: true });
+    const logPath = join(launch.logDir, `sidecar-${new Date().toISOString().replace(/[:.]/g, "-")}.log`);
+    const log = createWriteStream(logPath);
+    const args = ["-m", "glm_sidecar", "--shell", connection.endpoint("shell"), "--control", connection.endpoint("control"),
+      "--model-dir", resolve(launch.modelDir), "--engine", launch.engine, "--device-target", launch.deviceTarget,
+      "--device-id", String(launch.deviceId), "--parent-pid", String(process.pid),
+      ...(launch.seqLength ? ["--seq-length", String(launch.seqLength)] : []), ...(launch.extraArgs ?? [])];
+    const child = execa(launch.python, args, {
+      cwd: launch.workDir,
+      env: { GLM_CHAT_KEY: connection.key.toString("hex"), PYTHONPATH: launch.sidecarDir, PYTHONUNBUFFERED: "1",
+        GLOG_v: process.env.GLOG_v ?? "3" },
+      stdin: "ignore",
+      buffer: false,
+      reject: false,
+      cleanup: true,
+    });
+    const exited = child.then((r) => ({ exitCode: r.exitCode, signal: r.signal }));
+    const sidecar = new Sidecar(connection, child, exited, logPath);
+    sidecar.pipeOutput(log);
+    void exited.then((exit) => {
+      sidecar.exit = exit;
+      log.end(`\n[glm-chat] sidecar exited: code ${exit.exitCode ?? "-"} signal ${exit.signal ?? "-"}\n`);
+    });
+    onStatus({ state: "starting", detail: "starting the engine", logPath });
+    try {
+      await sidecar.waitReady(launch.stallTimeoutMs ?? 600_000, onStatus);
+    } catch (error) {
+      await sidecar.stop();
+      throw error;
+    }
+    return sidecar;
+  }
+
+  private pipeOutput(log: WriteStream): void {
+    this.child.stdout?.on("data", (chunk: Buffer) => log.write(chunk));
+    this.child.stderr?.on("data", (chunk: Buffer) => {
+      log.write(chunk);
+      this.stderr.push(chunk.toString());
+    });
+  }
+
+  /** A SidecarError describing the child's death, with its last stderr lines. */
+  exitError(context: string): SidecarError {
+    const exit = this.exit;
+    const how = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.exitCode ?? "?"}`;
+    return new SidecarError("SIDECAR_EXITED", `the engine ${how} ${context}`, {
+      stderrTail: this.stderr.tail(),
+      logPath: this.logPath,
+    });
+  }
+
+  private waitReady(stallMs: number, onStatus: (s: Partial<BackendStatus>) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let timer = setTimeout(onStall, stallMs);
+      function onStall() {
+        finish(new SidecarError("SIDECAR_STALLED", `the engine showed no loading progress for ${Math.round(stallMs / 1000)} s`));
+      }
+      const finish = (error?: Error) => {
+        clearTimeout(timer);
+        unsubscribe();
+        if (error) reject(error);
+        else resolve();
+      };
+      void this.exited.then(() => finish(this.exitError("while loading")));
+      let ready = false; // the model is loaded, and...
+      const finishWhenReady = () => ready && this.connection.connected("control") && finish(); // ...both channels are up
+      const unsubscribe = this.connection.onMessage((channel, message) => {
+        clearTimeout(timer);
+        timer = setTimeout(onStall, stallMs);
+        if (message.msg_type === "hello") {
+          const hello = message.content as unknown as HelloContent;
+          this.pid = hello.pid;
+          if (hello.protocol_version !== PROTOCOL_VERSION) {
+            finish(new SidecarError("SIDECAR_PROTOCOL_MISMATCH", `sidecar speaks protocol ${hello.protocol_version}, expected ${PROTOCOL_VERSION}`));
+          }
+          finishWhenReady();
+          return;
+        }
+        if (channel !== "shell" || message.msg_type !== "status") return;
+        const status = message.content as unknown as StatusContent;
+        if (status.state === "loading") {
+          const pct = typeof status.progress === "number" ? ` ${Math.round(status.progress * 100)}%` : "";
+          onStatus({ state: "loading", detail: `${status.phase}${pct}${status.detail ? ` (${status.detail})` : ""}` });
+        } else if (status.state === "ready") {
+          this.info = status.info;
+          ready = true;
+          finishWhenReady();
+        } else if (status.state === "failed") {
+          const words = isErrorContent(status) ? `${status.ename}: ${status.evalue}` : String(status.evalue ?? "unknown error");
+          finish(new SidecarError("ENGINE_LOAD_FAILED", words, { stderrTail: this.stderr.tail(), logPath: this.logPath }));
+        }
+      });
+    });
+  }
+
+  /** Idempotent: asks politely on the control channel, then SIGTERM, then SIGKILL; removes the ipc dir. */
+  stop(graceMs = 3000): Promise<void> {
+    this.stopping ??= (async () => {
+      if (!this.exit && this.connection.connected("control")) {
+        await this.connection.send("control", "shutdown_request", {}).catch(() => {});
+      }
+      for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+        if (this.exit || (await raceTimeout(this.exited, graceMs))) break;
+        this.child.kill(signal);
+      }
+      await this.exited;
+      await this.connection.close();
+    })();
+    return this.stopping;
+  }
+}
+
+async function raceTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const done = await Promise.race([promise.then(() => true), timeout]);
+  clearTimeout(timer);
+  return done;
+}

@@ -1,0 +1,71 @@
+// Supervision with the real sidecar process and its fake engine: crash mid-answer, restart, errors, shutdown.
+import { existsSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import type { GenerateEvent } from "../../src/chat/backend.ts";
+import { SidecarError } from "../../src/sidecar/errors.ts";
+import { SidecarBackend } from "../../src/sidecar/sidecar-backend.ts";
+import { realSidecarLaunch } from "../e2e/real-sidecar.ts";
+
+let backend: SidecarBackend | undefined;
+afterEach(async () => backend?.close());
+
+function fakeBackend(delay = "0.02") {
+  backend = new SidecarBackend(realSidecarLaunch({ engine: "fake", extraArgs: ["--fake-token-delay", delay] }));
+  return backend;
+}
+
+async function collect(events: AsyncIterable<GenerateEvent>, onDelta?: () => void) {
+  const out: GenerateEvent[] = [];
+  for await (const e of events) {
+    out.push(e);
+    if (e.type === "delta") onDelta?.();
+  }
+  return out;
+}
+
+describe("SidecarBackend", () => {
+  it("streams an answer and returns to ready", async () => {
+    const b = fakeBackend("0");
+    const events = await collect(b.generate("one two"));
+    expect(events.map((e) => (e.type === "delta" ? e.text : e.reason))).toEqual(["echo: ", "one ", "two ", "stop"]);
+    expect(b.status().state).toBe("ready");
+    expect(await b.countTokens("a b c")).toBe(3);
+  });
+
+  it("reports a sidecar killed mid-answer with its stderr, then restarts on the next request", async () => {
+    const b = fakeBackend();
+    await b.start();
+    const sidecar = await b.start();
+    let error: unknown;
+    try {
+      await collect(b.generate(Array(100).fill("w").join(" ")), () => process.kill(sidecar.pid!, "SIGKILL"));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SidecarError);
+    expect((error as SidecarError).code).toBe("SIDECAR_EXITED");
+    expect((error as SidecarError).message).toMatch(/killed by SIGKILL/);
+    expect(b.status().state).toBe("crashed");
+    expect(b.status().logPath && existsSync(b.status().logPath!)).toBe(true);
+    const events = await collect(b.generate("again"));
+    expect(events.at(-1)).toMatchObject({ type: "done", reason: "stop" });
+    expect((await b.start()).pid).not.toBe(sidecar.pid);
+  });
+
+  it("fails the load with the engine's own words and the stderr tail", async () => {
+    backend = new SidecarBackend(realSidecarLaunch({ modelDir: "/nonexistent/model-dir" }));
+    const error = await backend.start().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "ENGINE_LOAD_FAILED" });
+    expect((error as Error).message).toMatch(/ModelFileMissing: glm_6b\.ckpt not found in \/nonexistent\/model-dir/);
+    expect(backend.status()).toMatchObject({ state: "crashed" });
+  });
+
+  it("shuts the sidecar down and removes its private ipc directory", async () => {
+    const b = fakeBackend("0");
+    const sidecar = await b.start();
+    expect(existsSync(sidecar.connection.dir)).toBe(true);
+    await b.close();
+    expect(sidecar.exit?.exitCode).toBe(0);
+    expect(existsSync(sidecar.connection.dir)).toBe(false);
+  });
+});
