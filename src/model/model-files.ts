@@ -24,6 +24,7 @@ export function checkModelFiles(modelDir: string): void {
   const lines = missing.map((f) => `  ${f.name}: ${f.what}\n    curl -L -C - -o ${join(modelDir, f.name)} ${DOWNLOAD_BASE}${f.name}`);
   throw new SidecarError(
     "MODEL_FILE_MISSING",
-    `missing in ${modelDir}:\n${lines.join("\n")}\n(or pass --model-dir DIR where the files already are)`,
+    `missing in ${modelDir}:\n${lines.join("\n")}\n` +
+      "(or pass --model-dir DIR where the files already are; `npm run demo` chats with a tiny random model)",
   );
 }

@@ -17,6 +17,7 @@ export class SidecarConnection {
   private readonly sending = new Map<Channel, Promise<unknown>>();
   private readonly listeners = new Set<MessageListener>();
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   private constructor(
     readonly dir: string,
@@ -68,11 +69,14 @@ export class SidecarConnection {
     return next.then(() => envelope.msg_id);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const socket of Object.values(this.sockets)) socket.close();
-    await rm(this.dir, { recursive: true, force: true });
+  /** Idempotent: closes both sockets and removes the ipc directory. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closed = true;
+      for (const socket of Object.values(this.sockets)) socket.close();
+      this.closing = rm(this.dir, { recursive: true, force: true });
+    }
+    return this.closing;
   }
 
   private async receiveLoop(channel: Channel): Promise<void> {

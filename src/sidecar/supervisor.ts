@@ -69,6 +69,7 @@ export class Sidecar {
     void exited.then((exit) => {
       sidecar.exit = exit;
       log.end(`\n[glm-chat] sidecar exited: code ${exit.exitCode ?? "-"} signal ${exit.signal ?? "-"}\n`);
+      void connection.close(); // a dead sidecar's sockets and ipc dir go with it
     });
     onStatus({ state: "starting", detail: "starting the engine", logPath });
     try {

@@ -2,10 +2,13 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { ChatSession, type TurnEvent } from "../../src/chat/chat-session.ts";
 import { SidecarBackend } from "../../src/sidecar/sidecar-backend.ts";
-import { realSidecarLaunch } from "./real-sidecar.ts";
+import { realSidecarLaunch, removeLaunchDirs } from "./real-sidecar.ts";
 
 const backend = new SidecarBackend(realSidecarLaunch(), { do_sample: false });
-afterAll(() => backend.close());
+afterAll(async () => {
+  await backend.close();
+  removeLaunchDirs();
+});
 
 async function turn(session: ChatSession, query: string, onDelta?: (n: number) => void, signal?: AbortSignal) {
   const deltas: string[] = [];

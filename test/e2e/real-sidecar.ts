@@ -1,9 +1,16 @@
 // What the end-to-end tests need from `npm test`: the sidecar's Python and the tiny model directory.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { appPaths } from "../../src/config/paths.ts";
 import type { SidecarLaunch } from "../../src/sidecar/supervisor.ts";
+
+const scratch = mkdtempSync(join(tmpdir(), "glm-chat-e2e-"));
+
+/** Removes the work and log dirs of every launch made by this test file; call in afterAll. */
+export function removeLaunchDirs(): void {
+  rmSync(scratch, { recursive: true, force: true });
+}
 
 export function realSidecarLaunch(overrides: Partial<SidecarLaunch> = {}): SidecarLaunch {
   const python = process.env.GLM_CHAT_PYTHON;
@@ -11,7 +18,7 @@ export function realSidecarLaunch(overrides: Partial<SidecarLaunch> = {}): Sidec
   if (!python || !modelDir) {
     throw new Error("GLM_CHAT_PYTHON and GLM_CHAT_TINY_MODEL_DIR are unset: run the suite with `npm test`, which sets them up");
   }
-  const work = mkdtempSync(join(tmpdir(), "glm-chat-e2e-"));
+  const work = mkdtempSync(join(scratch, "run-"));
   return {
     python,
     sidecarDir: appPaths().sidecarDir,

@@ -15,6 +15,10 @@ export class FakeTurn {
   #wake: (() => void) | undefined;
   /** Set once the stream has ended, however it ended. */
   ended = false;
+  /** When set, each step is read in its own macrotask, as socket messages arrive. */
+  spaced = false;
+  /** When set, the abort signal is ignored, as by a hung engine. */
+  ignoreAbort = false;
 
   constructor(
     readonly prompt: string,
@@ -40,6 +44,7 @@ export class FakeTurn {
     const signal = this.options.signal;
     const onAbort = () => this.#wake?.();
     signal?.addEventListener("abort", onAbort);
+    const aborted = () => signal?.aborted === true && !this.ignoreAbort;
     let completionTokens = 0;
     const done = (reason: DoneReason): GenerateEvent => ({
       type: "done",
@@ -49,10 +54,11 @@ export class FakeTurn {
     });
     try {
       for (;;) {
-        if (signal?.aborted) {
+        if (aborted()) {
           yield done("cancelled");
           return;
         }
+        if (this.spaced) await new Promise((resolve) => setImmediate(resolve));
         const step = this.#steps.shift();
         if (!step) {
           await new Promise<void>((resolve) => (this.#wake = resolve));

@@ -1,13 +1,14 @@
 // Supervision with the real sidecar process and its fake engine: crash mid-answer, restart, errors, shutdown.
 import { existsSync } from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { GenerateEvent } from "../../src/chat/backend.ts";
 import { SidecarError } from "../../src/sidecar/errors.ts";
 import { SidecarBackend } from "../../src/sidecar/sidecar-backend.ts";
-import { realSidecarLaunch } from "../e2e/real-sidecar.ts";
+import { realSidecarLaunch, removeLaunchDirs } from "../e2e/real-sidecar.ts";
 
 let backend: SidecarBackend | undefined;
 afterEach(async () => backend?.close());
+afterAll(removeLaunchDirs);
 
 function fakeBackend(delay = "0.02") {
   backend = new SidecarBackend(realSidecarLaunch({ engine: "fake", extraArgs: ["--fake-token-delay", delay] }));

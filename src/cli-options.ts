@@ -1,0 +1,55 @@
+// Command-line options of glm-chat, parsed with commander; flags win over GLM_CHAT_* environment variables.
+import { join } from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { AppPaths } from "./config/paths.ts";
+
+export interface CliOptions {
+  modelDir: string;
+  device: "Ascend" | "GPU" | "CPU";
+  deviceId: number;
+  engine: "mindformers" | "fake";
+  seqLength?: number;
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  repetitionPenalty: number;
+  seed?: number;
+  greedy: boolean;
+  python?: string;
+}
+
+const int = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return n;
+};
+const num = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number`);
+  return n;
+};
+
+export function parseCliOptions(argv: string[], paths: AppPaths): CliOptions {
+  const program = new Command("glm-chat")
+    .description("Chat with ChatGLM-6B (glm_6b.ckpt + ice_text.model) on MindSpore: Ascend, GPU or CPU.")
+    .addOption(new Option("--model-dir <dir>", "directory holding glm_6b.ckpt and ice_text.model")
+      .env("GLM_CHAT_MODEL_DIR").default(join(paths.dataDir, "models", "glm-6b")))
+    .addOption(new Option("--device <target>", "MindSpore device target").choices(["Ascend", "GPU", "CPU"])
+      .env("GLM_CHAT_DEVICE").default("CPU"))
+    .addOption(new Option("--device-id <n>", "device index").argParser(int("--device-id")).default(0))
+    .addOption(new Option("--engine <name>", "inference engine").choices(["mindformers", "fake"]).default("mindformers").hideHelp())
+    .addOption(new Option("--seq-length <n>", "prompt + answer token limit the graph is built for (default 512)").argParser(int("--seq-length")))
+    .addOption(new Option("--max-new-tokens <n>", "longest answer in tokens").argParser(int("--max-new-tokens")).default(256))
+    .addOption(new Option("--temperature <t>", "sampling temperature").argParser(num("--temperature")).default(0.95))
+    .addOption(new Option("--top-p <p>", "nucleus sampling mass").argParser(num("--top-p")).default(0.7))
+    .addOption(new Option("--top-k <k>", "sample among the k likeliest tokens, 0 = off").argParser(int("--top-k")).default(0))
+    .addOption(new Option("--repetition-penalty <r>", "penalty for repeated tokens, 1 = off").argParser(num("--repetition-penalty")).default(1.0))
+    .addOption(new Option("--seed <n>", "random seed for reproducible answers").argParser(int("--seed")))
+    .addOption(new Option("--greedy", "always take the likeliest token (no sampling)").default(false))
+    .addOption(new Option("--python <path>", "Python that runs the sidecar (needs MindSpore + MindFormers)").env("GLM_CHAT_PYTHON"))
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .parse(argv, { from: "user" });
+  return program.opts<CliOptions>();
+}

@@ -1,0 +1,40 @@
+// The line under the prompt: engine state, device and engine, and the latest answer's speed.
+import { Box, Text } from "ink";
+import type { BackendStatus } from "../chat/backend.ts";
+import type { PendingAnswerState, TurnStats } from "./chat-view-state.ts";
+import { describeBackendState, describeTurnStats } from "./status-text.ts";
+import { useTheme, type Theme } from "./theme.ts";
+
+export interface StatusLineProps {
+  status: BackendStatus;
+  /** The answer streaming now, if any. */
+  turn: PendingAnswerState | undefined;
+  /** Of the latest finished answer. */
+  stats: TurnStats | undefined;
+}
+
+function stateColour(status: BackendStatus, theme: Theme): string | undefined {
+  if (status.state === "crashed") return theme.error;
+  if (status.state === "ready" || status.state === "busy") return theme.ok;
+  return theme.warning;
+}
+
+function keyHint(turn: PendingAnswerState | undefined): string {
+  if (!turn) return "/help";
+  return turn.stopping ? "stopping… Ctrl+C again quits" : "Ctrl+C stops the answer";
+}
+
+export function StatusLine({ status, turn, stats }: StatusLineProps) {
+  const theme = useTheme();
+  const generating = turn !== undefined;
+  const details = [status.device, status.engine];
+  if (stats && !generating) details.push(describeTurnStats(stats));
+  const rest = details.filter((part) => part !== undefined && part !== "").join(" · ");
+  return (
+    <Box>
+      <Text color={stateColour(status, theme)}>● {describeBackendState(status, generating)}</Text>
+      {rest !== "" && <Text dimColor> · {rest}</Text>}
+      <Text dimColor>{`  (${keyHint(turn)})`}</Text>
+    </Box>
+  );
+}

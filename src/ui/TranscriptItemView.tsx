@@ -1,0 +1,86 @@
+// Renders one finished transcript item: the banner, a question, an answer, a note, an error, the help.
+import { Box, Text } from "ink";
+import { CHAT_COMMANDS } from "../chat/commands.ts";
+import { checkExhaustive } from "./check-exhaustive.ts";
+import type { AnswerEnd, TranscriptItem } from "./chat-view-state.ts";
+import { useTheme } from "./theme.ts";
+
+const END_MARKS: Record<AnswerEnd, string | undefined> = {
+  complete: undefined,
+  length: "(cut off: token limit reached)",
+  stopped: "(stopped)",
+  failed: "(incomplete)",
+};
+
+const KEYS: readonly { usage: string; summary: string }[] = [
+  { usage: "Enter", summary: "send the question" },
+  { usage: "Ctrl+C", summary: "stop the answer; clear the line; quit on an empty line" },
+  { usage: "Ctrl+D", summary: "quit on an empty line" },
+  { usage: "Ctrl+U", summary: "clear the line" },
+];
+
+function HelpList({ title, rows }: { title: string; rows: readonly { usage: string; summary: string }[] }) {
+  return (
+    <Box flexDirection="column">
+      <Text bold>{title}</Text>
+      {rows.map((row) => (
+        <Text key={row.usage}>
+          {"  "}
+          {row.usage.padEnd(20)}
+          <Text dimColor>{row.summary}</Text>
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+export function TranscriptItemView({ item }: { item: TranscriptItem }) {
+  const theme = useTheme();
+  switch (item.kind) {
+    case "banner":
+      return (
+        <Box flexDirection="column">
+          <Text bold color={theme.accent}>
+            glm-chat{item.modelLabel ? ` · ${item.modelLabel}` : ""}
+          </Text>
+          <Text dimColor>Ask a question and press Enter. /help lists commands; Ctrl+C stops an answer.</Text>
+        </Box>
+      );
+    case "user":
+      return (
+        <Box marginTop={1}>
+          <Text color={theme.accent} bold>
+            ›{" "}
+          </Text>
+          <Text bold>{item.text}</Text>
+        </Box>
+      );
+    case "answer": {
+      const mark = END_MARKS[item.end];
+      return (
+        <Box flexDirection="column">
+          {item.text !== "" && <Text>{item.text}</Text>}
+          {mark !== undefined && <Text dimColor>{mark}</Text>}
+        </Box>
+      );
+    }
+    case "note":
+      return <Text dimColor>{item.text}</Text>;
+    case "error":
+      return (
+        <Text color={theme.error}>
+          ✗ {item.message}
+          {item.code !== undefined && <Text dimColor> [{item.code}]</Text>}
+        </Text>
+      );
+    case "help":
+      return (
+        <Box flexDirection="column">
+          <HelpList title="Commands" rows={CHAT_COMMANDS} />
+          <HelpList title="Keys" rows={KEYS} />
+        </Box>
+      );
+    default:
+      return checkExhaustive(item);
+  }
+}

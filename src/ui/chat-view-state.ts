@@ -1,0 +1,86 @@
+// The chat screen's state as a pure reducer: the finished transcript and the one in-flight answer.
+import type { TurnEvent } from "../chat/chat-session.ts";
+import { checkExhaustive } from "./check-exhaustive.ts";
+
+type TurnDone = Extract<TurnEvent, { type: "done" }>;
+
+/** How an answer ended: in full, at the token limit, stopped by the user, or cut by an error. */
+export type AnswerEnd = "complete" | "length" | "stopped" | "failed";
+
+/** One finished line or block of the transcript; rendered once, in Ink's <Static>. */
+export type TranscriptItem =
+  | { kind: "banner"; modelLabel: string | undefined }
+  | { kind: "user"; text: string }
+  | { kind: "answer"; text: string; end: AnswerEnd }
+  | { kind: "note"; text: string }
+  | { kind: "error"; message: string; code: string | undefined }
+  | { kind: "help" };
+
+export type TranscriptEntry = TranscriptItem & { id: number };
+
+/** Speed figures of the latest answer, for the status line. */
+export type TurnStats = Pick<TurnDone, "reason" | "usage" | "timings">;
+
+export interface PendingAnswerState {
+  text: string;
+  /** Ctrl+C was pressed and the answer has not ended yet. */
+  stopping: boolean;
+}
+
+export interface ChatViewState {
+  items: TranscriptEntry[];
+  /** The answer being streamed, if any; `text` is updated at most every few tens of ms. */
+  pending: PendingAnswerState | undefined;
+  /** Of the latest turn; undefined when it failed. */
+  lastStats: TurnStats | undefined;
+}
+
+export type ChatViewAction =
+  | { type: "append"; items: TranscriptItem[] }
+  | { type: "turn-started"; query: string }
+  | { type: "turn-text"; text: string }
+  | { type: "turn-stopping" }
+  | {
+      type: "turn-ended";
+      text: string;
+      end: AnswerEnd;
+      stats?: TurnStats;
+      error?: { message: string; code: string | undefined };
+    };
+
+export function initialChatViewState(modelLabel?: string): ChatViewState {
+  return { items: [{ id: 0, kind: "banner", modelLabel }], pending: undefined, lastStats: undefined };
+}
+
+function withItems(state: ChatViewState, ...items: TranscriptItem[]): TranscriptEntry[] {
+  const lastId = state.items.at(-1)?.id ?? -1;
+  return [...state.items, ...items.map((item, i) => ({ ...item, id: lastId + 1 + i }))];
+}
+
+export function chatViewReducer(state: ChatViewState, action: ChatViewAction): ChatViewState {
+  switch (action.type) {
+    case "append":
+      return { ...state, items: withItems(state, ...action.items) };
+    case "turn-started":
+      return { ...state, items: withItems(state, { kind: "user", text: action.query }), pending: { text: "", stopping: false } };
+    case "turn-text":
+      return state.pending ? { ...state, pending: { ...state.pending, text: action.text } } : state;
+    case "turn-stopping":
+      return state.pending ? { ...state, pending: { ...state.pending, stopping: true } } : state;
+    case "turn-ended": {
+      const items: TranscriptItem[] = [];
+      // A failed turn with no text shows only its error; a stopped one still shows "(stopped)".
+      if (action.text !== "" || action.end !== "failed") {
+        items.push({ kind: "answer", text: action.text, end: action.end });
+      }
+      if (action.error) items.push({ kind: "error", ...action.error });
+      return {
+        items: withItems(state, ...items),
+        pending: undefined,
+        lastStats: action.stats,
+      };
+    }
+    default:
+      return checkExhaustive(action);
+  }
+}

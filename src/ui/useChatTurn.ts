@@ -1,0 +1,85 @@
+// Runs one question through the ChatSession: streams into the pending answer, commits it when it ends.
+import { useCallback, useEffect, useMemo, useRef, type Dispatch } from "react";
+import type { ChatSession } from "../chat/chat-session.ts";
+import type { AnswerEnd, ChatViewAction, TurnStats } from "./chat-view-state.ts";
+import { useCoalescedText } from "./useCoalescedText.ts";
+
+/** How often the in-flight answer is re-rendered while tokens stream in. */
+const FLUSH_INTERVAL_MS = 30;
+
+export interface ChatTurnControls {
+  /** Starts a turn; ignored while one is running. */
+  start(query: string): void;
+  /**
+   * Stops the running turn; its partial answer stays, marked stopped. Returns false when the turn
+   * had already been told to stop and is still running (the engine is not answering the stop).
+   */
+  stop(): boolean;
+}
+
+function describeError(error: unknown): { message: string; code: string | undefined } {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return { message, code: typeof code === "string" ? code : undefined };
+}
+
+export function useChatTurn(session: ChatSession, dispatch: Dispatch<ChatViewAction>): ChatTurnControls {
+  const controllerRef = useRef<AbortController | undefined>(undefined);
+  const showText = useCallback((text: string) => dispatch({ type: "turn-text", text }), [dispatch]);
+  const pending = useCoalescedText(showText, FLUSH_INTERVAL_MS);
+
+  // Leaving the screen mid-answer stops the answer.
+  useEffect(() => () => controllerRef.current?.abort(), []);
+
+  const run = useCallback(
+    async (query: string, controller: AbortController) => {
+      let text = "";
+      let end: AnswerEnd = "failed";
+      let stats: TurnStats | undefined;
+      let error: ReturnType<typeof describeError> | undefined;
+      try {
+        for await (const event of session.send(query, { signal: controller.signal })) {
+          if (event.type === "delta") {
+            text += event.text;
+            pending.append(event.text);
+          } else {
+            const { reason, usage, timings } = event;
+            stats = { reason, usage, timings };
+            end = reason === "cancelled" ? "stopped" : reason === "length" ? "length" : "complete";
+          }
+        }
+      } catch (caught) {
+        // An error after the user pressed Ctrl+C is the stop itself, not something to report.
+        if (controller.signal.aborted) end = "stopped";
+        else error = describeError(caught);
+      } finally {
+        pending.reset();
+        controllerRef.current = undefined;
+      }
+      dispatch({ type: "turn-ended", text, end, stats, error });
+    },
+    [session, dispatch, pending],
+  );
+
+  const start = useCallback(
+    (query: string) => {
+      if (controllerRef.current) return;
+      const controller = new AbortController();
+      controllerRef.current = controller;
+      dispatch({ type: "turn-started", query });
+      void run(query, controller);
+    },
+    [dispatch, run],
+  );
+
+  const stop = useCallback(() => {
+    const controller = controllerRef.current;
+    if (!controller) return true;
+    if (controller.signal.aborted) return false;
+    controller.abort();
+    dispatch({ type: "turn-stopping" });
+    return true;
+  }, [dispatch]);
+
+  return useMemo(() => ({ start, stop }), [start, stop]);
+}

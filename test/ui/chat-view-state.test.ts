@@ -1,0 +1,57 @@
+// The chat screen reducer: ids, the pending answer, and what a turn's end commits.
+import { describe, expect, it } from "vitest";
+import { chatViewReducer, initialChatViewState, type ChatViewState } from "../../src/ui/chat-view-state.ts";
+
+const stats = { reason: "stop" as const, usage: { promptTokens: 1, completionTokens: 2 }, timings: { firstTokenMs: 1, totalMs: 2 } };
+
+function started(): ChatViewState {
+  return chatViewReducer(initialChatViewState("GLM"), { type: "turn-started", query: "q" });
+}
+
+describe("chatViewReducer", () => {
+  it("starts with the banner and gives items increasing ids", () => {
+    const state = chatViewReducer(initialChatViewState("GLM"), {
+      type: "append",
+      items: [{ kind: "note", text: "a" }, { kind: "help" }],
+    });
+    expect(state.items.map((i) => [i.id, i.kind])).toEqual([[0, "banner"], [1, "note"], [2, "help"]]);
+  });
+
+  it("a started turn echoes the question and opens an empty pending answer", () => {
+    const state = started();
+    expect(state.items.at(-1)).toMatchObject({ kind: "user", text: "q" });
+    expect(state.pending).toEqual({ text: "", stopping: false });
+  });
+
+  it("keeps the text when the turn is being stopped", () => {
+    let state = chatViewReducer(started(), { type: "turn-text", text: "abc" });
+    state = chatViewReducer(state, { type: "turn-stopping" });
+    expect(state.pending).toEqual({ text: "abc", stopping: true });
+  });
+
+  it("ignores text when no turn is running", () => {
+    const idle = initialChatViewState();
+    expect(chatViewReducer(idle, { type: "turn-text", text: "x" })).toBe(idle);
+  });
+
+  it("commits the answer and the stats, and closes the pending answer", () => {
+    const state = chatViewReducer(started(), { type: "turn-ended", text: "a", end: "complete", stats });
+    expect(state.items.at(-1)).toMatchObject({ kind: "answer", text: "a", end: "complete" });
+    expect(state.pending).toBeUndefined();
+    expect(state.lastStats).toBe(stats);
+  });
+
+  it("keeps a stopped answer even when empty", () => {
+    const state = chatViewReducer(started(), { type: "turn-ended", text: "", end: "stopped" });
+    expect(state.items.at(-1)).toMatchObject({ kind: "answer", text: "", end: "stopped" });
+  });
+
+  it("a failure commits what arrived, then the error; with nothing arrived only the error", () => {
+    const error = { message: "boom", code: "SIDECAR_EXITED" };
+    const partial = chatViewReducer(started(), { type: "turn-ended", text: "pa", end: "failed", error });
+    expect(partial.items.slice(-2).map((i) => i.kind)).toEqual(["answer", "error"]);
+    const empty = chatViewReducer(started(), { type: "turn-ended", text: "", end: "failed", error });
+    expect(empty.items.slice(-2).map((i) => i.kind)).toEqual(["user", "error"]);
+    expect(empty.lastStats).toBeUndefined();
+  });
+});

@@ -1,0 +1,31 @@
+// Table test of editLine: typing, pasting, Backspace/Delete, Ctrl+U, Enter, ignored keys.
+import { describe, expect, it } from "vitest";
+import { editLine, type LineEdit, type LineKey } from "../../src/ui/line-editor.ts";
+
+const none: LineKey = { return: false, backspace: false, delete: false, ctrl: false, meta: false };
+const key = (over: Partial<LineKey>): LineKey => ({ ...none, ...over });
+
+const cases: [string, string, string, LineKey, LineEdit][] = [
+  ["appends a character", "ab", "c", none, { line: "abc" }],
+  ["appends pasted Chinese", "问", "题是什么", none, { line: "问题是什么" }],
+  ["Enter submits the line", "hi", "\r", key({ return: true }), { line: "", submitted: "hi" }],
+  ["Enter on an empty line submits empty", "", "\r", key({ return: true }), { line: "", submitted: "" }],
+  ["Backspace drops the last character", "abc", "", key({ backspace: true }), { line: "ab" }],
+  ["Delete (DEL byte) drops the last character", "abc", "", key({ delete: true }), { line: "ab" }],
+  ["Backspace drops a whole emoji", "a👋", "", key({ backspace: true }), { line: "a" }],
+  ["Backspace on empty stays empty", "", "", key({ backspace: true }), { line: "" }],
+  ["Ctrl+U clears", "abc", "u", key({ ctrl: true }), { line: "" }],
+  ["other Ctrl keys do nothing", "abc", "a", key({ ctrl: true }), { line: "abc" }],
+  ["meta keys do nothing", "abc", "b", key({ meta: true }), { line: "abc" }],
+  ["arrows and Tab (empty input) do nothing", "abc", "", none, { line: "abc" }],
+  ["a chunk ending in one line break submits", "say ", "hello\r", none, { line: "", submitted: "say hello" }],
+  ["a multi-line paste keeps its line breaks", "", "a\r\nb\nc", none, { line: "a\nb\nc" }],
+  ["tabs and spaces are kept", "", "a\t b  c", none, { line: "a\t b  c" }],
+  ["control characters are dropped", "", "a\u0007b\u001bc", none, { line: "abc" }],
+];
+
+describe("editLine", () => {
+  it.each(cases)("%s", (_name, line, input, k, expected) => {
+    expect(editLine(line, input, k)).toEqual(expected);
+  });
+});
