@@ -42,8 +42,13 @@ def checkpoint_arrays(vocab_size, piece_count, eop_id):
     rng = np.random.RandomState(SEED)
     inner = 4 * HIDDEN * 2 // 3
 
-    def normal(*shape):
-        return (rng.standard_normal(shape) * 0.02).astype(np.float16)
+    def normal(*shape, std=0.02):
+        return (rng.standard_normal(shape) * std).astype(np.float16)
+
+    # Layer matrices at 1/sqrt(fan_in): attention then mixes the context enough that different
+    # prompts lead to different greedy answers (with 0.02 every answer followed the last token alone).
+    def layer_matrix(rows, cols):
+        return normal(rows, cols, std=cols ** -0.5)
 
     def zeros(n):
         return np.zeros((n,), np.float16)
@@ -60,15 +65,15 @@ def checkpoint_arrays(vocab_size, piece_count, eop_id):
         out += [
             (p + "input_layernorm.gamma", ones(HIDDEN)),
             (p + "input_layernorm.beta", zeros(HIDDEN)),
-            (p + "attention.query_key_value.weight", normal(3 * HIDDEN, HIDDEN)),
+            (p + "attention.query_key_value.weight", layer_matrix(3 * HIDDEN, HIDDEN)),
             (p + "attention.query_key_value.bias", zeros(3 * HIDDEN)),
-            (p + "attention.dense.weight", normal(HIDDEN, HIDDEN)),
+            (p + "attention.dense.weight", layer_matrix(HIDDEN, HIDDEN)),
             (p + "attention.dense.bias", zeros(HIDDEN)),
             (p + "post_attention_layernorm.gamma", ones(HIDDEN)),
             (p + "post_attention_layernorm.beta", zeros(HIDDEN)),
-            (p + "mlp.dense_h_to_4h.weight", normal(inner, HIDDEN)),
+            (p + "mlp.dense_h_to_4h.weight", layer_matrix(inner, HIDDEN)),
             (p + "mlp.dense_h_to_4h.bias", zeros(inner)),
-            (p + "mlp.dense_4h_to_h.weight", normal(HIDDEN, inner)),
+            (p + "mlp.dense_4h_to_h.weight", layer_matrix(HIDDEN, inner)),
             (p + "mlp.dense_4h_to_h.bias", zeros(HIDDEN)),
         ]
     head = normal(vocab_size, HIDDEN)

@@ -85,3 +85,11 @@ def test_missing_checkpoint_fails_the_load_with_its_name(tmp_path):
         status = side.wait_ready()[-1]["content"]
         assert status["state"] == "failed" and status["ename"] == "ModelFileMissing"
         assert "glm_6b.ckpt" in status["evalue"] and str(tmp_path) in status["evalue"]
+
+
+def test_the_prompt_reaches_the_model(sidecar):
+    answers = set()
+    for prompt in ("你好", "北京", "[Round 0]\n问：你好\n答：abc\n[Round 1]\n问：北京\n答："):
+        tokens, _ = generate(sidecar, {"prompt": prompt, "max_new_tokens": 12, "do_sample": False})
+        answers.add("".join(m["content"]["text"] for m in tokens))
+    assert len(answers) == 3
