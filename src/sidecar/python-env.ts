@@ -66,22 +66,25 @@ async function ensureManagedVenv(options: PythonEnvOptions): Promise<PythonEnv> 
   const python = join(venvDir, "bin", "python");
   if (!existsSync(python)) await createVenv(options, python);
   const inSidecar = (f: string) => (f.startsWith("/") ? f : join(sidecarDir, f));
-  await onChange(venvDir, inSidecar("requirements.txt"), async (file) => {
+  const constraints = ["-c", join(sidecarDir, "constraints.txt")];
+  const onChange = (file: string, install: (file: string) => Promise<void>) =>
+    installOnChange(venvDir, [file, constraints[1]!], () => install(file));
+  await onChange(inSidecar("requirements.txt"), async (file) => {
     onProgress("Installing the sidecar's Python packages into " + venvDir);
-    await pipInstall(python, ["-r", file], onProgress);
+    await pipInstall(python, ["-r", file, ...constraints], onProgress);
   });
-  await onChange(venvDir, inSidecar("requirements-mindspore.txt"), async (file) => {
+  await onChange(inSidecar("requirements-mindspore.txt"), async (file) => {
     const { missing } = await probe(python, ["mindspore", "mindformers"]);
     if (missing.includes("mindspore")) {
       onProgress("MindSpore is not importable: installing the pinned MindSpore + MindFormers (a few GB)");
-      await pipInstall(python, ["-r", file], onProgress);
+      await pipInstall(python, ["-r", file, ...constraints], onProgress);
     } else if (missing.includes("mindformers")) {
       onProgress("Using the MindSpore already installed; installing the pinned MindFormers");
-      await pipInstall(python, ["mindformers==1.3.2"], onProgress);
+      await pipInstall(python, ["mindformers==1.3.2", ...constraints], onProgress);
     }
   });
   for (const extra of options.extraRequirements ?? []) {
-    await onChange(venvDir, inSidecar(extra), (file) => pipInstall(python, ["-r", file], onProgress));
+    await onChange(inSidecar(extra), (file) => pipInstall(python, ["-r", file, ...constraints], onProgress));
   }
   const { version } = await probe(python, []);
   return { python, managed: true, version };
@@ -128,12 +131,14 @@ async function pipInstall(python: string, args: string[], onProgress: (line: str
   }
 }
 
-/** Runs `install` when a requirements file changed since the last successful install into this venv. */
-async function onChange(venvDir: string, file: string, install: (file: string) => Promise<void>): Promise<void> {
-  const stamp = createHash("sha256").update(await readFile(file)).digest("hex");
-  const stampPath = join(venvDir, `.glm-chat-${basename(file)}.sha256`);
+/** Runs `install` when the files it depends on changed since its last success in this venv. */
+async function installOnChange(venvDir: string, files: string[], install: () => Promise<void>): Promise<void> {
+  const hash = createHash("sha256");
+  for (const file of files) hash.update(await readFile(file));
+  const stamp = hash.digest("hex");
+  const stampPath = join(venvDir, `.glm-chat-${basename(files[0]!)}.sha256`);
   if ((await readFile(stampPath, "utf8").catch(() => "")) === stamp) return;
-  await install(file);
+  await install();
   await writeFile(stampPath, stamp);
 }
 
