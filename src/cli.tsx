@@ -44,12 +44,12 @@ async function main(argv: string[]): Promise<number> {
       workDir: join(paths.stateDir, "work"),
     },
     {
-      do_sample: !options.greedy,
+      doSample: !options.greedy,
       temperature: options.temperature,
-      top_p: options.topP,
-      top_k: options.topK,
-      repetition_penalty: options.repetitionPenalty,
-      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      topP: options.topP,
+      topK: options.topK,
+      repetitionPenalty: options.repetitionPenalty,
+      seed: options.seed,
     },
   );
   backend.start().catch(() => {}); // load while the user types; failures show in the status line and crash panel

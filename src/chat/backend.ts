@@ -11,9 +11,20 @@ export type GenerateEvent =
       timings: { firstTokenMs: number; totalMs: number };
     };
 
+/** Sampling parameters of one answer; anything left out takes the backend's default (ChatGLM-6B chat()'s). */
+export interface SamplingOptions {
+  doSample?: boolean;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  repetitionPenalty?: number;
+  seed?: number;
+}
+
 export interface GenerateOptions {
   signal?: AbortSignal;
   maxNewTokens?: number;
+  sampling?: SamplingOptions;
 }
 
 /** Where the answering engine stands, for the UI's status line and crash panel. */
@@ -41,6 +52,8 @@ export interface ChatBackend {
    * (reason "cancelled"). Throws an Error with a string `code` when the engine fails or dies.
    */
   generate(prompt: string, options?: GenerateOptions): AsyncIterable<GenerateEvent>;
+  /** Tokens of `text` as the loaded model counts them (including ChatGLM's [gMASK] and <sop>). */
+  countTokens(text: string): Promise<number>;
   /** Current status, and a subscription to its changes; the returned function unsubscribes. */
   status(): BackendStatus;
   onStatus(listener: (status: BackendStatus) => void): () => void;

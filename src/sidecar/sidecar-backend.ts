@@ -1,5 +1,5 @@
 // ChatBackend over the real sidecar: starts it on demand, streams answers, cancels, restarts after a crash.
-import type { BackendStatus, ChatBackend, GenerateEvent, GenerateOptions } from "../chat/backend.ts";
+import type { BackendStatus, ChatBackend, GenerateEvent, GenerateOptions, SamplingOptions } from "../chat/backend.ts";
 import { makeEnvelope } from "../protocol/codec.ts";
 import { isErrorContent, type Envelope, type GenerateReplyOk, type GenerateRequestContent } from "../protocol/messages.ts";
 import { AsyncQueue } from "./async-queue.ts";
@@ -8,7 +8,17 @@ import { Sidecar, type SidecarLaunch } from "./supervisor.ts";
 
 const MAX_RESTARTS_IN_A_ROW = 5;
 
-export interface SamplingDefaults extends Omit<GenerateRequestContent, "prompt"> {}
+/** SamplingOptions as the wire names them. */
+export function samplingContent(options: SamplingOptions = {}): Omit<GenerateRequestContent, "prompt"> {
+  const wire: Omit<GenerateRequestContent, "prompt"> = {};
+  if (options.doSample !== undefined) wire.do_sample = options.doSample;
+  if (options.temperature !== undefined) wire.temperature = options.temperature;
+  if (options.topP !== undefined) wire.top_p = options.topP;
+  if (options.topK !== undefined) wire.top_k = options.topK;
+  if (options.repetitionPenalty !== undefined) wire.repetition_penalty = options.repetitionPenalty;
+  if (options.seed !== undefined) wire.seed = options.seed;
+  return wire;
+}
 
 export class SidecarBackend implements ChatBackend {
   private current: BackendStatus = { state: "stopped" };
@@ -20,7 +30,7 @@ export class SidecarBackend implements ChatBackend {
 
   constructor(
     private readonly launch: SidecarLaunch,
-    private readonly sampling: SamplingDefaults = {},
+    private readonly sampling: SamplingOptions = {},
   ) {}
 
   status(): BackendStatus {
@@ -82,7 +92,7 @@ export class SidecarBackend implements ChatBackend {
     const sidecar = await this.start();
     const cancelled = (): GenerateEvent => ({ type: "done", reason: "cancelled", usage: { promptTokens: 0, completionTokens: 0 }, timings: { firstTokenMs: 0, totalMs: 0 } });
     if (signal?.aborted) return yield cancelled();
-    const content: GenerateRequestContent = { ...this.sampling, prompt };
+    const content: GenerateRequestContent = { ...samplingContent({ ...this.sampling, ...options.sampling }), prompt };
     if (options.maxNewTokens) content.max_new_tokens = options.maxNewTokens;
     const request = makeEnvelope("generate_request", content as unknown as Record<string, unknown>, "");
     const queue = new AsyncQueue<Envelope>();

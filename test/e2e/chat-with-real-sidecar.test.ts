@@ -4,7 +4,7 @@ import { ChatSession, type TurnEvent } from "../../src/chat/chat-session.ts";
 import { SidecarBackend } from "../../src/sidecar/sidecar-backend.ts";
 import { realSidecarLaunch, removeLaunchDirs } from "./real-sidecar.ts";
 
-const backend = new SidecarBackend(realSidecarLaunch(), { do_sample: false });
+const backend = new SidecarBackend(realSidecarLaunch(), { doSample: false });
 afterAll(async () => {
   await backend.close();
   removeLaunchDirs();

@@ -128,6 +128,11 @@ export class FakeBackend implements ChatBackend {
     return this.#status;
   }
 
+  /** Counts whitespace-separated words plus 2, like ChatGLM's [gMASK] <sop> suffix. */
+  async countTokens(text: string): Promise<number> {
+    return text.split(/\s+/).filter(Boolean).length + 2;
+  }
+
   onStatus(listener: (status: BackendStatus) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
