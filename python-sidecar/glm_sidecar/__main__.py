@@ -12,6 +12,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="glm_sidecar", description="glm-chat's MindSpore sidecar")
     parser.add_argument("--shell", required=True, help="ZeroMQ endpoint for requests and streamed tokens")
     parser.add_argument("--control", required=True, help="ZeroMQ endpoint for interrupt and shutdown")
+    parser.add_argument("--heartbeat", default=None, help="ZeroMQ endpoint whose pings are echoed back")
     parser.add_argument("--model-dir", default=".")
     parser.add_argument("--engine", choices=("mindformers", "fake"), default="mindformers")
     parser.add_argument("--device-target", choices=("Ascend", "GPU", "CPU"), default="CPU")
@@ -36,7 +37,8 @@ def main(argv=None) -> int:
     if not key_hex:
         sys.stderr.write("glm_sidecar: GLM_CHAT_KEY is not set; the sidecar is started by glm-chat\n")
         return 2
-    server = SidecarServer(build_engine(args), args.shell, args.control, bytes.fromhex(key_hex), args.parent_pid)
+    server = SidecarServer(build_engine(args), args.shell, args.control, bytes.fromhex(key_hex), args.parent_pid,
+                           args.heartbeat)
     return server.run()
 
 

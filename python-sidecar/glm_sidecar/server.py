@@ -27,10 +27,11 @@ class SidecarServer(object):
     """Connects to the UI's shell and control endpoints and serves one engine."""
 
     def __init__(self, engine: Engine, shell: str, control: str, key: bytes,
-                 parent_pid: Optional[int] = None) -> None:
+                 parent_pid: Optional[int] = None, heartbeat: Optional[str] = None) -> None:
         self.engine = engine
         self.shell_endpoint = shell
         self.control_endpoint = control
+        self.heartbeat_endpoint = heartbeat
         self.key = key
         self.parent_pid = parent_pid
         self.session = protocol.new_id()
@@ -49,7 +50,7 @@ class SidecarServer(object):
         outbox = self.context.socket(zmq.PULL)
         outbox.bind(INBOX)
         self._send(shell, "hello", self._hello("shell"))
-        for target in (self._control_loop, self._worker_loop, self._parent_watch):
+        for target in (self._control_loop, self._worker_loop, self._parent_watch, self._heartbeat_echo):
             threading.Thread(target=target, daemon=True).start()
         poller = zmq.Poller()
         poller.register(shell, zmq.POLLIN)
@@ -148,10 +149,18 @@ class SidecarServer(object):
 
     def _load(self, emit: Any) -> None:
         started = time.time()
-        phase = {"name": "start"}
+        phase = {"name": "start", "since": started}
+        timings = {}  # type: Dict[str, float]
+
+        def close_phase() -> None:
+            now = time.time()
+            timings[phase["name"]] = round(timings.get(phase["name"], 0.0) + now - phase["since"], 3)
+            phase["since"] = now
 
         def report(name: str, progress: Optional[float], detail: Optional[str]) -> None:
-            phase["name"] = name
+            if name != phase["name"]:
+                close_phase()
+                phase["name"] = name
             emit("status", {"state": "loading", "phase": name, "progress": progress, "detail": detail,
                             "elapsed_s": round(time.time() - started, 3)})
 
@@ -162,9 +171,11 @@ class SidecarServer(object):
             emit("status", dict(self.load_error, state="failed", phase=phase["name"],
                                 elapsed_s=round(time.time() - started, 3)))
             return
+        close_phase()
+        timings.pop("start", None)
         self.ready.set()
         emit("status", dict(state="ready", phase="ready", progress=1.0, detail=None,
-                            elapsed_s=round(time.time() - started, 3), info=self.engine.info()))
+                            elapsed_s=round(time.time() - started, 3), info=self.engine.info(), timings=timings))
 
     def _generate(self, job: _Job, emit: Any) -> Dict[str, Any]:
         if self.load_error is not None:
@@ -196,6 +207,16 @@ class SidecarServer(object):
             "timings": {"first_token_ms": round(((first["at"] or time.time()) - started) * 1000, 3),
                         "total_ms": round(total * 1000, 3)},
         }
+
+    # ---- heartbeat: a pure echo inside libzmq (no GIL), so it answers while a graph compiles ----
+    def _heartbeat_echo(self) -> None:
+        if not self.heartbeat_endpoint:
+            return
+        echo = self._socket(zmq.ROUTER, self.heartbeat_endpoint)
+        try:
+            zmq.proxy(echo, echo)  # each [peer, ping] goes straight back to its peer
+        except zmq.ZMQError:
+            pass  # the context was terminated at exit
 
     # ---- parent watch: the sidecar never outlives the UI that started it ----
     def _parent_watch(self) -> None:

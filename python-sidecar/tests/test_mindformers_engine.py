@@ -26,8 +26,13 @@ def generate(side, content):
 
 def test_load_reports_every_phase_and_info(sidecar):
     phases = [s["phase"] for s in sidecar.statuses]
-    for phase in ("import", "build", "checkpoint", "compile", "ready"):
+    for phase in ("import", "build", "checkpoint", "compile", "warmup", "ready"):
         assert phase in phases
+    timings = sidecar.statuses[-1]["timings"]
+    assert sorted(timings) == ["build", "checkpoint", "compile", "import", "warmup"]
+    assert timings["warmup"] < timings["compile"]  # the second run reuses the compiled graphs
+    checkpoint_detail = [s["detail"] for s in sidecar.statuses if s["phase"] == "checkpoint"][-1]
+    assert "MB/s" in checkpoint_detail
     info = sidecar.statuses[-1]["info"]
     assert info["engine"] == "mindformers" and info["device_target"] == "CPU"
     assert info["engine_version"].startswith("1.") and info["seq_length"] == 256

@@ -28,12 +28,15 @@ export interface GenerateOptions {
 }
 
 /** Where the answering engine stands, for the UI's status line and crash panel. */
-export type BackendState = "starting" | "loading" | "ready" | "busy" | "crashed" | "stopped";
+export type BackendState = "starting" | "loading" | "ready" | "busy" | "crashed" | "stopping" | "stopped";
 
 export interface BackendStatus {
   state: BackendState;
   /** Human words for the state: a load phase, an error message. */
   detail?: string;
+  /** While loading: import, build, checkpoint, compile, warmup; and its progress 0..1 when known. */
+  phase?: string;
+  progress?: number;
   /** Last lines the engine printed on stderr, shown when it crashed. */
   stderrTail?: string[];
   /** Where the engine's full log is, when there is one. */

@@ -3,11 +3,14 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Router } from "zeromq";
+import { Dealer, Router } from "zeromq";
 import { decodeFrames, encodeFrames, makeEnvelope } from "../protocol/codec.ts";
 import type { Envelope } from "../protocol/messages.ts";
 
 export type Channel = "shell" | "control";
+
+/** Unix socket paths are limited to about 107 bytes; a longer TMPDIR falls back to loopback TCP. */
+const MAX_IPC_PATH = 100;
 export type MessageListener = (channel: Channel, message: Envelope) => void;
 
 export class SidecarConnection {
@@ -23,6 +26,9 @@ export class SidecarConnection {
     readonly dir: string,
     readonly key: Buffer,
     private readonly sockets: Record<Channel, Router>,
+    /** Bound DEALER whose pings the sidecar echoes (see HeartbeatMonitor). */
+    readonly heartbeat: Dealer,
+    private readonly endpoints: Record<string, string>,
     readonly session: string,
   ) {
     for (const channel of ["shell", "control"] as const) void this.receiveLoop(channel);
@@ -31,19 +37,25 @@ export class SidecarConnection {
   static async open(): Promise<SidecarConnection> {
     const dir = await mkdtemp(join(tmpdir(), "glm-chat-")); // mkdtemp makes it 0700, owned by us
     const sockets = { shell: new Router({ linger: 0 }), control: new Router({ linger: 0 }) };
+    const heartbeat = new Dealer({ linger: 0, sendTimeout: 0 });
+    const useIpc = join(dir, "heartbeat").length <= MAX_IPC_PATH;
+    const endpoints: Record<string, string> = {};
     try {
-      await sockets.shell.bind(`ipc://${join(dir, "shell")}`);
-      await sockets.control.bind(`ipc://${join(dir, "control")}`);
+      for (const [name, socket] of [...Object.entries(sockets), ["heartbeat", heartbeat] as const]) {
+        await socket.bind(useIpc ? `ipc://${join(dir, name)}` : "tcp://127.0.0.1:*");
+        endpoints[name] = socket.lastEndpoint ?? "";
+      }
     } catch (error) {
-      for (const socket of Object.values(sockets)) socket.close();
+      for (const socket of [...Object.values(sockets), heartbeat]) socket.close();
       await rm(dir, { recursive: true, force: true });
       throw error;
     }
-    return new SidecarConnection(dir, randomBytes(32), sockets, randomBytes(16).toString("hex"));
+    return new SidecarConnection(dir, randomBytes(32), sockets, heartbeat, endpoints, randomBytes(16).toString("hex"));
   }
 
-  endpoint(channel: Channel): string {
-    return `ipc://${join(this.dir, channel)}`;
+  /** The address the sidecar connects to: ipc:// in the private dir, or 127.0.0.1 when the path is too long. */
+  endpoint(channel: Channel | "heartbeat"): string {
+    return this.endpoints[channel] ?? "";
   }
 
   /** True once the sidecar has said hello on this channel. */
@@ -73,7 +85,7 @@ export class SidecarConnection {
   close(): Promise<void> {
     if (!this.closing) {
       this.closed = true;
-      for (const socket of Object.values(this.sockets)) socket.close();
+      for (const socket of [...Object.values(this.sockets), this.heartbeat]) socket.close();
       this.closing = rm(this.dir, { recursive: true, force: true });
     }
     return this.closing;

@@ -61,6 +61,8 @@ export class SidecarBackend implements ChatBackend {
         this.setStatus({
           state: "ready",
           detail: undefined,
+          phase: undefined,
+          progress: undefined,
           device: info ? `${info.device_target}:${info.device_id}` : undefined,
           engine: info ? `${info.engine} ${info.engine_version ?? ""}`.trim() + (info.mindspore_version ? ` / mindspore ${info.mindspore_version}` : "") : undefined,
           seqLength: info?.seq_length ?? undefined,
@@ -144,6 +146,7 @@ export class SidecarBackend implements ChatBackend {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.setStatus({ state: "stopping" });
     const sidecar = this.sidecar ?? (await this.starting?.catch(() => undefined));
     await sidecar?.stop();
     this.setStatus({ state: "stopped" });

@@ -37,4 +37,11 @@ export class StderrTail {
   errorLines(): string[] {
     return [...this.errors];
   }
+
+  /** What to show after a crash: error lines that scrolled out of the tail, then the tail itself. */
+  report(n = 12): string[] {
+    const tail = this.tail(n);
+    const earlier = this.errors.filter((line) => !tail.includes(line));
+    return earlier.length ? [...earlier.slice(-4), "…", ...tail] : tail;
+  }
 }

@@ -5,6 +5,7 @@ import { execa, type ResultPromise } from "execa";
 import type { BackendStatus } from "../chat/backend.ts";
 import { isErrorContent, PROTOCOL_VERSION, type HelloContent, type InfoContent, type StatusContent } from "../protocol/messages.ts";
 import { SidecarConnection } from "./connection.ts";
+import { HeartbeatMonitor } from "./heartbeat.ts";
 import { SidecarError } from "./errors.ts";
 import { StderrTail } from "./stderr-tail.ts";
 
@@ -22,6 +23,9 @@ export interface SidecarLaunch {
   extraArgs?: string[];
   /** Give up when loading shows no progress for this long (first graph compiles take minutes). */
   stallTimeoutMs?: number;
+  /** Heartbeat ping interval and the silence after which the sidecar counts as dead (then it is killed). */
+  heartbeatIntervalMs?: number;
+  timeToDeadMs?: number;
 }
 
 export interface ExitInfo {
@@ -35,7 +39,10 @@ export class Sidecar {
   /** The sidecar's own pid, from its hello. */
   pid: number | undefined;
   exit: ExitInfo | undefined;
+  /** Why glm-chat killed it, when it did (e.g. it stopped answering heartbeats). */
+  deathReason: string | undefined;
   private stopping: Promise<void> | undefined;
+  private heartbeat: HeartbeatMonitor | undefined;
 
   private constructor(
     readonly connection: SidecarConnection,
@@ -51,7 +58,7 @@ export class Sidecar {
     const logPath = join(launch.logDir, `sidecar-${new Date().toISOString().replace(/[:.]/g, "-")}.log`);
     const log = createWriteStream(logPath);
     const args = ["-m", "glm_sidecar", "--shell", connection.endpoint("shell"), "--control", connection.endpoint("control"),
-      "--model-dir", resolve(launch.modelDir), "--engine", launch.engine, "--device-target", launch.deviceTarget,
+      "--heartbeat", connection.endpoint("heartbeat"), "--model-dir", resolve(launch.modelDir), "--engine", launch.engine, "--device-target", launch.deviceTarget,
       "--device-id", String(launch.deviceId), "--parent-pid", String(process.pid),
       ...(launch.seqLength ? ["--seq-length", String(launch.seqLength)] : []), ...(launch.extraArgs ?? [])];
     const child = execa(launch.python, args, {
@@ -66,8 +73,18 @@ export class Sidecar {
     const exited = child.then((r) => ({ exitCode: r.exitCode, signal: r.signal }));
     const sidecar = new Sidecar(connection, child, exited, logPath);
     sidecar.pipeOutput(log);
+    sidecar.heartbeat = new HeartbeatMonitor(
+      connection.heartbeat,
+      { intervalMs: launch.heartbeatIntervalMs ?? 1000, timeToDeadMs: launch.timeToDeadMs ?? 10_000 },
+      (silentMs) => {
+        sidecar.deathReason = `the engine stopped responding (no heartbeat for ${(silentMs / 1000).toFixed(1)} s) and was killed`;
+        log.write(`\n[glm-chat] ${sidecar.deathReason}\n`);
+        child.kill("SIGKILL");
+      },
+    );
     void exited.then((exit) => {
       sidecar.exit = exit;
+      sidecar.heartbeat?.stop();
       log.end(`\n[glm-chat] sidecar exited: code ${exit.exitCode ?? "-"} signal ${exit.signal ?? "-"}\n`);
       void connection.close(); // a dead sidecar's sockets and ipc dir go with it
     });
@@ -93,8 +110,9 @@ export class Sidecar {
   exitError(context: string): SidecarError {
     const exit = this.exit;
     const how = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.exitCode ?? "?"}`;
-    return new SidecarError("SIDECAR_EXITED", `the engine ${how} ${context}`, {
-      stderrTail: this.stderr.tail(),
+    const code = this.deathReason ? "SIDECAR_UNRESPONSIVE" : "SIDECAR_EXITED";
+    return new SidecarError(code, `${this.deathReason ?? `the engine ${how}`} ${context}`.trim(), {
+      stderrTail: this.stderr.report(),
       logPath: this.logPath,
     });
   }
@@ -120,6 +138,7 @@ export class Sidecar {
         if (message.msg_type === "hello") {
           const hello = message.content as unknown as HelloContent;
           this.pid = hello.pid;
+          if (channel === "shell") this.heartbeat?.start();
           if (hello.protocol_version !== PROTOCOL_VERSION) {
             finish(new SidecarError("SIDECAR_PROTOCOL_MISMATCH", `sidecar speaks protocol ${hello.protocol_version}, expected ${PROTOCOL_VERSION}`));
           }
@@ -130,14 +149,15 @@ export class Sidecar {
         const status = message.content as unknown as StatusContent;
         if (status.state === "loading") {
           const pct = typeof status.progress === "number" ? ` ${Math.round(status.progress * 100)}%` : "";
-          onStatus({ state: "loading", detail: `${status.phase}${pct}${status.detail ? ` (${status.detail})` : ""}` });
+          onStatus({ state: "loading", phase: status.phase, progress: status.progress ?? undefined,
+            detail: `${status.phase}${pct}${status.detail ? ` (${status.detail})` : ""}` });
         } else if (status.state === "ready") {
           this.info = status.info;
           ready = true;
           finishWhenReady();
         } else if (status.state === "failed") {
           const words = isErrorContent(status) ? `${status.ename}: ${status.evalue}` : String(status.evalue ?? "unknown error");
-          finish(new SidecarError("ENGINE_LOAD_FAILED", words, { stderrTail: this.stderr.tail(), logPath: this.logPath }));
+          finish(new SidecarError("ENGINE_LOAD_FAILED", words, { stderrTail: this.stderr.report(), logPath: this.logPath }));
         }
       });
     });
@@ -146,6 +166,7 @@ export class Sidecar {
   /** Idempotent: asks politely on the control channel, then SIGTERM, then SIGKILL; removes the ipc dir. */
   stop(graceMs = 3000): Promise<void> {
     this.stopping ??= (async () => {
+      this.heartbeat?.stop();
       if (!this.exit && this.connection.connected("control")) {
         await this.connection.send("control", "shutdown_request", {}).catch(() => {});
       }

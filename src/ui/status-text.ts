@@ -17,6 +17,8 @@ export function describeBackendState(status: BackendStatus, generating: boolean)
       return "generating";
     case "crashed":
       return "engine crashed";
+    case "stopping":
+      return "stopping the engine";
     case "stopped":
       return "engine stopped";
     default:

@@ -4,7 +4,8 @@ import { ChatSession, type TurnEvent } from "../../src/chat/chat-session.ts";
 import { SidecarBackend } from "../../src/sidecar/sidecar-backend.ts";
 import { realSidecarLaunch, removeLaunchDirs } from "./real-sidecar.ts";
 
-const backend = new SidecarBackend(realSidecarLaunch(), { doSample: false });
+// A tight heartbeat: the echo must keep answering while MindSpore imports, loads and compiles (GIL held).
+const backend = new SidecarBackend(realSidecarLaunch({ heartbeatIntervalMs: 100, timeToDeadMs: 1500 }), { doSample: false });
 afterAll(async () => {
   await backend.close();
   removeLaunchDirs();

@@ -70,3 +70,37 @@ describe("SidecarBackend", () => {
     expect(existsSync(sidecar.connection.dir)).toBe(false);
   });
 });
+
+describe("SidecarBackend liveness", () => {
+  it("declares a frozen (SIGSTOPped) sidecar unresponsive within the time-to-dead and restarts it", async () => {
+    backend = new SidecarBackend(realSidecarLaunch({ engine: "fake", extraArgs: ["--fake-token-delay", "0.02"], heartbeatIntervalMs: 100, timeToDeadMs: 800 }));
+    const b = backend;
+    const sidecar = await b.start();
+    const startedAt = Date.now();
+    let frozenAt = 0;
+    const error = await collect(b.generate(Array(200).fill("w").join(" ")), () => {
+      if (!frozenAt) {
+        frozenAt = Date.now();
+        process.kill(sidecar.pid!, "SIGSTOP");
+      }
+    }).catch((e: unknown) => e);
+    const detectedAfter = Date.now() - frozenAt;
+    expect(error).toMatchObject({ code: "SIDECAR_UNRESPONSIVE" });
+    expect((error as Error).message).toMatch(/stopped responding \(no heartbeat for \d\.\d s\)/);
+    expect(detectedAfter).toBeLessThan(800 + 100 + 1500); // time-to-dead + one ping interval + kill and reap
+    expect(b.status()).toMatchObject({ state: "crashed" });
+    expect(startedAt).toBeLessThanOrEqual(frozenAt);
+    const events = await collect(b.generate("after"));
+    expect(events.at(-1)).toMatchObject({ type: "done", reason: "stop" });
+  });
+
+  it("keeps a healthy sidecar alive through long heartbeat runs", async () => {
+    backend = new SidecarBackend(realSidecarLaunch({ engine: "fake", heartbeatIntervalMs: 50, timeToDeadMs: 500 }));
+    const sidecar = await backend.start();
+    const events = await collect(backend.generate(Array(40).fill("w").join(" ")));
+    expect(events.at(-1)).toMatchObject({ type: "done" });
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // many ping rounds, longer than the time-to-dead
+    expect(sidecar.exit).toBeUndefined();
+    expect(backend.status().state).toBe("ready");
+  });
+});

@@ -14,7 +14,7 @@ class FakeEngine(Engine):
         self.token_delay_s = token_delay_s
 
     def load(self, report: ProgressReport) -> None:
-        for phase in ("import", "build", "checkpoint", "compile"):
+        for phase in ("import", "build", "checkpoint", "compile", "warmup"):
             report(phase, 1.0, None)
 
     def info(self) -> Dict[str, Any]:
