@@ -39,6 +39,7 @@ class SidecarProcess(object):
     def _bind(self, name: str) -> Any:
         sock = self.context.socket(zmq.ROUTER)
         sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.ROUTER_MANDATORY, 1)  # block when the sidecar's queue is full; never drop silently
         sock.bind(self.endpoint(name))
         return sock
 

@@ -36,7 +36,8 @@ export class SidecarConnection {
 
   static async open(): Promise<SidecarConnection> {
     const dir = await mkdtemp(join(tmpdir(), "glm-chat-")); // mkdtemp makes it 0700, owned by us
-    const sockets = { shell: new Router({ linger: 0 }), control: new Router({ linger: 0 }) };
+    // mandatory: a full queue to the sidecar makes send wait instead of dropping the message silently
+    const sockets = { shell: new Router({ linger: 0, mandatory: true }), control: new Router({ linger: 0, mandatory: true }) };
     const heartbeat = new Dealer({ linger: 0, sendTimeout: 0 });
     const useIpc = join(dir, "heartbeat").length <= MAX_IPC_PATH;
     const endpoints: Record<string, string> = {};

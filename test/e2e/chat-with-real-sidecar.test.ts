@@ -55,3 +55,31 @@ describe("chat against the real sidecar", () => {
     expect(session.history).toHaveLength(3);
   }, 300_000);
 });
+
+describe("a real sidecar killed mid-answer", () => {
+  it("keeps the partial answer in history, reports the crash, and the next question restarts it", async () => {
+    const crashy = new SidecarBackend(realSidecarLaunch(), { doSample: false });
+    try {
+      const session = new ChatSession(crashy, { maxNewTokens: 48 });
+      await turn(session, "你好");
+      const sidecar = await crashy.start();
+      let error: unknown;
+      try {
+        await turn(session, "北京", (n) => n === 3 && process.kill(sidecar.pid!, "SIGKILL"));
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: "SIDECAR_EXITED" });
+      expect(crashy.status()).toMatchObject({ state: "crashed" });
+      const partial = session.history.at(-1);
+      expect(partial).toMatchObject({ query: "北京", interrupted: true });
+      expect(partial!.answer.length).toBeGreaterThan(0);
+      const next = await turn(session, "再见");
+      expect(next.done.reason).toBe("length");
+      expect(session.lastPrompt).toContain(`[Round 1]\n问：北京\n答：${partial!.answer}\n[Round 2]\n问：再见\n答：`);
+      expect((await crashy.start()).pid).not.toBe(sidecar.pid);
+    } finally {
+      await crashy.close();
+    }
+  }, 300_000);
+});

@@ -1,5 +1,7 @@
 // Supervision with the real sidecar process and its fake engine: crash mid-answer, restart, errors, shutdown.
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { GenerateEvent } from "../../src/chat/backend.ts";
 import { SidecarError } from "../../src/sidecar/errors.ts";
@@ -102,5 +104,34 @@ describe("SidecarBackend liveness", () => {
     await new Promise((resolve) => setTimeout(resolve, 1200)); // many ping rounds, longer than the time-to-dead
     expect(sidecar.exit).toBeUndefined();
     expect(backend.status().state).toBe("ready");
+  });
+});
+
+describe("SidecarBackend endpoints", () => {
+  it("falls back to 127.0.0.1 when the private directory's path is too long for ipc://", async () => {
+    const longTmp = join(tmpdir(), "glm-chat-long-" + "x".repeat(90));
+    mkdirSync(longTmp, { recursive: true });
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = longTmp;
+    try {
+      backend = new SidecarBackend(realSidecarLaunch({ engine: "fake" }));
+      const sidecar = await backend.start();
+      expect(sidecar.connection.endpoint("shell")).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+      expect(sidecar.connection.endpoint("heartbeat")).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+      const events = await collect(backend.generate("over tcp"));
+      expect(events.at(-1)).toMatchObject({ type: "done", reason: "stop" });
+    } finally {
+      process.env.TMPDIR = saved;
+      if (saved === undefined) delete process.env.TMPDIR;
+      await backend?.close();
+      rmSync(longTmp, { recursive: true, force: true });
+    }
+  });
+
+  it("uses ipc:// in a private 0700 directory by default", async () => {
+    const b = fakeBackend("0");
+    const sidecar = await b.start();
+    expect(sidecar.connection.endpoint("control")).toBe(`ipc://${join(sidecar.connection.dir, "control")}`);
+    expect(statSync(sidecar.connection.dir).mode & 0o777).toBe(0o700);
   });
 });
