@@ -1,0 +1,125 @@
+// HTTP side of a download: a proxy-aware dispatcher, the probe (size, ETag, Range support) and ranged GETs.
+import { EnvHttpProxyAgent, request, type Dispatcher } from "undici";
+import { DownloadError } from "./errors.ts";
+
+export interface RemoteFile {
+  url: string;
+  size: number;
+  /** The ETag as sent (quotes kept), or null. */
+  etag: string | null;
+  /** The server answered a Range request with 206. */
+  ranges: boolean;
+}
+
+/** Honours HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case) from `env`, and nothing else. */
+export function createDispatcher(env: NodeJS.ProcessEnv): Dispatcher {
+  const options = {
+    httpProxy: env.HTTP_PROXY ?? env.http_proxy ?? "",
+    httpsProxy: env.HTTPS_PROXY ?? env.https_proxy ?? "",
+    noProxy: env.NO_PROXY ?? env.no_proxy ?? "",
+  };
+  // undici 6 prints "EnvHttpProxyAgent is experimental" to the user's terminal; hold back that one warning.
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const code = (rest[0] as { code?: string } | undefined)?.code;
+    if (code !== "UNDICI-EHPA") (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return new EnvHttpProxyAgent(options);
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
+/** An ETag that is a plain MD5 of the bytes: 32 hex digits, not weak, no "-N" multipart suffix. */
+export function md5FromEtag(etag: string | null): string | null {
+  const m = /^"?([0-9a-fA-F]{32})"?$/.exec(etag ?? "");
+  return m?.[1] ? m[1].toLowerCase() : null;
+}
+
+const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+export function isRetryable(err: unknown): boolean {
+  if (!(err instanceof DownloadError)) return true;
+  if (err.code === "DOWNLOAD_HTTP") return err.status !== undefined && RETRYABLE_STATUS.has(err.status);
+  return err.code === "DOWNLOAD_NETWORK" || err.code === "DOWNLOAD_SIZE_MISMATCH";
+}
+
+/** Turns what undici throws into a DownloadError; `signal` tells a cancel from a network failure. */
+export function networkError(err: unknown, url: string, signal?: AbortSignal): DownloadError {
+  if (err instanceof DownloadError) return err;
+  if (signal?.aborted) return new DownloadError("DOWNLOAD_CANCELLED", "download cancelled", { cause: err, url });
+  const e = err as { message?: string; code?: string; cause?: { code?: string; message?: string } };
+  const msg = e.message ?? String(err);
+  if (/proxy/i.test(msg)) {
+    return new DownloadError("DOWNLOAD_PROXY", `the proxy refused ${url}: ${msg}`, { cause: err, url });
+  }
+  const detail = [e.code, e.cause?.code, e.cause?.message].filter(Boolean).join(" ");
+  return new DownloadError("DOWNLOAD_NETWORK", `cannot fetch ${url}: ${msg}${detail ? ` (${detail})` : ""}`, { cause: err, url });
+}
+
+export interface GetOptions {
+  dispatcher: Dispatcher;
+  signal: AbortSignal;
+  headersTimeoutMs: number;
+  range?: { from: number; to: number };
+  ifRange?: string | null;
+}
+
+export async function httpGet(url: string, opts: GetOptions): Promise<Dispatcher.ResponseData> {
+  const headers: Record<string, string> = { "user-agent": "glm-chat" };
+  if (opts.range) headers.range = `bytes=${opts.range.from}-${opts.range.to}`;
+  if (opts.range && opts.ifRange && !opts.ifRange.startsWith("W/")) headers["if-range"] = opts.ifRange;
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(url, {
+      method: "GET",
+      headers,
+      dispatcher: opts.dispatcher,
+      signal: opts.signal,
+      maxRedirections: 5,
+      headersTimeout: opts.headersTimeoutMs,
+      bodyTimeout: 0,
+    });
+  } catch (err) {
+    throw networkError(err, url, opts.signal);
+  }
+  // A body we stop reading (destroy) reports an AbortError; readers see real failures through iteration.
+  res.body.on("error", () => undefined);
+  return res;
+}
+
+export function header(res: Dispatcher.ResponseData, name: string): string | null {
+  const v = res.headers[name];
+  return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
+}
+
+/** `bytes a-b/total` → numbers; null when absent or malformed. */
+export function parseContentRange(value: string | null): { from: number; to: number; total: number } | null {
+  const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(value?.trim() ?? "");
+  return m ? { from: Number(m[1]), to: Number(m[2]), total: Number(m[3]) } : null;
+}
+
+export function statusError(res: Dispatcher.ResponseData, url: string): DownloadError {
+  res.body.destroy();
+  return new DownloadError("DOWNLOAD_HTTP", `${url} answered HTTP ${res.statusCode}`, { url, status: res.statusCode });
+}
+
+/** Asks for byte 0 only: the answer gives the size, the ETag and whether Range works. */
+export async function probeRemote(url: string, opts: Omit<GetOptions, "range">): Promise<RemoteFile> {
+  const res = await httpGet(url, { ...opts, range: { from: 0, to: 0 } });
+  const etag = header(res, "etag");
+  if (res.statusCode === 206) {
+    res.body.destroy();
+    const cr = parseContentRange(header(res, "content-range"));
+    if (!cr) throw new DownloadError("DOWNLOAD_HTTP", `${url} sent 206 without a usable Content-Range`, { url, status: 206 });
+    return { url, size: cr.total, etag, ranges: true };
+  }
+  if (res.statusCode === 200) {
+    res.body.destroy();
+    const len = Number(header(res, "content-length") ?? NaN);
+    if (!Number.isSafeInteger(len)) throw new DownloadError("DOWNLOAD_HTTP", `${url} did not say how big the file is`, { url, status: 200 });
+    return { url, size: len, etag, ranges: false };
+  }
+  throw statusError(res, url);
+}
