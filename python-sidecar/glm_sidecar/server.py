@@ -14,6 +14,9 @@ from . import protocol
 from .engine.base import Engine, EngineError, GenerateParams
 
 INBOX = "inproc://worker-outbox"
+# How often idle loops wake to check for shutdown: shutdown answers within this, a dead parent is
+# noticed within this plus 1 s, and idle CPU stays low.
+IDLE_WAKE_MS = 500
 
 
 class _Job(object):
@@ -56,7 +59,7 @@ class SidecarServer(object):
         poller.register(shell, zmq.POLLIN)
         poller.register(outbox, zmq.POLLIN)
         while not self.stopping.is_set():
-            events = dict(poller.poll(100))
+            events = dict(poller.poll(IDLE_WAKE_MS))
             if outbox in events:
                 while True:
                     try:
@@ -110,7 +113,7 @@ class SidecarServer(object):
         control = self._socket(zmq.DEALER, self.control_endpoint)
         self._send(control, "hello", self._hello("control"))
         while not self.stopping.is_set():
-            if not control.poll(100):
+            if not control.poll(IDLE_WAKE_MS):
                 continue
             try:
                 msg = protocol.decode_frames(control.recv_multipart(), self.key)
@@ -136,7 +139,7 @@ class SidecarServer(object):
         self._load(emit)
         while not self.stopping.is_set():
             try:
-                job = self.jobs.get(timeout=0.1)
+                job = self.jobs.get(timeout=IDLE_WAKE_MS / 1000.0)
             except queue.Empty:
                 continue
             try:
@@ -225,7 +228,7 @@ class SidecarServer(object):
                 self.stopping.set()
                 time.sleep(1.0)
                 os._exit(0)  # the worker may be inside a graph that will not return soon
-            time.sleep(0.25)
+            time.sleep(IDLE_WAKE_MS / 1000.0)
 
     def _socket(self, kind: int, endpoint: str) -> Any:
         sock = self.context.socket(kind)
