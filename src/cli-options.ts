@@ -17,6 +17,12 @@ export interface CliOptions {
   seed?: number;
   greedy: boolean;
   python?: string;
+  /** One-shot: answer this question, print the answer, exit. */
+  prompt?: string;
+  json: boolean;
+  dryRun: boolean;
+  session?: string;
+  truncateLongQuery: boolean;
 }
 
 const int = (name: string) => (value: string) => {
@@ -48,6 +54,11 @@ export function parseCliOptions(argv: string[], paths: AppPaths): CliOptions {
     .addOption(new Option("--seed <n>", "random seed for reproducible answers").argParser(int("--seed")))
     .addOption(new Option("--greedy", "always take the likeliest token (no sampling)").default(false))
     .addOption(new Option("--python <path>", "Python that runs the sidecar (needs MindSpore + MindFormers)").env("GLM_CHAT_PYTHON"))
+    .addOption(new Option("-p, --prompt <question>", "one-shot: print the answer to this question and exit (or pipe the question on stdin)"))
+    .addOption(new Option("--json", "one-shot: print {answer, usage, timings, truncated_rounds} as JSON").default(false))
+    .addOption(new Option("--dry-run", "one-shot: print the exact prompt and its token count; loads only the tokenizer").default(false))
+    .addOption(new Option("--session <name>", "continue (or start) the saved session NAME; turns are saved into it"))
+    .addOption(new Option("--truncate-long-query", "send the start of a question too long for the context, instead of refusing it").default(false))
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .parse(argv, { from: "user" });

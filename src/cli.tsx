@@ -1,63 +1,102 @@
-// Composition root: parse argv, prepare Python and model files, start the sidecar, render the chat, pick exit codes.
+// Composition root: parse argv, prepare Python and model files, start the sidecar, run the chat or one question, pick exit codes.
 import { join } from "node:path";
 import { CommanderError } from "commander";
 import { render } from "ink";
 import { ChatSession } from "./chat/chat-session.ts";
+import { ConversationFiles } from "./chat/conversation-files.ts";
+import { questionFromStdin, runOneShot } from "./chat/one-shot.ts";
+import type { ChatRound } from "./chat/prompt.ts";
+import { SessionStore } from "./chat/session-store.ts";
 import { parseCliOptions, type CliOptions } from "./cli-options.ts";
-import { appPaths } from "./config/paths.ts";
+import { appPaths, type AppPaths } from "./config/paths.ts";
 import { checkModelFiles } from "./model/model-files.ts";
 import { SidecarError } from "./sidecar/errors.ts";
 import { ensurePythonEnv } from "./sidecar/python-env.ts";
 import { SidecarBackend } from "./sidecar/sidecar-backend.ts";
 import { App } from "./ui/App.tsx";
 
-async function main(argv: string[]): Promise<number> {
-  const paths = appPaths();
-  let options: CliOptions;
-  try {
-    options = parseCliOptions(argv, paths);
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
-    throw error;
-  }
-  if (options.engine === "mindformers") checkModelFiles(options.modelDir);
-  if (!process.stdin.isTTY) {
-    process.stderr.write("glm-chat: the chat needs an interactive terminal (stdin is not a TTY).\n");
-    return 2;
-  }
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Resolves once everything written to stdout has been handed to the OS (pipes write asynchronously). */
+function flushStdout(): Promise<void> {
+  return new Promise((resolve) => process.stdout.write("", () => resolve()));
+}
+
+async function startBackend(options: CliOptions, paths: AppPaths): Promise<SidecarBackend> {
   const env = await ensurePythonEnv({
     explicitPython: options.python,
     venvDir: paths.venvDir,
     sidecarDir: paths.sidecarDir,
     onProgress: (line) => process.stderr.write(`glm-chat: ${line}\n`),
   });
-  const backend = new SidecarBackend(
-    {
-      python: env.python,
-      sidecarDir: paths.sidecarDir,
-      modelDir: options.modelDir,
-      engine: options.engine,
-      deviceTarget: options.device,
-      deviceId: options.deviceId,
-      seqLength: options.seqLength,
-      logDir: paths.logDir,
-      workDir: join(paths.stateDir, "work"),
-    },
-    {
-      doSample: !options.greedy,
+  return new SidecarBackend({
+    python: env.python,
+    sidecarDir: paths.sidecarDir,
+    modelDir: options.modelDir,
+    engine: options.engine,
+    deviceTarget: options.device,
+    deviceId: options.deviceId,
+    seqLength: options.seqLength,
+    logDir: paths.logDir,
+    workDir: join(paths.stateDir, "work"),
+    // --dry-run needs token counts only: the sidecar loads the tokenizer, not the 13 GB model.
+    extraArgs: options.dryRun ? ["--tokenizer-only"] : undefined,
+  });
+}
+
+function chatSession(backend: SidecarBackend, options: CliOptions, files: ConversationFiles | undefined): ChatSession {
+  return new ChatSession(backend, {
+    settings: {
+      maxNewTokens: options.maxNewTokens,
       temperature: options.temperature,
       topP: options.topP,
       topK: options.topK,
       repetitionPenalty: options.repetitionPenalty,
       seed: options.seed,
+      greedy: options.greedy,
     },
-  );
+    truncateLongQuery: options.truncateLongQuery,
+    onRecord: files && ((history) => files.autosave(history)),
+  });
+}
+
+async function oneShot(options: CliOptions, paths: AppPaths, query: string, files: ConversationFiles | undefined, history: ChatRound[]): Promise<number> {
+  const backend = await startBackend(options, paths);
+  const session = chatSession(backend, options, options.dryRun ? undefined : files);
+  session.replaceHistory(history);
+  const controller = new AbortController();
+  process.once("SIGINT", () => controller.abort());
+  try {
+    const outcome = await runOneShot(session, query, {
+      json: options.json,
+      dryRun: options.dryRun,
+      signal: controller.signal,
+      write: (text) => process.stdout.write(text),
+    });
+    await flushStdout();
+    return outcome.reason === "cancelled" ? 130 : 0;
+  } finally {
+    await backend.close();
+  }
+}
+
+async function interactive(options: CliOptions, paths: AppPaths, files: ConversationFiles, history: ChatRound[]): Promise<number> {
+  const backend = await startBackend(options, paths);
   backend.start().catch(() => {}); // load while the user types; failures show in the status line and crash panel
-  const session = new ChatSession(backend, { maxNewTokens: options.maxNewTokens });
+  const session = chatSession(backend, options, files);
+  session.replaceHistory(history);
+  const startNotes = options.session === undefined
+    ? []
+    : [history.length ? `Continuing session "${files.name}": ${history.length} ${history.length === 1 ? "round" : "rounds"}.` : `New session "${files.name}"; each turn is saved there.`];
   let exitWith: (code: number) => void = () => {};
   const exited = new Promise<number>((resolve) => (exitWith = resolve));
   const app = render(
-    <App session={session} backend={backend} onExit={(c) => exitWith(c)} modelLabel="ChatGLM-6B" noColor={Boolean(process.env.NO_COLOR)} />,
+    <App session={session} backend={backend} onExit={(c) => exitWith(c)} modelLabel="ChatGLM-6B" noColor={Boolean(process.env.NO_COLOR)}
+      files={files} startNotes={startNotes} />,
     { exitOnCtrlC: false },
   );
   void app.waitUntilExit().then(() => exitWith(0));
@@ -68,6 +107,31 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+async function main(argv: string[]): Promise<number> {
+  const paths = appPaths();
+  let options: CliOptions;
+  try {
+    options = parseCliOptions(argv, paths);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    throw error;
+  }
+  // A question by -p, or piped on stdin, makes a one-shot run; so do --json and --dry-run.
+  const piped = options.prompt === undefined && !process.stdin.isTTY;
+  const isOneShot = options.prompt !== undefined || piped || options.json || options.dryRun;
+  const query = options.prompt ?? (piped ? questionFromStdin(await readStdin()) : undefined);
+  if (isOneShot && (query === undefined || query.trim() === "")) {
+    process.stderr.write("glm-chat: no question: pass -p QUESTION, or pipe it on stdin\n");
+    return 2;
+  }
+  if (options.engine === "mindformers" && !options.dryRun) checkModelFiles(options.modelDir);
+  const files = new ConversationFiles(new SessionStore(join(paths.dataDir, "sessions")), options.session);
+  const history = options.session === undefined ? [] : files.resume(options.session);
+  // One-shot runs are saved only into a session named with --session.
+  if (isOneShot) return oneShot(options, paths, query!, options.session === undefined ? undefined : files, history);
+  return interactive(options, paths, files, history);
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
@@ -75,6 +139,12 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`glm-chat: ${error.message}\n`);
       if (error.stderrTail.length) process.stderr.write(`${error.stderrTail.join("\n")}\n`);
       if (error.logPath) process.stderr.write(`log: ${error.logPath}\n`);
+      process.exit(1);
+    }
+    const code = (error as { code?: unknown } | null)?.code;
+    if (error instanceof Error && typeof code === "string") {
+      // An error with a stable code is one the user can act on: its words, not a stack trace.
+      process.stderr.write(`glm-chat: ${error.message} [${code}]\n`);
       process.exit(1);
     }
     process.stderr.write(`glm-chat: internal error: ${(error as Error).stack ?? String(error)}\n`);

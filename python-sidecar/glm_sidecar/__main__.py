@@ -19,6 +19,8 @@ def parse_args(argv):
     parser.add_argument("--device-id", type=int, default=0)
     parser.add_argument("--seq-length", type=int, default=None)
     parser.add_argument("--parent-pid", type=int, default=None)
+    parser.add_argument("--tokenizer-only", action="store_true",
+                        help="load only the tokenizer (token counts for --dry-run); generate requests fail")
     parser.add_argument("--fake-token-delay", type=float, default=0.0, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -28,7 +30,8 @@ def build_engine(args):
         from .engine.fake_engine import FakeEngine
         return FakeEngine(token_delay_s=args.fake_token_delay)
     from .engine.mindformers_engine import MindFormersEngine
-    return MindFormersEngine(args.model_dir, args.device_target, args.device_id, args.seq_length)
+    return MindFormersEngine(args.model_dir, args.device_target, args.device_id, args.seq_length,
+                             tokenizer_only=args.tokenizer_only)
 
 
 def main(argv=None) -> int:

@@ -1,10 +1,16 @@
-// One conversation: keeps the rounds so far and runs one turn at a time against a ChatBackend.
+// One conversation: keeps the rounds, fits each prompt into the context window, runs one turn at a time.
 import type { ChatBackend, GenerateEvent } from "./backend.ts";
+import { promptBudget, TokenCounter, truncateHistoryToBudget, type ContextPlan } from "./context-budget.ts";
+import { applySetting, DEFAULT_GENERATION_SETTINGS, samplingOptionsOf, SETTINGS, type GenerationSettings } from "./generation-settings.ts";
 import { buildChatGlmPrompt, type ChatRound } from "./prompt.ts";
+import { processResponse, StreamingResponseProcessor } from "./response-postprocess.ts";
 
 export type { ChatRound };
 
 type BackendDone = Extract<GenerateEvent, { type: "done" }>;
+
+/** How the prompt of a turn was fitted into the window (only when the backend reports its seq_length). */
+export type ContextInfo = Omit<ContextPlan, "prompt" | "rounds" | "query">;
 
 /** What a turn yields: answer text as it arrives, then one `done` carrying the recorded round. */
 export type TurnEvent =
@@ -15,15 +21,25 @@ export type TurnEvent =
       reason: BackendDone["reason"];
       usage: BackendDone["usage"];
       timings: BackendDone["timings"];
+      /** Set when the onRecord hook (autosave) failed; the turn itself succeeded. */
+      saveError?: Error;
     };
 
 export interface ChatSessionOptions {
-  /** Passed to every generate call; the backend's default when left out. */
+  /** Shorthand for settings.maxNewTokens. */
   maxNewTokens?: number;
+  /** Settings sent with every answer; anything left out takes the backend's default. */
+  settings?: Partial<GenerationSettings>;
+  /** Keep the start of a question that alone overflows the window, instead of refusing it. */
+  truncateLongQuery?: boolean;
+  /** Called after each round joins the history (e.g. to autosave); may throw. */
+  onRecord?: (history: readonly ChatRound[]) => void;
 }
 
 export interface SendOptions {
   signal?: AbortSignal;
+  /** Told, before the answer starts, how the prompt was fitted into the window (rounds left out, tokens). */
+  onContext?: (info: ContextInfo) => void;
 }
 
 /** Thrown when a turn starts while another is still running. */
@@ -38,15 +54,22 @@ export class ChatSessionBusyError extends Error {
 export class ChatSession {
   readonly #backend: ChatBackend;
   readonly #options: ChatSessionOptions;
+  readonly #counter: TokenCounter;
+  /** Only what was set explicitly is sent; the rest is the backend's default. */
+  #overrides: Partial<GenerationSettings>;
   #history: ChatRound[] = [];
   #lastPrompt: string | undefined;
+  #lastContext: ContextInfo | undefined;
   #busy = false;
-  /** Bumped by clear(), so a turn that was running across a clear is not recorded. */
+  /** Bumped by clear() and replaceHistory(), so a turn running across them is not recorded. */
   #epoch = 0;
 
   constructor(backend: ChatBackend, options: ChatSessionOptions = {}) {
     this.#backend = backend;
     this.#options = options;
+    this.#counter = new TokenCounter((text) => backend.countTokens(text));
+    this.#overrides = { ...options.settings };
+    if (options.maxNewTokens !== undefined) this.#overrides.maxNewTokens = options.maxNewTokens;
   }
 
   /** The rounds so far, oldest first. */
@@ -59,8 +82,26 @@ export class ChatSession {
     return this.#lastPrompt;
   }
 
+  /** How the latest turn's prompt was fitted into the window, when the backend reports its seq_length. */
+  get lastContext(): ContextInfo | undefined {
+    return this.#lastContext;
+  }
+
   get busy(): boolean {
     return this.#busy;
+  }
+
+  /** The settings in effect (ChatGLM-6B chat()'s defaults for anything not set). */
+  get settings(): GenerationSettings {
+    return { ...DEFAULT_GENERATION_SETTINGS, ...this.#overrides };
+  }
+
+  /** `/set name value`; throws SettingError with words for the user. */
+  set(name: string, value: string): GenerationSettings {
+    const next = applySetting(this.settings, name, value);
+    const key = SETTINGS[name]!.key;
+    this.#overrides = { ...this.#overrides, [key]: next[key] };
+    return next;
   }
 
   clear(): void {
@@ -68,46 +109,91 @@ export class ChatSession {
     this.#epoch += 1;
   }
 
+  /** Continues another conversation (a loaded session). */
+  replaceHistory(rounds: readonly ChatRound[]): void {
+    this.#history = [...rounds];
+    this.#epoch += 1;
+  }
+
   /**
-   * Asks `query` with the history as context. The round is appended to the history when the turn
-   * ends: finished, stopped by `signal` (partial answer, `interrupted`), abandoned by the consumer,
-   * or failed (partial answer, `interrupted`, then the backend's error is rethrown). A stopped or
-   * failed turn that produced no text is not recorded. Runs when first iterated; throws
-   * ChatSessionBusyError if another turn is running.
+   * The prompt `query` would be sent with: the newest rounds that fit seq_length minus
+   * max_new_tokens, counted by the backend's tokenizer. Without a known seq_length, every round.
+   */
+  async planPrompt(query: string): Promise<ContextPlan | { prompt: string; rounds: readonly ChatRound[]; query: string }> {
+    await this.#counter.count(""); // the first count waits for the engine, which tells its seq_length
+    const seqLength = this.#backend.status().seqLength;
+    if (seqLength === undefined) return { prompt: buildChatGlmPrompt(this.#history, query), rounds: this.#history, query };
+    const budget = promptBudget(seqLength, this.settings.maxNewTokens);
+    return truncateHistoryToBudget(this.#history, query, seqLength, budget, this.#counter, { truncateLongQuery: this.#options.truncateLongQuery });
+  }
+
+  /**
+   * Asks `query` with as much history as fits (`onContext` says how it was fitted). Yields the
+   * answer post-processed as ChatGLM's process_response does (pieces only append), then
+   * `done`. The round is appended to the history when the turn ends: finished, stopped by `signal`
+   * (partial answer, `interrupted`), abandoned by the consumer, or failed (partial answer,
+   * `interrupted`, then the backend's error is rethrown). A stopped or failed turn that produced no
+   * text is not recorded. Runs when first iterated; throws ChatSessionBusyError if another turn runs.
    */
   async *send(query: string, options: SendOptions = {}): AsyncGenerator<TurnEvent, void, undefined> {
     if (this.#busy) throw new ChatSessionBusyError();
     this.#busy = true;
     const epoch = this.#epoch;
-    const prompt = buildChatGlmPrompt(this.#history, query);
-    this.#lastPrompt = prompt;
-    let answer = "";
+    const processor = new StreamingResponseProcessor();
+    let sentQuery = query;
     let recorded = false;
-    const record = (interrupted: boolean): ChatRound => {
+    const record = (interrupted: boolean): { round: ChatRound; saveError?: Error } => {
       recorded = true;
-      const round: ChatRound = interrupted ? { query, answer, interrupted } : { query, answer };
-      if (epoch === this.#epoch && !(interrupted && answer === "")) this.#history.push(round);
-      return round;
+      const answer = processResponse(processor.raw);
+      const round: ChatRound = interrupted ? { query: sentQuery, answer, interrupted } : { query: sentQuery, answer };
+      if (epoch !== this.#epoch || (interrupted && answer === "")) return { round };
+      this.#history.push(round);
+      try {
+        this.#options.onRecord?.(this.#history);
+        return { round };
+      } catch (error) {
+        return { round, saveError: error instanceof Error ? error : new Error(String(error)) };
+      }
     };
 
     try {
-      const events = this.#backend.generate(prompt, {
+      const plan = await this.planPrompt(query);
+      sentQuery = plan.query;
+      this.#lastPrompt = plan.prompt;
+      this.#lastContext = undefined;
+      if ("promptTokens" in plan) {
+        const { prompt: _p, rounds: _r, query: _q, ...info } = plan;
+        this.#lastContext = info;
+        options.onContext?.(info);
+      }
+      const settings = this.settings;
+      const events = this.#backend.generate(plan.prompt, {
         signal: options.signal,
-        maxNewTokens: this.#options.maxNewTokens,
+        maxNewTokens: this.#overrides.maxNewTokens,
+        sampling: samplingOptionsOf(settings, this.#overrides),
       });
-      for await (const event of events) {
-        if (event.type === "delta") {
-          answer += event.text;
-          yield { type: "delta", text: event.text };
-        } else {
-          const round = record(event.reason === "cancelled");
-          yield { type: "done", round, reason: event.reason, usage: event.usage, timings: event.timings };
-          return;
+      try {
+        for await (const event of events) {
+          if (event.type === "delta") {
+            const piece = processor.push(event.text);
+            if (piece !== "") yield { type: "delta", text: piece };
+          } else {
+            const tail = processor.finish();
+            if (tail !== "") yield { type: "delta", text: tail };
+            const { round, saveError } = record(event.reason === "cancelled");
+            yield { type: "done", round, reason: event.reason, usage: event.usage, timings: event.timings, ...(saveError ? { saveError } : {}) };
+            return;
+          }
         }
+      } catch (error) {
+        // Show the held-back end of the partial answer before the error.
+        const tail = processor.finish();
+        if (tail !== "") yield { type: "delta", text: tail };
+        throw error;
       }
     } finally {
       // No `done` arrived: the backend threw, the stream ended early, or the consumer stopped reading.
-      if (!recorded) record(true);
+      if (!recorded && processor.raw !== "") record(true);
       this.#busy = false;
     }
   }

@@ -1,4 +1,4 @@
-// Turns one submitted input line into a chat action: a message, or a command such as /clear.
+// Turns one submitted input line into a chat action: a message, or a command such as /clear or /set.
 
 export type ChatInput =
   | { kind: "empty" }
@@ -6,11 +6,23 @@ export type ChatInput =
   | { kind: "clear" }
   | { kind: "exit" }
   | { kind: "help" }
+  | { kind: "set"; name: string | undefined; value: string | undefined }
+  | { kind: "save"; name: string | undefined }
+  | { kind: "load"; name: string }
+  | { kind: "sessions" }
+  | { kind: "export"; file: string }
+  | { kind: "usage"; message: string }
   | { kind: "unknown-command"; name: string };
 
 /** The commands, for /help. Bare `clear` and `stop` are the seed demo's words. */
 export const CHAT_COMMANDS: readonly { usage: string; summary: string }[] = [
-  { usage: "/clear, clear", summary: "forget the conversation so far" },
+  { usage: "/clear, clear", summary: "forget the conversation so far (a new session file)" },
+  { usage: "/set NAME VALUE", summary: "temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed, greedy" },
+  { usage: "/set", summary: "show the current settings" },
+  { usage: "/save [NAME]", summary: "save the conversation as NAME (and keep saving there)" },
+  { usage: "/load NAME", summary: "continue a saved conversation" },
+  { usage: "/sessions", summary: "list saved conversations" },
+  { usage: "/export FILE", summary: "write the conversation to FILE.md or FILE.json" },
   { usage: "/exit, /quit, stop", summary: "quit" },
   { usage: "/help", summary: "show this help" },
 ];
@@ -23,8 +35,10 @@ export function parseChatInput(line: string): ChatInput {
   if (text === "stop") return { kind: "exit" };
   if (!text.startsWith("/")) return { kind: "message", text };
 
-  // The command word runs up to the first whitespace; anything after it is ignored.
+  // The command word runs up to the first whitespace; the rest are its arguments.
   const name = (text.split(/\s/, 1)[0] ?? text).toLowerCase();
+  const rest = text.slice(name.length).trim();
+  const args = rest === "" ? [] : rest.split(/\s+/);
   switch (name) {
     case "/clear":
       return { kind: "clear" };
@@ -33,6 +47,17 @@ export function parseChatInput(line: string): ChatInput {
       return { kind: "exit" };
     case "/help":
       return { kind: "help" };
+    case "/set":
+      if (args.length === 1) return { kind: "usage", message: `Usage: /set ${args[0]} VALUE (or /set alone to list the settings)` };
+      return { kind: "set", name: args[0]?.toLowerCase(), value: args.length ? args.slice(1).join(" ") : undefined };
+    case "/save":
+      return { kind: "save", name: rest || undefined };
+    case "/load":
+      return rest ? { kind: "load", name: rest } : { kind: "usage", message: "Usage: /load NAME (/sessions lists the names)" };
+    case "/sessions":
+      return { kind: "sessions" };
+    case "/export":
+      return rest ? { kind: "export", file: rest } : { kind: "usage", message: "Usage: /export FILE.md or /export FILE.json" };
     default:
       return { kind: "unknown-command", name };
   }

@@ -14,9 +14,15 @@ export interface ChatRound {
  */
 export function buildChatGlmPrompt(history: readonly ChatRound[], query: string): string {
   if (history.length === 0) return query;
-  let prompt = "";
-  history.forEach((round, i) => {
-    prompt += `[Round ${i}]\n问：${round.query}\n答：${round.answer}\n`;
-  });
-  return prompt + `[Round ${history.length}]\n问：${query}\n答：`;
+  return history.map((round, i) => formatChatGlmRound(i, round)).join("") + formatChatGlmQuery(history.length, query);
+}
+
+/** One past round's block: `[Round i]\n问：q\n答：r\n`. */
+export function formatChatGlmRound(index: number, round: ChatRound): string {
+  return `[Round ${index}]\n问：${round.query}\n答：${round.answer}\n`;
+}
+
+/** The open block the answer continues: `[Round n]\n问：query\n答：`. */
+export function formatChatGlmQuery(index: number, query: string): string {
+  return `[Round ${index}]\n问：${query}\n答：`;
 }

@@ -5,11 +5,13 @@ import { Box } from "ink";
 import type { ChatBackend } from "../chat/backend.ts";
 import type { ChatSession } from "../chat/chat-session.ts";
 import { parseChatInput } from "../chat/commands.ts";
+import type { ConversationFiles } from "../chat/conversation-files.ts";
 import { checkExhaustive } from "./check-exhaustive.ts";
 import { chatViewReducer, initialChatViewState, type TranscriptItem } from "./chat-view-state.ts";
 import { CrashPanel } from "./CrashPanel.tsx";
 import { PendingAnswer } from "./PendingAnswer.tsx";
 import { PromptInput } from "./PromptInput.tsx";
+import { runSessionCommand } from "./session-commands.ts";
 import { StatusLine } from "./StatusLine.tsx";
 import { themeFor, ThemeContext } from "./theme.ts";
 import { Transcript } from "./Transcript.tsx";
@@ -29,10 +31,16 @@ export interface AppProps {
   modelLabel?: string;
   /** Drop colours (NO_COLOR); chalk 5 does not read NO_COLOR itself, so the CLI decides. */
   noColor?: boolean;
+  /** Where the conversation is autosaved; /save, /load, /sessions and /export use it. */
+  files?: ConversationFiles;
+  /** Notes shown under the banner at start, e.g. "Continuing session work: 3 rounds". */
+  startNotes?: string[];
 }
 
-export function App({ session, backend, onExit, modelLabel, noColor = false }: AppProps) {
-  const [state, dispatch] = useReducer(chatViewReducer, modelLabel, initialChatViewState);
+export function App({ session, backend, onExit, modelLabel, noColor = false, files, startNotes = [] }: AppProps) {
+  const [state, dispatch] = useReducer(chatViewReducer, undefined, () =>
+    chatViewReducer(initialChatViewState(modelLabel), { type: "append", items: startNotes.map((text) => ({ kind: "note", text })) }),
+  );
   const status = useBackendStatus(backend);
   const turn = useChatTurn(session, dispatch);
   const busy = state.pending !== undefined;
@@ -50,7 +58,16 @@ export function App({ session, backend, onExit, modelLabel, noColor = false }: A
           return turn.start(input.text);
         case "clear":
           session.clear();
-          return echo({ kind: "note", text: "Conversation cleared; the next question starts afresh." });
+          files?.startNew();
+          return echo({ kind: "note", text: `Conversation cleared; the next question starts afresh${files ? ` (saved as "${files.name}")` : ""}.` });
+        case "set":
+        case "save":
+        case "load":
+        case "sessions":
+        case "export":
+          return echo(runSessionCommand(input, session, files));
+        case "usage":
+          return echo({ kind: "error", message: input.message, code: undefined });
         case "exit":
           return onExit(0);
         case "help":
@@ -63,7 +80,7 @@ export function App({ session, backend, onExit, modelLabel, noColor = false }: A
           return checkExhaustive(input);
       }
     },
-    [session, turn, onExit],
+    [session, turn, onExit, files],
   );
 
   const exit = useCallback(() => onExit(0), [onExit]);
@@ -81,7 +98,7 @@ export function App({ session, backend, onExit, modelLabel, noColor = false }: A
         {status.state === "crashed" && <CrashPanel status={status} />}
         <Box flexDirection="column" marginTop={1}>
           <PromptInput line={line} busy={busy} />
-          <StatusLine status={status} turn={state.pending} stats={state.lastStats} />
+          <StatusLine status={status} turn={state.pending} stats={state.lastStats} context={state.context} />
         </Box>
       </Box>
     </ThemeContext>

@@ -1,7 +1,7 @@
 // The line under the prompt: engine state, device and engine, and the latest answer's speed.
 import { Box, Text } from "ink";
 import type { BackendStatus } from "../chat/backend.ts";
-import type { PendingAnswerState, TurnStats } from "./chat-view-state.ts";
+import type { ContextFill, PendingAnswerState, TurnStats } from "./chat-view-state.ts";
 import { describeBackendState, describeTurnStats } from "./status-text.ts";
 import { useTheme, type Theme } from "./theme.ts";
 
@@ -11,6 +11,8 @@ export interface StatusLineProps {
   turn: PendingAnswerState | undefined;
   /** Of the latest finished answer. */
   stats: TurnStats | undefined;
+  /** How full the model's window was on the latest turn. */
+  context?: ContextFill | undefined;
 }
 
 function stateColour(status: BackendStatus, theme: Theme): string | undefined {
@@ -24,10 +26,11 @@ function keyHint(turn: PendingAnswerState | undefined): string {
   return turn.stopping ? "stopping… Ctrl+C again quits" : "Ctrl+C stops the answer";
 }
 
-export function StatusLine({ status, turn, stats }: StatusLineProps) {
+export function StatusLine({ status, turn, stats, context }: StatusLineProps) {
   const theme = useTheme();
   const generating = turn !== undefined;
   const details = [status.device, status.engine];
+  if (context) details.push(`ctx ${context.used}/${context.size}`);
   if (stats && !generating) details.push(describeTurnStats(stats));
   const rest = details.filter((part) => part !== undefined && part !== "").join(" · ");
   return (

@@ -1,5 +1,5 @@
 // The chat screen's state as a pure reducer: the finished transcript and the one in-flight answer.
-import type { TurnEvent } from "../chat/chat-session.ts";
+import type { ContextInfo, TurnEvent } from "../chat/chat-session.ts";
 import { checkExhaustive } from "./check-exhaustive.ts";
 
 type TurnDone = Extract<TurnEvent, { type: "done" }>;
@@ -27,18 +27,27 @@ export interface PendingAnswerState {
   stopping: boolean;
 }
 
+/** How full the model's window is: tokens of the latest prompt + answer, of seq_length. */
+export interface ContextFill {
+  used: number;
+  size: number;
+}
+
 export interface ChatViewState {
   items: TranscriptEntry[];
   /** The answer being streamed, if any; `text` is updated at most every few tens of ms. */
   pending: PendingAnswerState | undefined;
   /** Of the latest turn; undefined when it failed. */
   lastStats: TurnStats | undefined;
+  /** Of the latest turn, when the backend reports its window. */
+  context: ContextFill | undefined;
 }
 
 export type ChatViewAction =
   | { type: "append"; items: TranscriptItem[] }
   | { type: "turn-started"; query: string }
   | { type: "turn-text"; text: string }
+  | { type: "turn-context"; info: ContextInfo }
   | { type: "turn-stopping" }
   | {
       type: "turn-ended";
@@ -49,7 +58,7 @@ export type ChatViewAction =
     };
 
 export function initialChatViewState(modelLabel?: string): ChatViewState {
-  return { items: [{ id: 0, kind: "banner", modelLabel }], pending: undefined, lastStats: undefined };
+  return { items: [{ id: 0, kind: "banner", modelLabel }], pending: undefined, lastStats: undefined, context: undefined };
 }
 
 function withItems(state: ChatViewState, ...items: TranscriptItem[]): TranscriptEntry[] {
@@ -62,9 +71,19 @@ export function chatViewReducer(state: ChatViewState, action: ChatViewAction): C
     case "append":
       return { ...state, items: withItems(state, ...action.items) };
     case "turn-started":
-      return { ...state, items: withItems(state, { kind: "user", text: action.query }), pending: { text: "", stopping: false } };
+      return { ...state, items: withItems(state, { kind: "user", text: action.query }), pending: { text: "", stopping: false }, context: undefined };
     case "turn-text":
       return state.pending ? { ...state, pending: { ...state.pending, text: action.text } } : state;
+    case "turn-context": {
+      const { droppedRounds, queryTruncated, promptTokens, seqLength } = action.info;
+      const notes: TranscriptItem[] = [];
+      if (queryTruncated) {
+        notes.push({ kind: "note", text: `Your question is ${queryTruncated.originalTokens} tokens; only its first ${queryTruncated.keptTokens} were sent (--truncate-long-query).` });
+      } else if (droppedRounds > 0) {
+        notes.push({ kind: "note", text: `${droppedRounds} earlier ${droppedRounds === 1 ? "round" : "rounds"} left out of the context` });
+      }
+      return { ...state, items: withItems(state, ...notes), context: { used: promptTokens, size: seqLength } };
+    }
     case "turn-stopping":
       return state.pending ? { ...state, pending: { ...state.pending, stopping: true } } : state;
     case "turn-ended": {
@@ -74,10 +93,14 @@ export function chatViewReducer(state: ChatViewState, action: ChatViewAction): C
         items.push({ kind: "answer", text: action.text, end: action.end });
       }
       if (action.error) items.push({ kind: "error", ...action.error });
+      // The prompt's count (from turn-context) plus the answer's tokens.
+      const completion = action.stats?.usage.completionTokens ?? 0;
+      const context = state.context && { ...state.context, used: state.context.used + completion };
       return {
         items: withItems(state, ...items),
         pending: undefined,
         lastStats: action.stats,
+        context,
       };
     }
     default:

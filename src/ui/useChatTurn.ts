@@ -1,6 +1,6 @@
 // Runs one question through the ChatSession: streams into the pending answer, commits it when it ends.
 import { useCallback, useEffect, useMemo, useRef, type Dispatch } from "react";
-import type { ChatSession } from "../chat/chat-session.ts";
+import type { ChatSession, ContextInfo } from "../chat/chat-session.ts";
 import type { AnswerEnd, ChatViewAction, TurnStats } from "./chat-view-state.ts";
 import { useCoalescedText } from "./useCoalescedText.ts";
 
@@ -38,14 +38,16 @@ export function useChatTurn(session: ChatSession, dispatch: Dispatch<ChatViewAct
       let stats: TurnStats | undefined;
       let error: ReturnType<typeof describeError> | undefined;
       try {
-        for await (const event of session.send(query, { signal: controller.signal })) {
+        const onContext = (info: ContextInfo) => dispatch({ type: "turn-context", info });
+        for await (const event of session.send(query, { signal: controller.signal, onContext })) {
           if (event.type === "delta") {
             text += event.text;
             pending.append(event.text);
           } else {
-            const { reason, usage, timings } = event;
+            const { reason, usage, timings, saveError } = event;
             stats = { reason, usage, timings };
             end = reason === "cancelled" ? "stopped" : reason === "length" ? "length" : "complete";
+            if (saveError) error = { message: `The answer was not saved: ${saveError.message}`, code: describeError(saveError).code };
           }
         }
       } catch (caught) {

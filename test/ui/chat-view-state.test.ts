@@ -55,3 +55,24 @@ describe("chatViewReducer", () => {
     expect(empty.lastStats).toBeUndefined();
   });
 });
+
+describe("chatViewReducer context", () => {
+  const info = { promptTokens: 100, seqLength: 256, budget: 240, droppedRounds: 0 };
+
+  it("notes left-out rounds and tracks how full the window is", () => {
+    const one = chatViewReducer(started(), { type: "turn-context", info: { ...info, droppedRounds: 1 } });
+    expect(one.items.at(-1)).toMatchObject({ kind: "note", text: "1 earlier round left out of the context" });
+    const two = chatViewReducer(started(), { type: "turn-context", info: { ...info, droppedRounds: 2 } });
+    expect(two.items.at(-1)).toMatchObject({ kind: "note", text: "2 earlier rounds left out of the context" });
+    expect(two.context).toEqual({ used: 100, size: 256 });
+    const ended = chatViewReducer(two, { type: "turn-ended", text: "a", end: "complete", stats });
+    expect(ended.context).toEqual({ used: 102, size: 256 });
+  });
+
+  it("adds no note when every round fit, and one for a truncated question", () => {
+    const none = chatViewReducer(started(), { type: "turn-context", info });
+    expect(none.items.at(-1)).toMatchObject({ kind: "user" });
+    const cut = chatViewReducer(started(), { type: "turn-context", info: { ...info, queryTruncated: { originalTokens: 900, keptTokens: 240 } } });
+    expect(cut.items.at(-1)).toMatchObject({ kind: "note", text: expect.stringContaining("only its first 240 were sent") });
+  });
+});

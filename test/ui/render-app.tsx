@@ -2,18 +2,28 @@
 import { render } from "ink-testing-library";
 import { vi } from "vitest";
 import type { BackendStatus } from "../../src/chat/backend.ts";
-import { ChatSession } from "../../src/chat/chat-session.ts";
+import { ChatSession, type ChatSessionOptions } from "../../src/chat/chat-session.ts";
+import type { ConversationFiles } from "../../src/chat/conversation-files.ts";
 import { App } from "../../src/ui/App.tsx";
 import { FakeBackend } from "../fakes/fake-backend.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
 export const KEYS = { enter: "\r", ctrlC: "\u0003", ctrlD: "\u0004", ctrlU: "\u0015", backspace: "\u007f" };
 
-export function renderApp(status?: BackendStatus) {
+export interface RenderAppOptions {
+  session?: ChatSessionOptions;
+  files?: ConversationFiles;
+  startNotes?: string[];
+}
+
+export function renderApp(status?: BackendStatus, options: RenderAppOptions = {}) {
   const backend = new FakeBackend(status);
-  const session = new ChatSession(backend);
+  const files = options.files;
+  const session = new ChatSession(backend, { onRecord: (history) => files?.autosave(history), ...options.session });
   const onExit = vi.fn<(code: number) => void>();
-  const app = render(<App session={session} backend={backend} onExit={onExit} modelLabel="ChatGLM-6B" />);
+  const app = render(
+    <App session={session} backend={backend} onExit={onExit} modelLabel="ChatGLM-6B" files={files} startNotes={options.startNotes} />,
+  );
   const frame = () => app.lastFrame() ?? "";
   return {
     ...app,

@@ -42,8 +42,10 @@ class MindFormersEngine(Engine):
     name = "mindformers"
 
     def __init__(self, model_dir: str, device_target: str = "CPU", device_id: int = 0,
-                 seq_length: Optional[int] = None) -> None:
+                 seq_length: Optional[int] = None, tokenizer_only: bool = False) -> None:
         self.model_dir = model_dir
+        self.tokenizer_only = tokenizer_only
+        self.seq_length = None  # type: Optional[int]
         self.device_target = device_target
         self.device_id = device_id
         self.requested_seq_length = seq_length
@@ -53,6 +55,9 @@ class MindFormersEngine(Engine):
         self.versions = {}  # type: Dict[str, str]
 
     def load(self, report: ProgressReport) -> None:
+        if self.tokenizer_only:
+            self._load_tokenizer_only(report)
+            return
         checkpoint = require_model_file(self.model_dir, CHECKPOINT_NAME)
         tokenizer_path = require_model_file(self.model_dir, TOKENIZER_NAME)
         overrides = read_model_config(self.model_dir)
@@ -96,6 +101,19 @@ class MindFormersEngine(Engine):
         import mindformers
         self.versions = {"mindformers": mindformers.__version__, "mindspore": ms.__version__}
 
+    def _load_tokenizer_only(self, report: ProgressReport) -> None:
+        """Only ChatGLMTokenizer: counts tokens (glm-chat --dry-run) without building or loading the network."""
+        tokenizer_path = require_model_file(self.model_dir, TOKENIZER_NAME)
+        overrides = read_model_config(self.model_dir)
+        report("import", None, "mindformers (tokenizer only)")
+        glm = _import_mindformers_glm()
+        report("build", None, "tokenizer only: no network, checkpoint or graph compile")
+        self.tokenizer = glm["ChatGLMTokenizer"](tokenizer_path)
+        self.seq_length = self.requested_seq_length or overrides.get("seq_length") or DEFAULT_SEQ_LENGTH
+        import mindformers
+        import mindspore
+        self.versions = {"mindformers": mindformers.__version__, "mindspore": mindspore.__version__}
+
     def info(self) -> Dict[str, Any]:
         return {
             "engine": self.name,
@@ -103,7 +121,8 @@ class MindFormersEngine(Engine):
             "mindspore_version": self.versions.get("mindspore"),
             "device_target": self.device_target,
             "device_id": self.device_id,
-            "seq_length": self.config.seq_length if self.config is not None else None,
+            "seq_length": self.config.seq_length if self.config is not None else self.seq_length,
+            "tokenizer_only": self.tokenizer_only,
             "model_dir": self.model_dir,
         }
 
@@ -115,6 +134,9 @@ class MindFormersEngine(Engine):
 
     def generate(self, prompt: str, params: GenerateParams, should_stop: Callable[[], bool],
                  on_text: Callable[[str], None]) -> GenerateResult:
+        if self.tokenizer_only:
+            raise EngineError("TokenizerOnly", "this sidecar loaded only the tokenizer (--tokenizer-only); "
+                              "it counts tokens but cannot answer")
         ids = self.encode(prompt)
         seq_length = self.config.seq_length
         if len(ids) >= seq_length:

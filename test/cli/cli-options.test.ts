@@ -1,0 +1,38 @@
+// parseCliOptions: the one-shot, session and context flags, and the sampling flags' defaults.
+import { describe, expect, it } from "vitest";
+import { parseCliOptions } from "../../src/cli-options.ts";
+import type { AppPaths } from "../../src/config/paths.ts";
+
+const paths: AppPaths = {
+  packageRoot: "/pkg",
+  sidecarDir: "/pkg/python-sidecar",
+  dataDir: "/data/glm-chat",
+  stateDir: "/state/glm-chat",
+  cacheDir: "/cache/glm-chat",
+  venvDir: "/data/glm-chat/venv",
+  logDir: "/state/glm-chat/logs",
+};
+
+describe("parseCliOptions", () => {
+  it("defaults to the interactive chat with ChatGLM-6B chat()'s sampling", () => {
+    const options = parseCliOptions([], paths);
+    expect(options).toMatchObject({ json: false, dryRun: false, truncateLongQuery: false, temperature: 0.95, topP: 0.7, topK: 0, maxNewTokens: 256, greedy: false });
+    expect(options.prompt).toBeUndefined();
+    expect(options.session).toBeUndefined();
+  });
+
+  it("reads -p, --json, --dry-run, --session and --truncate-long-query", () => {
+    expect(parseCliOptions(["-p", "你好", "--json", "--session", "work", "--truncate-long-query"], paths)).toMatchObject({
+      prompt: "你好",
+      json: true,
+      session: "work",
+      truncateLongQuery: true,
+    });
+    expect(parseCliOptions(["--prompt", "q", "--dry-run"], paths)).toMatchObject({ prompt: "q", dryRun: true });
+  });
+
+  it("reads every sampling flag", () => {
+    const options = parseCliOptions(["--temperature", "0.8", "--top-p", "0.9", "--top-k", "40", "--repetition-penalty", "1.1", "--seed", "42", "--max-new-tokens", "512", "--greedy"], paths);
+    expect(options).toMatchObject({ temperature: 0.8, topP: 0.9, topK: 40, repetitionPenalty: 1.1, seed: 42, maxNewTokens: 512, greedy: true });
+  });
+});
