@@ -21,6 +21,7 @@ export interface CliOptions {
   prompt?: string;
   json: boolean;
   dryRun: boolean;
+  yes: boolean;
   session?: string;
   truncateLongQuery: boolean;
 }
@@ -58,6 +59,8 @@ export function parseCliOptions(argv: string[], paths: AppPaths): CliOptions {
     .addOption(new Option("--json", "one-shot: print {answer, usage, timings, truncated_rounds} as JSON").default(false))
     .addOption(new Option("--dry-run", "one-shot: print the exact prompt and its token count; loads only the tokenizer").default(false))
     .addOption(new Option("--session <name>", "continue (or start) the saved session NAME; turns are saved into it"))
+    .addOption(new Option("-y, --yes", "download missing model files without asking").default(false))
+    .addHelpText("after", "\nCommands:\n  glm-chat pull [options]  download glm_6b.ckpt and ice_text.model (glm-chat pull --help)")
     .addOption(new Option("--truncate-long-query", "send the start of a question too long for the context, instead of refusing it").default(false))
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })

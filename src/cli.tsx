@@ -9,6 +9,7 @@ import type { ChatRound } from "./chat/prompt.ts";
 import { SessionStore } from "./chat/session-store.ts";
 import { parseCliOptions, type CliOptions } from "./cli-options.ts";
 import { appPaths, type AppPaths } from "./config/paths.ts";
+import { runPull } from "./download/pull-command.ts";
 import { checkModelFiles } from "./model/model-files.ts";
 import { SidecarError } from "./sidecar/errors.ts";
 import { ensurePythonEnv } from "./sidecar/python-env.ts";
@@ -107,7 +108,24 @@ async function interactive(options: CliOptions, paths: AppPaths, files: Conversa
   return code;
 }
 
+const pullIo = () => ({ stdout: process.stdout, stderr: process.stderr, isTTY: Boolean(process.stdout.isTTY && process.stdin.isTTY) });
+
+/** Checks the model files; in an interactive terminal, offers to download what is missing (--yes: without asking). */
+async function ensureModelFiles(options: CliOptions, interactiveTerminal: boolean): Promise<number> {
+  try {
+    checkModelFiles(options.modelDir);
+    return 0;
+  } catch (error) {
+    if (!interactiveTerminal || (error as SidecarError).code !== "MODEL_FILE_MISSING") throw error;
+    process.stderr.write(`glm-chat: ${(error as Error).message}\n\n`);
+  }
+  const code = await runPull(["--model-dir", options.modelDir, ...(options.yes ? ["--yes"] : [])], pullIo());
+  if (code === 0) checkModelFiles(options.modelDir);
+  return code;
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "pull") return runPull(argv.slice(1), pullIo());
   const paths = appPaths();
   let options: CliOptions;
   try {
@@ -124,7 +142,10 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write("glm-chat: no question: pass -p QUESTION, or pipe it on stdin\n");
     return 2;
   }
-  if (options.engine === "mindformers" && !options.dryRun) checkModelFiles(options.modelDir);
+  if (options.engine === "mindformers" && !options.dryRun) {
+    const pulled = await ensureModelFiles(options, !isOneShot && Boolean(process.stdin.isTTY));
+    if (pulled !== 0) return pulled;
+  }
   const files = new ConversationFiles(new SessionStore(join(paths.dataDir, "sessions")), options.session);
   const history = options.session === undefined ? [] : files.resume(options.session);
   // One-shot runs are saved only into a session named with --session.

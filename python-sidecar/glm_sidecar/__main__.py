@@ -22,13 +22,14 @@ def parse_args(argv):
     parser.add_argument("--tokenizer-only", action="store_true",
                         help="load only the tokenizer (token counts for --dry-run); generate requests fail")
     parser.add_argument("--fake-token-delay", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--fake-load-delay", type=float, default=0.0, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def build_engine(args):
     if args.engine == "fake":
         from .engine.fake_engine import FakeEngine
-        return FakeEngine(token_delay_s=args.fake_token_delay)
+        return FakeEngine(token_delay_s=args.fake_token_delay, load_delay_s=args.fake_load_delay)
     from .engine.mindformers_engine import MindFormersEngine
     return MindFormersEngine(args.model_dir, args.device_target, args.device_id, args.seq_length,
                              tokenizer_only=args.tokenizer_only)

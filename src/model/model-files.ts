@@ -25,6 +25,7 @@ export function checkModelFiles(modelDir: string): void {
   throw new SidecarError(
     "MODEL_FILE_MISSING",
     `missing in ${modelDir}:\n${lines.join("\n")}\n` +
-      "(or pass --model-dir DIR where the files already are; `npm run demo` chats with a tiny random model)",
+      "(or `glm-chat pull --model-dir DIR`, or pass --model-dir DIR where the files already are;\n" +
+      " `npm run demo` chats with a tiny random model)",
   );
 }

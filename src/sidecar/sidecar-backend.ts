@@ -91,9 +91,10 @@ export class SidecarBackend implements ChatBackend {
 
   async *generate(prompt: string, options: GenerateOptions = {}): AsyncIterable<GenerateEvent> {
     const { signal } = options;
-    const sidecar = await this.start();
     const cancelled = (): GenerateEvent => ({ type: "done", reason: "cancelled", usage: { promptTokens: 0, completionTokens: 0 }, timings: { firstTokenMs: 0, totalMs: 0 } });
-    if (signal?.aborted) return yield cancelled();
+    // Ctrl+C while the model loads cancels this answer at once; the load itself goes on.
+    const sidecar = await untilAborted(this.start(), signal);
+    if (!sidecar || signal?.aborted) return yield cancelled();
     const content: GenerateRequestContent = { ...samplingContent({ ...this.sampling, ...options.sampling }), prompt };
     if (options.maxNewTokens) content.max_new_tokens = options.maxNewTokens;
     const request = makeEnvelope("generate_request", content as unknown as Record<string, unknown>, "");
@@ -106,7 +107,7 @@ export class SidecarBackend implements ChatBackend {
     signal?.addEventListener("abort", onAbort, { once: true });
     this.setStatus({ state: "busy" });
     try {
-      await sidecar.connection.send("shell", "generate_request", request.content, request.msg_id);
+      await sendTo(sidecar, "shell", "generate_request", request.content, request.msg_id);
       for await (const message of queue) {
         if (message.msg_type === "token") {
           yield { type: "delta", text: String((message.content as { text?: unknown }).text ?? "") };
@@ -136,9 +137,10 @@ export class SidecarBackend implements ChatBackend {
   async countTokens(text: string): Promise<number> {
     const sidecar = await this.start();
     const request = makeEnvelope("tokenize_request", { text }, "");
-    const reply = await new Promise<Envelope>((resolve) => {
+    const reply = await new Promise<Envelope>((resolve, reject) => {
       const off = sidecar.connection.onMessage((_c, m) => m.parent_id === request.msg_id && (off(), resolve(m)));
-      void sidecar.connection.send("shell", "tokenize_request", request.content, request.msg_id);
+      void sidecar.exited.then(() => (off(), reject(sidecar.exitError("while counting tokens"))));
+      sendTo(sidecar, "shell", "tokenize_request", request.content, request.msg_id).catch((e: unknown) => (off(), reject(e)));
     });
     if (isErrorContent(reply.content)) throw new SidecarError("ENGINE_ERROR", `${reply.content.ename}: ${reply.content.evalue}`);
     return (reply.content as { count: number }).count;
@@ -150,5 +152,27 @@ export class SidecarBackend implements ChatBackend {
     const sidecar = this.sidecar ?? (await this.starting?.catch(() => undefined));
     await sidecar?.stop();
     this.setStatus({ state: "stopped" });
+  }
+}
+
+/** Resolves with the promise's value, or undefined as soon as the signal fires. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/** Sends, turning a refused send (the peer is gone) into the sidecar's exit error once its exit is known. */
+async function sendTo(sidecar: Sidecar, channel: "shell" | "control", type: string, content: Record<string, unknown>, id: string): Promise<void> {
+  try {
+    await sidecar.connection.send(channel, type, content, id);
+  } catch (cause) {
+    const exited = await Promise.race([sidecar.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+    if (exited) throw sidecar.exitError(`before it got the ${type}`);
+    throw new SidecarError("SIDECAR_EXITED", `the engine did not take the ${type}: ${(cause as Error).message}`, { cause });
   }
 }

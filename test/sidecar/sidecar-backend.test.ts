@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { GenerateEvent } from "../../src/chat/backend.ts";
 import { SidecarError } from "../../src/sidecar/errors.ts";
 import { SidecarBackend } from "../../src/sidecar/sidecar-backend.ts";
@@ -133,5 +133,27 @@ describe("SidecarBackend endpoints", () => {
     const sidecar = await b.start();
     expect(sidecar.connection.endpoint("control")).toBe(`ipc://${join(sidecar.connection.dir, "control")}`);
     expect(statSync(sidecar.connection.dir).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe("SidecarBackend while things go wrong", () => {
+  it("cancels an answer asked for while the model is still loading, and the load goes on", async () => {
+    backend = new SidecarBackend(realSidecarLaunch({ engine: "fake", extraArgs: ["--fake-load-delay", "2"] }));
+    const controller = new AbortController();
+    const events = collect(backend.generate("early", { signal: controller.signal }));
+    await vi.waitFor(() => expect(backend!.status().state).toBe("loading"), { timeout: 20_000 });
+    controller.abort();
+    expect(await events).toEqual([expect.objectContaining({ type: "done", reason: "cancelled" })]);
+    const after = await collect(backend.generate("later"));
+    expect(after.at(-1)).toMatchObject({ type: "done", reason: "stop" });
+  });
+
+  it("fails a token count when the sidecar dies during it, instead of hanging", async () => {
+    const b = fakeBackend("0");
+    const sidecar = await b.start();
+    process.kill(sidecar.pid!, "SIGSTOP"); // the request is sent but never answered...
+    const counting = b.countTokens("a b c");
+    process.kill(sidecar.pid!, "SIGKILL"); // ...and then the process dies
+    await expect(counting).rejects.toMatchObject({ code: "SIDECAR_EXITED" });
   });
 });

@@ -10,12 +10,14 @@ from .base import Engine, GenerateParams, GenerateResult, GenerationCancelled, P
 class FakeEngine(Engine):
     name = "fake"
 
-    def __init__(self, token_delay_s: float = 0.0) -> None:
+    def __init__(self, token_delay_s: float = 0.0, load_delay_s: float = 0.0) -> None:
         self.token_delay_s = token_delay_s
+        self.load_delay_s = load_delay_s
 
     def load(self, report: ProgressReport) -> None:
         for phase in ("import", "build", "checkpoint", "compile", "warmup"):
             report(phase, 1.0, None)
+            time.sleep(self.load_delay_s / 5)
 
     def info(self) -> Dict[str, Any]:
         return {"engine": "fake", "engine_version": "0", "mindspore_version": None,
