@@ -102,7 +102,7 @@ export class SidecarBackend implements ChatBackend {
     const unsubscribe = sidecar.connection.onMessage((_channel, message) => {
       if (message.parent_id === request.msg_id) queue.push(message);
     });
-    void sidecar.exited.then(() => queue.fail(sidecar.exitError("during the answer")));
+    const offExit = sidecar.onExit(() => queue.fail(sidecar.exitError("during the answer")));
     const onAbort = () => void sidecar.connection.send("control", "interrupt_request", { target_id: request.msg_id }).catch(() => {});
     signal?.addEventListener("abort", onAbort, { once: true });
     this.setStatus({ state: "busy" });
@@ -129,6 +129,7 @@ export class SidecarBackend implements ChatBackend {
     } finally {
       signal?.removeEventListener("abort", onAbort);
       unsubscribe();
+      offExit();
       if (this.sidecar === sidecar && !sidecar.exit) this.setStatus({ state: "ready" });
     }
   }
@@ -138,9 +139,10 @@ export class SidecarBackend implements ChatBackend {
     const sidecar = await this.start();
     const request = makeEnvelope("tokenize_request", { text }, "");
     const reply = await new Promise<Envelope>((resolve, reject) => {
-      const off = sidecar.connection.onMessage((_c, m) => m.parent_id === request.msg_id && (off(), resolve(m)));
-      void sidecar.exited.then(() => (off(), reject(sidecar.exitError("while counting tokens"))));
-      sendTo(sidecar, "shell", "tokenize_request", request.content, request.msg_id).catch((e: unknown) => (off(), reject(e)));
+      const done = () => (off(), offExit());
+      const off = sidecar.connection.onMessage((_c, m) => m.parent_id === request.msg_id && (done(), resolve(m)));
+      const offExit = sidecar.onExit(() => (done(), reject(sidecar.exitError("while counting tokens"))));
+      sendTo(sidecar, "shell", "tokenize_request", request.content, request.msg_id).catch((e: unknown) => (done(), reject(e)));
     });
     if (isErrorContent(reply.content)) throw new SidecarError("ENGINE_ERROR", `${reply.content.ename}: ${reply.content.evalue}`);
     return (reply.content as { count: number }).count;

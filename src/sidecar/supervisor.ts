@@ -43,6 +43,7 @@ export class Sidecar {
   deathReason: string | undefined;
   private stopping: Promise<void> | undefined;
   private heartbeat: HeartbeatMonitor | undefined;
+  private readonly exitListeners = new Set<() => void>();
 
   private constructor(
     readonly connection: SidecarConnection,
@@ -84,6 +85,7 @@ export class Sidecar {
     );
     void exited.then((exit) => {
       sidecar.exit = exit;
+      for (const listener of sidecar.exitListeners) listener();
       sidecar.heartbeat?.stop();
       log.end(`\n[glm-chat] sidecar exited: code ${exit.exitCode ?? "-"} signal ${exit.signal ?? "-"}\n`);
       void connection.close(); // a dead sidecar's sockets and ipc dir go with it
@@ -96,6 +98,16 @@ export class Sidecar {
       throw error;
     }
     return sidecar;
+  }
+
+  /** Calls `listener` once when the process exits (at once if it already has); returns an unsubscribe. */
+  onExit(listener: () => void): () => void {
+    if (this.exit) {
+      queueMicrotask(listener);
+      return () => {};
+    }
+    this.exitListeners.add(listener);
+    return () => this.exitListeners.delete(listener);
   }
 
   private pipeOutput(log: WriteStream): void {
@@ -126,10 +138,11 @@ export class Sidecar {
       const finish = (error?: Error) => {
         clearTimeout(timer);
         unsubscribe();
+        offExit();
         if (error) reject(error);
         else resolve();
       };
-      void this.exited.then(() => finish(this.exitError("while loading")));
+      const offExit = this.onExit(() => finish(this.exitError("while loading")));
       let ready = false; // the model is loaded, and...
       const finishWhenReady = () => ready && this.connection.connected("control") && finish(); // ...both channels are up
       const unsubscribe = this.connection.onMessage((channel, message) => {
