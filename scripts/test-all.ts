@@ -19,7 +19,8 @@ say(`sidecar Python: ${env.python} (${env.version}${env.managed ? ", managed ven
 const tinyDir = process.env.GLM_CHAT_TINY_MODEL_DIR ?? join(paths.packageRoot, ".cache", "tiny-model");
 await execa(env.python, [join(paths.packageRoot, "scripts", "make_tiny_model.py"), "--out", tinyDir], { stdio: "inherit" });
 
-const testEnv = { GLM_CHAT_PYTHON: env.python, GLM_CHAT_TINY_MODEL_DIR: tinyDir };
+// Tests run on CPU even where a GPU or NPU is visible: the tiny model and the numbers stay comparable.
+const testEnv = { GLM_CHAT_PYTHON: env.python, GLM_CHAT_TINY_MODEL_DIR: tinyDir, GLM_CHAT_DEVICE: "CPU" };
 const run = async (name: string, file: string, args: string[]) => {
   say(`running ${name}`);
   const result = await execa(file, args, { stdio: "inherit", reject: false, env: testEnv, cwd: paths.packageRoot });

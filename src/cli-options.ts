@@ -5,7 +5,8 @@ import type { AppPaths } from "./config/paths.ts";
 
 export interface CliOptions {
   modelDir: string;
-  device: "Ascend" | "GPU" | "CPU";
+  /** auto: Ascend if visible, else GPU if MindSpore runs on it, else CPU (src/doctor/device-choice.ts). */
+  device: "auto" | "Ascend" | "GPU" | "CPU";
   deviceId: number;
   engine: "mindformers" | "fake";
   seqLength?: number;
@@ -24,6 +25,8 @@ export interface CliOptions {
   yes: boolean;
   session?: string;
   truncateLongQuery: boolean;
+  /** Load the model even where the RAM check says it will not fit. */
+  force: boolean;
 }
 
 const int = (name: string) => (value: string) => {
@@ -42,8 +45,8 @@ export function parseCliOptions(argv: string[], paths: AppPaths): CliOptions {
     .description("Chat with ChatGLM-6B (glm_6b.ckpt + ice_text.model) on MindSpore: Ascend, GPU or CPU.")
     .addOption(new Option("--model-dir <dir>", "directory holding glm_6b.ckpt and ice_text.model")
       .env("GLM_CHAT_MODEL_DIR").default(join(paths.dataDir, "models", "glm-6b")))
-    .addOption(new Option("--device <target>", "MindSpore device target").choices(["Ascend", "GPU", "CPU"])
-      .env("GLM_CHAT_DEVICE").default("CPU"))
+    .addOption(new Option("--device <target>", "MindSpore device target (auto: Ascend, else a GPU MindSpore runs on, else CPU)")
+      .choices(["auto", "Ascend", "GPU", "CPU"]).env("GLM_CHAT_DEVICE").default("auto"))
     .addOption(new Option("--device-id <n>", "device index").argParser(int("--device-id")).default(0))
     .addOption(new Option("--engine <name>", "inference engine").choices(["mindformers", "fake"]).default("mindformers").hideHelp())
     .addOption(new Option("--seq-length <n>", "prompt + answer token limit the graph is built for (default 512)").argParser(int("--seq-length")))
@@ -60,7 +63,8 @@ export function parseCliOptions(argv: string[], paths: AppPaths): CliOptions {
     .addOption(new Option("--dry-run", "one-shot: print the exact prompt and its token count; loads only the tokenizer").default(false))
     .addOption(new Option("--session <name>", "continue (or start) the saved session NAME; turns are saved into it"))
     .addOption(new Option("-y, --yes", "download missing model files without asking").default(false))
-    .addHelpText("after", "\nCommands:\n  glm-chat pull [options]  download glm_6b.ckpt and ice_text.model (glm-chat pull --help)")
+    .addHelpText("after", "\nCommands:\n  glm-chat pull [options]  download glm_6b.ckpt and ice_text.model (glm-chat pull --help)\n  glm-chat doctor [options]  check this machine, the Python, MindSpore, devices and model files")
+    .addOption(new Option("--force", "load the model even where the RAM check says it will not fit").default(false))
     .addOption(new Option("--truncate-long-query", "send the start of a question too long for the context, instead of refusing it").default(false))
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })

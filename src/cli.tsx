@@ -9,6 +9,9 @@ import type { ChatRound } from "./chat/prompt.ts";
 import { SessionStore } from "./chat/session-store.ts";
 import { parseCliOptions, type CliOptions } from "./cli-options.ts";
 import { appPaths, type AppPaths } from "./config/paths.ts";
+import { resolveDevice } from "./doctor/device-choice.ts";
+import { runDoctor } from "./doctor/doctor-command.ts";
+import { startupDiagnosis, STARTUP_FAILURE_CODES } from "./doctor/startup-diagnosis.ts";
 import { runPull } from "./download/pull-command.ts";
 import { checkModelFiles } from "./model/model-files.ts";
 import { SidecarError } from "./sidecar/errors.ts";
@@ -34,12 +37,14 @@ async function startBackend(options: CliOptions, paths: AppPaths): Promise<Sidec
     sidecarDir: paths.sidecarDir,
     onProgress: (line) => process.stderr.write(`glm-chat: ${line}\n`),
   });
+  const loadsModel = options.engine === "mindformers" && !options.dryRun;
+  const device = await resolveDevice({ ...options, loadsModel, python: env.python });
   return new SidecarBackend({
     python: env.python,
     sidecarDir: paths.sidecarDir,
     modelDir: options.modelDir,
     engine: options.engine,
-    deviceTarget: options.device,
+    deviceTarget: device.target,
     deviceId: options.deviceId,
     seqLength: options.seqLength,
     logDir: paths.logDir,
@@ -124,12 +129,17 @@ async function ensureModelFiles(options: CliOptions, interactiveTerminal: boolea
   return code;
 }
 
+/** The parsed options, for the start-up diagnosis when the run fails. */
+let parsedOptions: CliOptions | undefined;
+
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "pull") return runPull(argv.slice(1), pullIo());
+  if (argv[0] === "doctor") return runDoctor(argv.slice(1), appPaths(), pullIo());
   const paths = appPaths();
   let options: CliOptions;
   try {
     options = parseCliOptions(argv, paths);
+    parsedOptions = options;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     throw error;
@@ -155,11 +165,12 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (error: unknown) => {
+  async (error: unknown) => {
     if (error instanceof SidecarError) {
       process.stderr.write(`glm-chat: ${error.message}\n`);
       if (error.stderrTail.length) process.stderr.write(`${error.stderrTail.join("\n")}\n`);
       if (error.logPath) process.stderr.write(`log: ${error.logPath}\n`);
+      if (parsedOptions && STARTUP_FAILURE_CODES.has(error.code)) process.stderr.write(await startupDiagnosis(parsedOptions, appPaths()));
       process.exit(1);
     }
     const code = (error as { code?: unknown } | null)?.code;

@@ -1,0 +1,64 @@
+// `--device auto`: Ascend if an NPU is visible, else GPU if nvidia-smi works and MindSpore runs on it, else CPU.
+import { davinciDevices, hostRam, runCommand, type RamFacts, type RunCommand } from "./host-probes.ts";
+import { checkCpuRam, isCustomModel, type Device } from "./memory-needs.ts";
+import { RUN_CHECK_SUCCESS, runCheckScript } from "./python-probe.ts";
+
+export type DeviceOption = Device | "auto";
+
+export interface DeviceProbes {
+  run: RunCommand;
+  davinci: () => Promise<string[]>;
+  /** Python for the GPU self-test; without one GPU is never picked. */
+  python?: string;
+}
+
+export interface DeviceChoice {
+  target: Device;
+  reason: string;
+}
+
+const works = async (run: RunCommand, file: string, args: string[], timeoutMs = 10_000) => {
+  const r = await run(file, args, timeoutMs);
+  return r.found && r.exitCode === 0;
+};
+
+export async function chooseDevice(probes: DeviceProbes, deviceId = 0): Promise<DeviceChoice> {
+  if (await works(probes.run, "npu-smi", ["info"])) return { target: "Ascend", reason: "npu-smi info works" };
+  const davinci = await probes.davinci();
+  if (davinci.length) return { target: "Ascend", reason: `${davinci.join(", ")} present` };
+  if (await works(probes.run, "nvidia-smi", ["-L"])) {
+    if (!probes.python) return { target: "CPU", reason: "nvidia-smi works, but no Python to test MindSpore's GPU support" };
+    // A MindSpore wheel may ship GPU plugins built for a CUDA this box lacks: only its own self-test tells.
+    const gpu = await probes.run(probes.python, ["-c", runCheckScript("GPU", deviceId)], 120_000);
+    if (gpu.exitCode === 0 && RUN_CHECK_SUCCESS.test(gpu.stdout + gpu.stderr)) return { target: "GPU", reason: "nvidia-smi works and MindSpore's GPU run_check passed" };
+    return { target: "CPU", reason: "an NVIDIA GPU is visible, but this MindSpore build cannot run on it" };
+  }
+  return { target: "CPU", reason: "no Ascend NPU or NVIDIA GPU visible" };
+}
+
+export interface ResolveDeviceInput {
+  device: DeviceOption;
+  deviceId: number;
+  modelDir: string;
+  /** The model will really be loaded (not --dry-run, not the fake engine). */
+  loadsModel: boolean;
+  force: boolean;
+  python?: string;
+}
+
+/** The concrete device to start the sidecar on; refuses ChatGLM-6B on a CPU without the RAM for it (DEVICE_NOT_ENOUGH_RAM). */
+export async function resolveDevice(
+  input: ResolveDeviceInput,
+  probes: DeviceProbes = { run: runCommand, davinci: () => davinciDevices() },
+  ram: () => RamFacts = hostRam,
+): Promise<DeviceChoice> {
+  const choice = input.device !== "auto"
+    ? { target: input.device, reason: "--device" }
+    : !input.loadsModel
+      ? { target: "CPU" as const, reason: "no model to load" }
+      : await chooseDevice({ ...probes, python: probes.python ?? input.python }, input.deviceId);
+  if (choice.target === "CPU" && input.loadsModel) {
+    checkCpuRam({ custom: isCustomModel(input.modelDir), ...ram(), force: input.force });
+  }
+  return choice;
+}

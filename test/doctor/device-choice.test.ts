@@ -1,0 +1,68 @@
+// --device auto with injected probes: Ascend first, GPU only when MindSpore runs there, else CPU; the CPU RAM refusal.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { chooseDevice, resolveDevice, type DeviceProbes } from "../../src/doctor/device-choice.ts";
+import type { RunCommand } from "../../src/doctor/host-probes.ts";
+import { DeviceChoiceError } from "../../src/doctor/memory-needs.ts";
+import { GB, notFound, ran } from "./facts-fixture.ts";
+
+const GPU_OK = "MindSpore version: 2.2.14\nThe result of multiplication calculation is correct, MindSpore has been installed on platform [GPU] successfully!";
+
+function probes(commands: Record<string, ReturnType<typeof ran>>, davinci: string[] = [], python?: string): DeviceProbes & { calls: string[] } {
+  const calls: string[] = [];
+  const run: RunCommand = async (file) => {
+    calls.push(file);
+    return commands[file] ?? notFound;
+  };
+  return { run, davinci: async () => davinci, python, calls };
+}
+
+describe("chooseDevice", () => {
+  it("picks Ascend when npu-smi works, or when /dev/davinci* exist", async () => {
+    expect((await chooseDevice(probes({ "npu-smi": ran("npu-smi 23.0.rc1") }))).target).toBe("Ascend");
+    const byDev = await chooseDevice(probes({}, ["/dev/davinci0"]));
+    expect(byDev).toEqual({ target: "Ascend", reason: "/dev/davinci0 present" });
+  });
+
+  it("picks GPU only when nvidia-smi works and MindSpore's GPU run_check passes", async () => {
+    const gpu = await chooseDevice(probes({ "nvidia-smi": ran("GPU 0: H100"), "/py": ran(GPU_OK) }, [], "/py"));
+    expect(gpu.target).toBe("GPU");
+    const noPlugin = await chooseDevice(probes({ "nvidia-smi": ran("GPU 0: H100"), "/py": ran("", 1, "Unsupported device target GPU") }, [], "/py"));
+    expect(noPlugin).toMatchObject({ target: "CPU", reason: expect.stringContaining("cannot run on it") });
+    expect((await chooseDevice(probes({ "nvidia-smi": ran("GPU 0") }))).target).toBe("CPU");
+  });
+
+  it("falls back to CPU, and a failing npu-smi does not count", async () => {
+    expect(await chooseDevice(probes({ "npu-smi": ran("", 1, "dcmi error") }))).toEqual({ target: "CPU", reason: "no Ascend NPU or NVIDIA GPU visible" });
+  });
+});
+
+describe("resolveDevice", () => {
+  const realModel = mkdtempSync(join(tmpdir(), "glm-dev-"));
+  const tinyModel = mkdtempSync(join(tmpdir(), "glm-dev-tiny-"));
+  writeFileSync(join(tinyModel, "glm_config.json"), "{}");
+  const small = () => ({ totalBytes: 16 * GB, availableBytes: 10 * GB });
+  const base = { device: "auto" as const, deviceId: 0, modelDir: realModel, loadsModel: true, force: false };
+
+  it("refuses ChatGLM-6B on a CPU with too little RAM, with numbers", async () => {
+    const error = await resolveDevice(base, probes({}), small).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeviceChoiceError);
+    expect((error as DeviceChoiceError).code).toBe("DEVICE_NOT_ENOUGH_RAM");
+    expect((error as Error).message).toMatch(/needs about 28\.8 GB of RAM; this machine has 16\.0 GB \(10\.0 GB available\).*--force/);
+  });
+
+  it("lets --force, a custom model, enough RAM or an explicit non-CPU device through", async () => {
+    expect((await resolveDevice({ ...base, force: true }, probes({}), small)).target).toBe("CPU");
+    expect((await resolveDevice({ ...base, modelDir: tinyModel }, probes({}), small)).target).toBe("CPU");
+    expect((await resolveDevice(base, probes({}), () => ({ totalBytes: 64 * GB, availableBytes: 60 * GB }))).target).toBe("CPU");
+    expect(await resolveDevice({ ...base, device: "Ascend" }, probes({}), small)).toEqual({ target: "Ascend", reason: "--device" });
+  });
+
+  it("probes nothing when no model is loaded (--dry-run, fake engine)", async () => {
+    const p = probes({ "npu-smi": ran("ok") });
+    expect((await resolveDevice({ ...base, loadsModel: false }, p, small)).target).toBe("CPU");
+    expect(p.calls).toEqual([]);
+  });
+});
