@@ -18,6 +18,7 @@ import { SidecarError } from "./sidecar/errors.ts";
 import { ensurePythonEnv } from "./sidecar/python-env.ts";
 import { SidecarBackend } from "./sidecar/sidecar-backend.ts";
 import { App } from "./ui/App.tsx";
+import { FileInputHistory } from "./ui/input-history.ts";
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -102,7 +103,7 @@ async function interactive(options: CliOptions, paths: AppPaths, files: Conversa
   const exited = new Promise<number>((resolve) => (exitWith = resolve));
   const app = render(
     <App session={session} backend={backend} onExit={(c) => exitWith(c)} modelLabel="ChatGLM-6B" noColor={Boolean(process.env.NO_COLOR)}
-      files={files} startNotes={startNotes} />,
+      files={files} startNotes={startNotes} inputHistory={new FileInputHistory(join(paths.stateDir, "input-history.jsonl"))} />,
     { exitOnCtrlC: false },
   );
   void app.waitUntilExit().then(() => exitWith(0));

@@ -109,6 +109,15 @@ export class ChatSession {
     this.#epoch += 1;
   }
 
+  /**
+   * For /retry: removes the latest round from the history and returns it, so its question can be
+   * asked again; undefined when there is none or a turn is running.
+   */
+  takeLastRound(): ChatRound | undefined {
+    if (this.#busy) return undefined;
+    return this.#history.pop();
+  }
+
   /** Continues another conversation (a loaded session). */
   replaceHistory(rounds: readonly ChatRound[]): void {
     this.#history = [...rounds];

@@ -11,6 +11,8 @@ export type ChatInput =
   | { kind: "load"; name: string }
   | { kind: "sessions" }
   | { kind: "export"; file: string }
+  | { kind: "retry" }
+  | { kind: "stats" }
   | { kind: "usage"; message: string }
   | { kind: "unknown-command"; name: string };
 
@@ -23,9 +25,33 @@ export const CHAT_COMMANDS: readonly { usage: string; summary: string }[] = [
   { usage: "/load NAME", summary: "continue a saved conversation" },
   { usage: "/sessions", summary: "list saved conversations" },
   { usage: "/export FILE", summary: "write the conversation to FILE.md or FILE.json" },
+  { usage: "/retry", summary: "answer the last question again (the old answer leaves the history)" },
+  { usage: "/stats", summary: "the last answer's tokens, speed, first-token time and context use" },
   { usage: "/exit, /quit, stop", summary: "quit" },
   { usage: "/help", summary: "show this help" },
 ];
+
+/** The slash words of the commands, e.g. "/set", in /help's order. */
+export const COMMAND_NAMES: readonly string[] = CHAT_COMMANDS.flatMap((c) => c.usage.match(/\/[a-z]+/g) ?? []).filter(
+  (name, i, all) => all.indexOf(name) === i,
+);
+
+/** The commands a typed "/pre" could become (none once a space follows the command word). */
+export function completeCommand(line: string): { usage: string; summary: string }[] {
+  if (!line.startsWith("/") || /\s/.test(line)) return [];
+  const prefix = line.toLowerCase();
+  return CHAT_COMMANDS.filter((c) => (c.usage.match(/\/[a-z]+/g) ?? []).some((name) => name.startsWith(prefix)));
+}
+
+/** Tab at the prompt: the one command name `line` is a prefix of, plus a space when it takes arguments. */
+export function completeCommandName(line: string): string | undefined {
+  if (!line.startsWith("/") || /\s/.test(line)) return undefined;
+  const names = COMMAND_NAMES.filter((name) => name.startsWith(line.toLowerCase()));
+  if (names.length !== 1) return undefined;
+  const name = names[0]!;
+  const takesArgs = CHAT_COMMANDS.some((c) => c.usage.startsWith(`${name} `) && /[A-Z[]/.test(c.usage.slice(name.length)));
+  return takesArgs ? `${name} ` : name;
+}
 
 export function parseChatInput(line: string): ChatInput {
   const text = line.trim();
@@ -56,6 +82,10 @@ export function parseChatInput(line: string): ChatInput {
       return rest ? { kind: "load", name: rest } : { kind: "usage", message: "Usage: /load NAME (/sessions lists the names)" };
     case "/sessions":
       return { kind: "sessions" };
+    case "/retry":
+      return { kind: "retry" };
+    case "/stats":
+      return { kind: "stats" };
     case "/export":
       return rest ? { kind: "export", file: rest } : { kind: "usage", message: "Usage: /export FILE.md or /export FILE.json" };
     default:

@@ -1,23 +1,32 @@
 // The chat screen: transcript, in-flight answer, crash panel, prompt and status line.
 // Render it with Ink's `exitOnCtrlC: false`: App handles Ctrl+C itself (stop answer / clear / exit).
-import { useCallback, useReducer } from "react";
+import { useCallback, useMemo, useReducer, useRef } from "react";
 import { Box } from "ink";
 import type { ChatBackend } from "../chat/backend.ts";
 import type { ChatSession } from "../chat/chat-session.ts";
-import { parseChatInput } from "../chat/commands.ts";
+import { completeCommandName, parseChatInput } from "../chat/commands.ts";
 import type { ConversationFiles } from "../chat/conversation-files.ts";
 import { checkExhaustive } from "./check-exhaustive.ts";
-import { chatViewReducer, initialChatViewState, type TranscriptItem } from "./chat-view-state.ts";
+import { chatViewReducer, initialChatViewState, type LiveFit, type TranscriptItem } from "./chat-view-state.ts";
+import { CommandHints } from "./CommandHints.tsx";
 import { CrashPanel } from "./CrashPanel.tsx";
+import { MemoryInputHistory, type InputHistoryStore } from "./input-history.ts";
+import { LoadingPanel } from "./LoadingPanel.tsx";
 import { PendingAnswer } from "./PendingAnswer.tsx";
 import { PromptInput } from "./PromptInput.tsx";
 import { runSessionCommand } from "./session-commands.ts";
+import { describeLastAnswer } from "./status-text.ts";
 import { StatusLine } from "./StatusLine.tsx";
 import { themeFor, ThemeContext } from "./theme.ts";
 import { Transcript } from "./Transcript.tsx";
 import { useBackendStatus } from "./useBackendStatus.ts";
 import { useChatTurn } from "./useChatTurn.ts";
 import { usePromptInput } from "./usePromptInput.ts";
+import { useTerminalModes } from "./useTerminalModes.ts";
+import { TerminalSizeContext, useTerminalSize } from "./useTerminalSize.ts";
+
+/** Rows kept free under the live answer: prompt, status line, margins. */
+const RESERVED_ROWS = 6;
 
 export interface AppProps {
   session: ChatSession;
@@ -35,15 +44,43 @@ export interface AppProps {
   files?: ConversationFiles;
   /** Notes shown under the banner at start, e.g. "Continuing session work: 3 rounds". */
   startNotes?: string[];
+  /** Earlier questions for ↑/↓ (e.g. a file in the XDG state dir); in memory when left out. */
+  inputHistory?: InputHistoryStore;
 }
 
-export function App({ session, backend, onExit, modelLabel, noColor = false, files, startNotes = [] }: AppProps) {
-  const [state, dispatch] = useReducer(chatViewReducer, undefined, () =>
-    chatViewReducer(initialChatViewState(modelLabel), { type: "append", items: startNotes.map((text) => ({ kind: "note", text })) }),
-  );
+export function App({ session, backend, onExit, modelLabel, noColor = false, files, startNotes = [], inputHistory }: AppProps) {
+  // A continued session shows its earlier rounds under the start notes.
+  const [state, dispatch] = useReducer(chatViewReducer, undefined, () => {
+    const notes: TranscriptItem[] = startNotes.map((text) => ({ kind: "note", text }));
+    const rounds = session.history.flatMap((r): TranscriptItem[] => [
+      { kind: "user", text: r.query },
+      { kind: "answer", text: r.answer, end: r.interrupted ? "stopped" : "complete" },
+    ]);
+    return chatViewReducer(initialChatViewState(modelLabel), { type: "append", items: [...notes, ...rounds] });
+  });
   const status = useBackendStatus(backend);
-  const turn = useChatTurn(session, dispatch);
+  const size = useTerminalSize();
+  const sizeRef = useRef(size);
+  sizeRef.current = size;
+  const lineRowsRef = useRef(1);
+  // The live answer may take the screen less the prompt and status rows.
+  const fit = useCallback((): LiveFit => {
+    const { rows, columns } = sizeRef.current;
+    return { rows: Math.max(3, rows - RESERVED_ROWS - lineRowsRef.current), columns };
+  }, []);
+  const turn = useChatTurn(session, dispatch, fit);
+  const history = useMemo(() => inputHistory ?? new MemoryInputHistory(), [inputHistory]);
+  const clearScreen = useTerminalModes();
   const busy = state.pending !== undefined;
+
+  const lastAskedRef = useRef<string | undefined>(undefined);
+  const ask = useCallback(
+    (query: string) => {
+      lastAskedRef.current = query;
+      turn.start(query);
+    },
+    [turn],
+  );
 
   const submit = useCallback(
     (line: string) => {
@@ -55,7 +92,7 @@ export function App({ session, backend, onExit, modelLabel, noColor = false, fil
         case "empty":
           return;
         case "message":
-          return turn.start(input.text);
+          return ask(input.text);
         case "clear":
           session.clear();
           files?.startNew();
@@ -72,6 +109,17 @@ export function App({ session, backend, onExit, modelLabel, noColor = false, fil
           return onExit(0);
         case "help":
           return echo({ kind: "help" });
+        case "stats":
+          return echo({ kind: "note", text: describeLastAnswer(state.lastStats, state.context) });
+        case "retry": {
+          // A question whose answer failed before any text was never recorded: ask it again as it is.
+          const asked = lastAskedRef.current;
+          const recorded = asked === undefined || session.history.at(-1)?.query === asked;
+          const query = recorded ? session.takeLastRound()?.query : asked;
+          if (query === undefined) return echo({ kind: "error", message: "Nothing to answer again yet.", code: undefined });
+          dispatch({ type: "append", items: [{ kind: "note", text: "Answering the last question again (the old answer leaves the history)." }] });
+          return ask(query);
+        }
         case "unknown-command": {
           const message = `Unknown command ${input.name}. Type /help for the list.`;
           return echo({ kind: "error", message, code: undefined });
@@ -80,7 +128,7 @@ export function App({ session, backend, onExit, modelLabel, noColor = false, fil
           return checkExhaustive(input);
       }
     },
-    [session, turn, onExit, files],
+    [session, ask, onExit, files, state.lastStats, state.context],
   );
 
   const exit = useCallback(() => onExit(0), [onExit]);
@@ -88,19 +136,25 @@ export function App({ session, backend, onExit, modelLabel, noColor = false, fil
   const stop = useCallback(() => {
     if (!turn.stop()) onExit(130);
   }, [turn, onExit]);
-  const line = usePromptInput({ busy, onSubmit: submit, onStop: stop, onExit: exit });
+  const line = usePromptInput({ busy, onSubmit: submit, onStop: stop, onExit: exit, onClearScreen: clearScreen, complete: completeCommandName, history });
+  lineRowsRef.current = line.split("\n").length;
+  const loading = (status.state === "starting" || status.state === "loading") && !busy;
 
   return (
     <ThemeContext value={themeFor(noColor)}>
-      <Transcript items={state.items} />
-      <Box flexDirection="column">
-        {state.pending && <PendingAnswer text={state.pending.text} status={status} />}
-        {status.state === "crashed" && <CrashPanel status={status} />}
-        <Box flexDirection="column" marginTop={1}>
-          <PromptInput line={line} busy={busy} />
-          <StatusLine status={status} turn={state.pending} stats={state.lastStats} context={state.context} />
+      <TerminalSizeContext value={size}>
+        <Transcript items={state.items} />
+        <Box flexDirection="column">
+          {state.pending && <PendingAnswer pending={state.pending} status={status} />}
+          {status.state === "crashed" && <CrashPanel status={status} />}
+          {loading && <LoadingPanel status={status} />}
+          <Box flexDirection="column" marginTop={1}>
+            <PromptInput line={line} busy={busy} />
+            {!busy && <CommandHints line={line} />}
+            <StatusLine status={status} turn={state.pending} stats={state.lastStats} context={state.context} />
+          </Box>
         </Box>
-      </Box>
+      </TerminalSizeContext>
     </ThemeContext>
   );
 }

@@ -1,5 +1,5 @@
 // The line under the prompt: engine state, device and engine, and the latest answer's speed.
-import { Box, Text } from "ink";
+import { Text } from "ink";
 import type { BackendStatus } from "../chat/backend.ts";
 import type { ContextFill, PendingAnswerState, TurnStats } from "./chat-view-state.ts";
 import { describeBackendState, describeTurnStats } from "./status-text.ts";
@@ -33,11 +33,12 @@ export function StatusLine({ status, turn, stats, context }: StatusLineProps) {
   if (context) details.push(`ctx ${context.used}/${context.size}`);
   if (stats && !generating) details.push(describeTurnStats(stats));
   const rest = details.filter((part) => part !== undefined && part !== "").join(" · ");
+  // One Text, so a narrow terminal wraps it as one paragraph instead of squeezing columns.
   return (
-    <Box>
+    <Text>
       <Text color={stateColour(status, theme)}>● {describeBackendState(status, generating)}</Text>
       {rest !== "" && <Text dimColor> · {rest}</Text>}
       <Text dimColor>{`  (${keyHint(turn)})`}</Text>
-    </Box>
+    </Text>
   );
 }

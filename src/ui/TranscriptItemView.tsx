@@ -3,6 +3,7 @@ import { Box, Text } from "ink";
 import { CHAT_COMMANDS } from "../chat/commands.ts";
 import { checkExhaustive } from "./check-exhaustive.ts";
 import type { AnswerEnd, TranscriptItem } from "./chat-view-state.ts";
+import { Markdown } from "./Markdown.tsx";
 import { useTheme } from "./theme.ts";
 
 const END_MARKS: Record<AnswerEnd, string | undefined> = {
@@ -14,8 +15,12 @@ const END_MARKS: Record<AnswerEnd, string | undefined> = {
 
 const KEYS: readonly { usage: string; summary: string }[] = [
   { usage: "Enter", summary: "send the question" },
+  { usage: "Ctrl+J, Alt+Enter", summary: "new line in the question (Shift+Enter where the terminal tells it apart)" },
+  { usage: "↑ / ↓", summary: "earlier questions (kept across runs)" },
+  { usage: "Tab", summary: "complete a /command" },
   { usage: "Ctrl+C", summary: "stop the answer; clear the line; quit on an empty line" },
   { usage: "Ctrl+D", summary: "quit on an empty line" },
+  { usage: "Ctrl+L", summary: "clear the screen (the conversation stays)" },
   { usage: "Ctrl+U", summary: "clear the line" },
 ];
 
@@ -59,11 +64,18 @@ export function TranscriptItemView({ item }: { item: TranscriptItem }) {
       const mark = END_MARKS[item.end];
       return (
         <Box flexDirection="column">
-          {item.text !== "" && <Text>{item.text}</Text>}
+          {item.text !== "" && <Markdown text={item.text} />}
           {mark !== undefined && <Text dimColor>{mark}</Text>}
         </Box>
       );
     }
+    case "answer-part":
+      // A part cut at a paragraph break keeps the blank line before the next part.
+      return (
+        <Box marginBottom={item.text.endsWith("\n\n") ? 1 : 0}>
+          <Markdown text={item.text} />
+        </Box>
+      );
     case "note":
       return <Text dimColor>{item.text}</Text>;
     case "error":

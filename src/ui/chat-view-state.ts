@@ -1,5 +1,6 @@
 // The chat screen's state as a pure reducer: the finished transcript and the one in-flight answer.
 import type { ContextInfo, TurnEvent } from "../chat/chat-session.ts";
+import { findAnswerCut } from "./answer-split.ts";
 import { checkExhaustive } from "./check-exhaustive.ts";
 
 type TurnDone = Extract<TurnEvent, { type: "done" }>;
@@ -12,6 +13,8 @@ export type TranscriptItem =
   | { kind: "banner"; modelLabel: string | undefined }
   | { kind: "user"; text: string }
   | { kind: "answer"; text: string; end: AnswerEnd }
+  /** The start of a long answer, moved out of the live region while the rest streams. */
+  | { kind: "answer-part"; text: string }
   | { kind: "note"; text: string }
   | { kind: "error"; message: string; code: string | undefined }
   | { kind: "help" };
@@ -22,9 +25,25 @@ export type TranscriptEntry = TranscriptItem & { id: number };
 export type TurnStats = Pick<TurnDone, "reason" | "usage" | "timings">;
 
 export interface PendingAnswerState {
+  /** The whole answer so far. */
   text: string;
   /** Ctrl+C was pressed and the answer has not ended yet. */
   stopping: boolean;
+  /** Characters of `text` already committed to the transcript as answer parts. */
+  committed: number;
+  /** Markdown that reopens a code fence a committed part closed. */
+  reopen: string;
+}
+
+/** The part of the pending answer still shown live (below the transcript). */
+export function liveText(pending: PendingAnswerState): string {
+  return pending.reopen + pending.text.slice(pending.committed);
+}
+
+/** The live region's room: answers taller than `rows` at `columns` get their start committed. */
+export interface LiveFit {
+  rows: number;
+  columns: number;
 }
 
 /** How full the model's window is: tokens of the latest prompt + answer, of seq_length. */
@@ -46,7 +65,7 @@ export interface ChatViewState {
 export type ChatViewAction =
   | { type: "append"; items: TranscriptItem[] }
   | { type: "turn-started"; query: string }
-  | { type: "turn-text"; text: string }
+  | { type: "turn-text"; text: string; fit?: LiveFit }
   | { type: "turn-context"; info: ContextInfo }
   | { type: "turn-stopping" }
   | {
@@ -66,14 +85,26 @@ function withItems(state: ChatViewState, ...items: TranscriptItem[]): Transcript
   return [...state.items, ...items.map((item, i) => ({ ...item, id: lastId + 1 + i }))];
 }
 
+/** New text for the pending answer; when the live part outgrows `fit`, its start joins the transcript. */
+function withText(state: ChatViewState, pending: PendingAnswerState, text: string, fit: LiveFit | undefined): ChatViewState {
+  const next = { ...pending, text };
+  if (!fit) return { ...state, pending: next };
+  const live = liveText(next);
+  const cut = findAnswerCut(live, fit.rows, fit.columns);
+  if (!cut) return { ...state, pending: next };
+  const part: TranscriptItem = { kind: "answer-part", text: live.slice(0, cut.at) + cut.close };
+  const committed = next.committed + cut.at - next.reopen.length;
+  return { ...state, items: withItems(state, part), pending: { ...next, committed, reopen: cut.reopen } };
+}
+
 export function chatViewReducer(state: ChatViewState, action: ChatViewAction): ChatViewState {
   switch (action.type) {
     case "append":
       return { ...state, items: withItems(state, ...action.items) };
     case "turn-started":
-      return { ...state, items: withItems(state, { kind: "user", text: action.query }), pending: { text: "", stopping: false }, context: undefined };
+      return { ...state, items: withItems(state, { kind: "user", text: action.query }), pending: { text: "", stopping: false, committed: 0, reopen: "" }, context: undefined };
     case "turn-text":
-      return state.pending ? { ...state, pending: { ...state.pending, text: action.text } } : state;
+      return state.pending ? withText(state, state.pending, action.text, action.fit) : state;
     case "turn-context": {
       const { droppedRounds, queryTruncated, promptTokens, seqLength } = action.info;
       const notes: TranscriptItem[] = [];
@@ -89,9 +120,8 @@ export function chatViewReducer(state: ChatViewState, action: ChatViewAction): C
     case "turn-ended": {
       const items: TranscriptItem[] = [];
       // A failed turn with no text shows only its error; a stopped one still shows "(stopped)".
-      if (action.text !== "" || action.end !== "failed") {
-        items.push({ kind: "answer", text: action.text, end: action.end });
-      }
+      const rest = state.pending ? liveText({ ...state.pending, text: action.text }) : action.text;
+      if (rest !== "" || action.end !== "failed") items.push({ kind: "answer", text: rest, end: action.end });
       if (action.error) items.push({ kind: "error", ...action.error });
       // The prompt's count (from turn-context) plus the answer's tokens.
       const completion = action.stats?.usage.completionTokens ?? 0;

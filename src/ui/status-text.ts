@@ -9,8 +9,11 @@ export function describeBackendState(status: BackendStatus, generating: boolean)
   switch (status.state) {
     case "starting":
       return withDetail("starting");
-    case "loading":
-      return withDetail("loading");
+    case "loading": {
+      // "loading compile 40%: detail" when the sidecar reports its phase and progress.
+      const percent = status.progress === undefined ? "" : ` ${Math.round(status.progress * 100)}%`;
+      return withDetail(status.phase ? `loading ${status.phase}${percent}` : "loading");
+    }
     case "ready":
       return generating ? "generating" : "ready";
     case "busy":
@@ -43,4 +46,18 @@ export function describeTurnStats({ usage, timings }: TurnStats): string {
   }
   if (usage.completionTokens >= 1) parts.push(`first token ${formatDuration(timings.firstTokenMs)}`);
   return parts.join(" · ");
+}
+
+/** /stats: the latest answer's tokens, speed, first-token time and how full the window was. */
+export function describeLastAnswer(stats: TurnStats | undefined, context: { used: number; size: number } | undefined): string {
+  if (!stats) return "No answer yet: /stats describes the latest answer.";
+  const { usage, timings } = stats;
+  const lines = [
+    `tokens: ${usage.promptTokens} in the prompt, ${usage.completionTokens} in the answer (ended: ${stats.reason})`,
+    `time: first token ${formatDuration(timings.firstTokenMs)}, total ${formatDuration(timings.totalMs)}`,
+  ];
+  const speed = describeTurnStats(stats).split(" · ").find((part) => part.endsWith("tok/s"));
+  if (speed) lines.push(`speed: ${speed}`);
+  if (context) lines.push(`context: ${context.used}/${context.size} tokens (${Math.round((100 * context.used) / context.size)}%)`);
+  return lines.join("\n");
 }

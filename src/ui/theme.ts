@@ -7,10 +7,12 @@ export interface Theme {
   error: string | undefined;
   warning: string | undefined;
   ok: string | undefined;
+  /** False for NO_COLOR: rendered Markdown is stripped of its styling too. */
+  colour: boolean;
 }
 
-const colourTheme: Theme = { accent: "cyan", error: "red", warning: "yellow", ok: "green" };
-const plainTheme: Theme = { accent: undefined, error: undefined, warning: undefined, ok: undefined };
+const colourTheme: Theme = { accent: "cyan", error: "red", warning: "yellow", ok: "green", colour: true };
+const plainTheme: Theme = { accent: undefined, error: undefined, warning: undefined, ok: undefined, colour: false };
 
 export function themeFor(noColor: boolean): Theme {
   return noColor ? plainTheme : colourTheme;

@@ -1,7 +1,7 @@
 // Runs one question through the ChatSession: streams into the pending answer, commits it when it ends.
 import { useCallback, useEffect, useMemo, useRef, type Dispatch } from "react";
 import type { ChatSession, ContextInfo } from "../chat/chat-session.ts";
-import type { AnswerEnd, ChatViewAction, TurnStats } from "./chat-view-state.ts";
+import type { AnswerEnd, ChatViewAction, LiveFit, TurnStats } from "./chat-view-state.ts";
 import { useCoalescedText } from "./useCoalescedText.ts";
 
 /** How often the in-flight answer is re-rendered while tokens stream in. */
@@ -23,9 +23,12 @@ function describeError(error: unknown): { message: string; code: string | undefi
   return { message, code: typeof code === "string" ? code : undefined };
 }
 
-export function useChatTurn(session: ChatSession, dispatch: Dispatch<ChatViewAction>): ChatTurnControls {
+/** `fit` says how much room the live answer has now; without it, the answer is never split. */
+export function useChatTurn(session: ChatSession, dispatch: Dispatch<ChatViewAction>, fit?: () => LiveFit): ChatTurnControls {
   const controllerRef = useRef<AbortController | undefined>(undefined);
-  const showText = useCallback((text: string) => dispatch({ type: "turn-text", text }), [dispatch]);
+  const fitRef = useRef(fit);
+  fitRef.current = fit;
+  const showText = useCallback((text: string) => dispatch({ type: "turn-text", text, fit: fitRef.current?.() }), [dispatch]);
   const pending = useCoalescedText(showText, FLUSH_INTERVAL_MS);
 
   // Leaving the screen mid-answer stops the answer.

@@ -32,6 +32,19 @@ describe("ChatSession", () => {
     expect(session.history).toHaveLength(2);
   });
 
+  it("takeLastRound() hands back the latest round for /retry; its question is then asked with the rest", async () => {
+    const backend = new FakeBackend().reply("A1").reply("A2").reply("A2b");
+    const session = new ChatSession(backend);
+    expect(session.takeLastRound()).toBeUndefined();
+    await collect(session.send("Q1"));
+    await collect(session.send("Q2"));
+    const round = session.takeLastRound();
+    expect(round).toEqual({ query: "Q2", answer: "A2" });
+    await collect(session.send(round!.query));
+    expect(backend.turns[2]?.prompt).toBe(backend.turns[1]?.prompt);
+    expect(session.history).toEqual([{ query: "Q1", answer: "A1" }, { query: "Q2", answer: "A2b" }]);
+  });
+
   it("keeps the partial answer, interrupted, when the signal fires", async () => {
     const backend = new FakeBackend();
     const session = new ChatSession(backend);

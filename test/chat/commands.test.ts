@@ -1,6 +1,6 @@
 // Table test of parseChatInput: bare words, slash commands, messages.
 import { describe, expect, it } from "vitest";
-import { parseChatInput, type ChatInput } from "../../src/chat/commands.ts";
+import { completeCommand, completeCommandName, parseChatInput, type ChatInput } from "../../src/chat/commands.ts";
 
 const cases: [string, ChatInput][] = [
   ["", { kind: "empty" }],
@@ -26,6 +26,8 @@ const cases: [string, ChatInput][] = [
   ["/load work", { kind: "load", name: "work" }],
   ["/load", { kind: "usage", message: "Usage: /load NAME (/sessions lists the names)" }],
   ["/sessions", { kind: "sessions" }],
+  ["/retry", { kind: "retry" }],
+  ["/stats", { kind: "stats" }],
   ["/export out.md", { kind: "export", file: "out.md" }],
   ["/export", { kind: "usage", message: "Usage: /export FILE.md or /export FILE.json" }],
   ["Clear", { kind: "message", text: "Clear" }],
@@ -40,5 +42,23 @@ const cases: [string, ChatInput][] = [
 describe("parseChatInput", () => {
   it.each(cases)("%j", (line, expected) => {
     expect(parseChatInput(line)).toEqual(expected);
+  });
+});
+
+describe("command completion", () => {
+  it("lists the commands a / prefix could become, none after a space", () => {
+    expect(completeCommand("/").length).toBeGreaterThanOrEqual(10);
+    expect(completeCommand("/s").map((c) => c.usage)).toEqual(["/set NAME VALUE", "/set", "/save [NAME]", "/sessions", "/stats"]);
+    expect(completeCommand("/QU").map((c) => c.usage)).toEqual(["/exit, /quit, stop"]);
+    expect(completeCommand("/set x")).toEqual([]);
+    expect(completeCommand("hello")).toEqual([]);
+  });
+
+  it("Tab completes a unique name, with a space when it takes arguments", () => {
+    expect(completeCommandName("/re")).toBe("/retry");
+    expect(completeCommandName("/lo")).toBe("/load ");
+    expect(completeCommandName("/se")).toBeUndefined();
+    expect(completeCommandName("/sa")).toBe("/save ");
+    expect(completeCommandName("/x")).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 // The chat screen reducer: ids, the pending answer, and what a turn's end commits.
 import { describe, expect, it } from "vitest";
-import { chatViewReducer, initialChatViewState, type ChatViewState } from "../../src/ui/chat-view-state.ts";
+import { chatViewReducer, initialChatViewState, liveText, type ChatViewState } from "../../src/ui/chat-view-state.ts";
 
 const stats = { reason: "stop" as const, usage: { promptTokens: 1, completionTokens: 2 }, timings: { firstTokenMs: 1, totalMs: 2 } };
 
@@ -20,13 +20,13 @@ describe("chatViewReducer", () => {
   it("a started turn echoes the question and opens an empty pending answer", () => {
     const state = started();
     expect(state.items.at(-1)).toMatchObject({ kind: "user", text: "q" });
-    expect(state.pending).toEqual({ text: "", stopping: false });
+    expect(state.pending).toEqual({ text: "", stopping: false, committed: 0, reopen: "" });
   });
 
   it("keeps the text when the turn is being stopped", () => {
     let state = chatViewReducer(started(), { type: "turn-text", text: "abc" });
     state = chatViewReducer(state, { type: "turn-stopping" });
-    expect(state.pending).toEqual({ text: "abc", stopping: true });
+    expect(state.pending).toMatchObject({ text: "abc", stopping: true });
   });
 
   it("ignores text when no turn is running", () => {
@@ -74,5 +74,34 @@ describe("chatViewReducer context", () => {
     expect(none.items.at(-1)).toMatchObject({ kind: "user" });
     const cut = chatViewReducer(started(), { type: "turn-context", info: { ...info, queryTruncated: { originalTokens: 900, keptTokens: 240 } } });
     expect(cut.items.at(-1)).toMatchObject({ kind: "note", text: expect.stringContaining("only its first 240 were sent") });
+  });
+});
+
+describe("chatViewReducer long answers", () => {
+  const fit = { rows: 4, columns: 40 };
+
+  it("commits the start of an answer taller than the room at a blank line, and the rest at the end", () => {
+    const text = "para one\n\npara two\n\npara three\nstill three\nand more";
+    const state = chatViewReducer(started(), { type: "turn-text", text, fit });
+    expect(state.items.at(-1)).toEqual(expect.objectContaining({ kind: "answer-part", text: "para one\n\npara two\n\n" }));
+    expect(liveText(state.pending!)).toBe("para three\nstill three\nand more");
+    const ended = chatViewReducer(state, { type: "turn-ended", text: `${text}!`, end: "complete", stats });
+    expect(ended.items.at(-1)).toMatchObject({ kind: "answer", text: "para three\nstill three\nand more!" });
+  });
+
+  it("closes and reopens a code fence that alone is taller than the room", () => {
+    const text = "```python\na = 1\nb = 2\nc = 3\nd = 4\ne = 5";
+    const state = chatViewReducer(started(), { type: "turn-text", text, fit });
+    const part = state.items.at(-1)!;
+    expect(part).toMatchObject({ kind: "answer-part", text: "```python\na = 1\nb = 2\nc = 3\nd = 4\n```\n" });
+    expect(liveText(state.pending!)).toBe("```python\ne = 5");
+    const more = chatViewReducer(state, { type: "turn-text", text: `${text}\n\`\`\`\n\ndone`, fit });
+    expect(more.items.at(-1)).toMatchObject({ kind: "answer-part", text: "```python\ne = 5\n```\n\n" });
+    expect(liveText(more.pending!)).toBe("done");
+  });
+
+  it("leaves a short answer whole", () => {
+    const state = chatViewReducer(started(), { type: "turn-text", text: "a\n\nb", fit });
+    expect(state.items.at(-1)).toMatchObject({ kind: "user" });
   });
 });

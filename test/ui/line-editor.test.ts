@@ -1,6 +1,6 @@
 // Table test of editLine: typing, pasting, Backspace/Delete, Ctrl+U, Enter, ignored keys.
 import { describe, expect, it } from "vitest";
-import { editLine, type LineEdit, type LineKey } from "../../src/ui/line-editor.ts";
+import { editLine, insertPasted, type LineEdit, type LineKey } from "../../src/ui/line-editor.ts";
 
 const none: LineKey = { return: false, backspace: false, delete: false, ctrl: false, meta: false };
 const key = (over: Partial<LineKey>): LineKey => ({ ...none, ...over });
@@ -22,10 +22,21 @@ const cases: [string, string, string, LineKey, LineEdit][] = [
   ["a multi-line paste keeps its line breaks", "", "a\r\nb\nc", none, { line: "a\nb\nc" }],
   ["tabs and spaces are kept", "", "a\t b  c", none, { line: "a\t b  c" }],
   ["control characters are dropped", "", "a\u0007b\u001bc", none, { line: "abc" }],
+  ["Ctrl+J (a lone line feed) inserts a line break", "a", "\n", none, { line: "a\n" }],
+  ["Alt+Enter inserts a line break", "a", "\r", key({ return: true, meta: true }), { line: "a\n" }],
+  ["Shift+Enter (kitty keyboard) inserts a line break", "a", "\r", key({ return: true, shift: true }), { line: "a\n" }],
+  ["Shift+Enter (xterm modifyOtherKeys) inserts a line break", "a", "[27;2;13~", none, { line: "a\n" }],
+  ["Enter submits a multi-line question", "a\nb", "\r", key({ return: true }), { line: "", submitted: "a\nb" }],
 ];
 
 describe("editLine", () => {
   it.each(cases)("%s", (_name, line, input, k, expected) => {
     expect(editLine(line, input, k)).toEqual(expected);
+  });
+});
+
+describe("insertPasted", () => {
+  it("keeps every line break of a bracketed paste, trailing ones included", () => {
+    expect(insertPasted("x ", "a\r\nb\rc\r")).toBe("x a\nb\nc\n");
   });
 });

@@ -2,9 +2,10 @@
 import { render } from "ink-testing-library";
 import { vi } from "vitest";
 import type { BackendStatus } from "../../src/chat/backend.ts";
-import { ChatSession, type ChatSessionOptions } from "../../src/chat/chat-session.ts";
+import { ChatSession, type ChatRound, type ChatSessionOptions } from "../../src/chat/chat-session.ts";
 import type { ConversationFiles } from "../../src/chat/conversation-files.ts";
 import { App } from "../../src/ui/App.tsx";
+import type { InputHistoryStore } from "../../src/ui/input-history.ts";
 import { FakeBackend } from "../fakes/fake-backend.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
@@ -14,15 +15,21 @@ export interface RenderAppOptions {
   session?: ChatSessionOptions;
   files?: ConversationFiles;
   startNotes?: string[];
+  inputHistory?: InputHistoryStore;
+  noColor?: boolean;
+  /** Rounds the session starts with (a continued session). */
+  history?: ChatRound[];
 }
 
 export function renderApp(status?: BackendStatus, options: RenderAppOptions = {}) {
   const backend = new FakeBackend(status);
   const files = options.files;
   const session = new ChatSession(backend, { onRecord: (history) => files?.autosave(history), ...options.session });
+  if (options.history) session.replaceHistory(options.history);
   const onExit = vi.fn<(code: number) => void>();
   const app = render(
-    <App session={session} backend={backend} onExit={onExit} modelLabel="ChatGLM-6B" files={files} startNotes={options.startNotes} />,
+    <App session={session} backend={backend} onExit={onExit} modelLabel="ChatGLM-6B" files={files} startNotes={options.startNotes}
+      inputHistory={options.inputHistory} noColor={options.noColor} />,
   );
   const frame = () => app.lastFrame() ?? "";
   return {

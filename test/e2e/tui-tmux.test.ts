@@ -1,0 +1,115 @@
+// The interactive glm-chat in a real terminal (tmux) with the real sidecar on the tiny model: stream,
+// Ctrl+C, /retry, multi-line input, /save then --session, 40 columns. Assertions on capture-pane text.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+const python = process.env.GLM_CHAT_PYTHON;
+const modelDir = process.env.GLM_CHAT_TINY_MODEL_DIR;
+if (!python || !modelDir) {
+  throw new Error("GLM_CHAT_PYTHON and GLM_CHAT_TINY_MODEL_DIR are unset: run the suite with `npm test`, which sets them up");
+}
+const scratch = mkdtempSync(join(tmpdir(), "glm-chat-tmux-"));
+// Our own tmux server, so the test never touches a user's sessions.
+const socket = `glm-chat-e2e-${process.pid}-${Date.now()}`;
+const bin = join(import.meta.dirname, "..", "..", "bin", "glm-chat.js");
+const env = [`XDG_DATA_HOME=${join(scratch, "data")}`, `XDG_STATE_HOME=${join(scratch, "state")}`, `XDG_CACHE_HOME=${join(scratch, "cache")}`, `XDG_CONFIG_HOME=${join(scratch, "config")}`];
+
+const tmux = (...args: string[]) => execa("tmux", ["-L", socket, ...args]);
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+async function start(name: string, extra: string[] = []): Promise<void> {
+  const argv = [process.execPath, bin, "--model-dir", modelDir!, "--python", python!, "--greedy", "--max-new-tokens", "40", ...extra];
+  const command = `env ${env.map(quote).join(" ")} ${argv.map(quote).join(" ")}; echo EXITED $?; sleep 60`;
+  await tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "30", command);
+}
+
+/** The pane's text, scrollback included. */
+async function screen(name: string): Promise<string> {
+  return (await tmux("capture-pane", "-p", "-t", name, "-S", "-300")).stdout;
+}
+
+/** Waits until the pane shows `pattern`; returns the pane's text then. */
+async function see(name: string, pattern: RegExp | string, timeoutMs = 60_000): Promise<string> {
+  const found = (text: string) => (typeof pattern === "string" ? text.includes(pattern) : pattern.test(text));
+  return vi.waitFor(
+    async () => {
+      const text = await screen(name);
+      if (!found(text)) throw new Error(`not on screen: ${String(pattern)}\n${text}`);
+      return text;
+    },
+    { timeout: timeoutMs, interval: 100 },
+  );
+}
+
+const type = (name: string, text: string) => tmux("send-keys", "-t", name, "-l", text);
+const keys = (name: string, ...names: string[]) => tmux("send-keys", "-t", name, ...names);
+
+beforeAll(async () => {
+  const version = await execa("tmux", ["-V"], { reject: false });
+  if (version.exitCode !== 0) throw new Error("tmux is missing: install it (apt-get install tmux) to run the terminal end-to-end test");
+});
+afterAll(async () => {
+  await tmux("kill-server").catch(() => undefined);
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe("glm-chat in tmux", () => {
+  it("streams, stops on Ctrl+C, retries, takes multi-line input, saves and continues a session, fits 40 columns", async () => {
+    await start("a");
+    await see("a", "● ready");
+    await type("a", "你好");
+    await keys("a", "Enter");
+    let text = await see("a", /tok\/s · first token/);
+    expect(text).toContain("› 你好");
+
+    // A longer answer, stopped mid-stream.
+    await type("a", "/set max_new_tokens 200");
+    await keys("a", "Enter");
+    await see("a", "max_new_tokens 200");
+    await type("a", "写一首长诗");
+    await keys("a", "Enter");
+    // Streaming: answer text under the question while the status line offers Ctrl+C.
+    await see("a", /› 写一首长诗\n[^…\s][\s\S]*Ctrl\+C stops the answer/, 30_000);
+    await keys("a", "C-c");
+    text = await see("a", "(stopped)");
+    expect(text).not.toContain("EXITED");
+
+    await type("a", "/retry");
+    await keys("a", "Enter");
+    await see("a", "Answering the last question again");
+    await see("a", /Answering the last question again[\s\S]+\n› *\n● ready/);
+
+    await type("a", "first line");
+    await keys("a", "C-j");
+    await type("a", "second line");
+    await keys("a", "Enter");
+    text = await see("a", /› first line\n {2}second line/);
+    // Answered: an empty prompt line under the answer, and the engine idle again.
+    await see("a", /second line\n[\s\S]+\n› *\n● ready/);
+
+    await type("a", "/save x");
+    await keys("a", "Enter");
+    await see("a", 'Saved as "x"');
+
+    await tmux("resize-window", "-t", "a", "-x", "40");
+    await type("a", "/he");
+    text = await see("a", /› \/he/);
+    const last = text.trimEnd().split("\n").slice(-4);
+    expect(last.join("\n")).toMatch(/\/help/);
+    expect(last.join("\n")).toMatch(/● ready/);
+    await keys("a", "C-u");
+    await keys("a", "C-d");
+    await see("a", "EXITED 0");
+
+    await start("b", ["--session", "x"]);
+    text = await see("b", 'Continuing session "x": 3 rounds.');
+    expect(text).toContain("› 你好");
+    expect(text).toMatch(/› first line\n {2}second line/);
+    await see("b", "● ready");
+    await keys("b", "C-c");
+    await see("b", "EXITED 0");
+  }, 120_000);
+});
