@@ -26,7 +26,13 @@ const run = async (name: string, file: string, args: string[]) => {
   const result = await execa(file, args, { stdio: "inherit", reject: false, env: testEnv, cwd: paths.packageRoot });
   return result.exitCode ?? 1;
 };
-const vitest = await run("vitest", process.execPath, [join(paths.packageRoot, "node_modules", "vitest", "vitest.mjs"), "run"]);
+const vitestBin = join(paths.packageRoot, "node_modules", "vitest", "vitest.mjs");
+const TERMINAL_E2E = "test/e2e/tui-tmux.test.ts";
+const vitestMain = await run("vitest", process.execPath, [vitestBin, "run", "--exclude", TERMINAL_E2E]);
+// The tmux test watches a real terminal against wall-clock waits: it runs alone, after the parallel
+// batch has finished, and gets one retry (both runs' output stays in the log).
+const vitestTerminal = await run("vitest (terminal e2e)", process.execPath, [vitestBin, "run", TERMINAL_E2E, "--retry", "1"]);
+const vitest = vitestMain !== 0 ? vitestMain : vitestTerminal;
 const pytest = await run("pytest", env.python, ["-m", "pytest", "python-sidecar/tests", "-q", "-p", "no:cacheprovider"]);
-say(`vitest exit ${vitest}, pytest exit ${pytest}`);
+say(`vitest exit ${vitestMain} (terminal e2e ${vitestTerminal}), pytest exit ${pytest}`);
 process.exit(vitest !== 0 || pytest !== 0 ? 1 : 0);
