@@ -68,7 +68,8 @@ describe("glm-chat in tmux", () => {
     // A longer answer, stopped mid-stream.
     await type("a", "/set max_new_tokens 200");
     await keys("a", "Enter");
-    await see("a", "max_new_tokens 200");
+    // Wait until the command was handled (an empty prompt again), not just echoed, before typing on.
+    await see("a", /› \/set max_new_tokens 200\n[\s\S]*\n› *\n● ready/);
     await type("a", "写一首长诗");
     await keys("a", "Enter");
     // Streaming: answer text under the question while the status line offers Ctrl+C.
