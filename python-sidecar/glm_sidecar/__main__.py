@@ -43,7 +43,12 @@ def main(argv=None) -> int:
         return 2
     server = SidecarServer(build_engine(args), args.shell, args.control, bytes.fromhex(key_hex), args.parent_pid,
                            args.heartbeat)
-    return server.run()
+    code = server.run()
+    # Leave without the interpreter's normal shutdown: terminating the ZeroMQ context there waits for
+    # sockets still held by daemon threads (the heartbeat proxy, a worker inside a graph) and can hang.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

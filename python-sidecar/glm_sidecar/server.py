@@ -223,7 +223,8 @@ class SidecarServer(object):
 
     # ---- parent watch: the sidecar never outlives the UI that started it ----
     def _parent_watch(self) -> None:
-        while not self.stopping.is_set():
+        # Runs until the process ends, also while it shuts down: an exit that hangs must not outlive the UI.
+        while True:
             if self.parent_pid is not None and os.getppid() != self.parent_pid:
                 self.stopping.set()
                 time.sleep(1.0)
