@@ -1,5 +1,5 @@
 // Checks of what runs glm-chat: Node, the zeromq addon, the sidecar's Python, MindSpore (+ run_check), MindFormers.
-import { fail, ok, skip, warn, type CheckResult } from "./check-result.ts";
+import { fail, ok, skip, type CheckResult } from "./check-result.ts";
 import type { DoctorFacts } from "./doctor-facts.ts";
 import { RUN_CHECK_SUCCESS } from "./python-probe.ts";
 

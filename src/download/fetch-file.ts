@@ -1,7 +1,6 @@
 // Second phase for one file: download under a lock, falling back through the mirrors, verify, rename, mark verified.
 import { rename, rm, stat } from "node:fs/promises";
 import { DownloadError, fsError } from "./errors.ts";
-import type { PullEvent } from "./events.ts";
 import { acquireLock } from "./file-lock.ts";
 import type { RemoteFile } from "./http-source.ts";
 import { expectationFor, integrityOf, probeWithRetry, type PlanContext, type ResolvedFile } from "./plan-files.ts";
