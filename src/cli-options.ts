@@ -3,12 +3,15 @@ import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { AppPaths } from "./config/paths.ts";
 
+export type EngineChoice = "auto" | "mindformers" | "native" | "fake";
+
 export interface CliOptions {
   modelDir: string;
   /** auto: Ascend if visible, else GPU if MindSpore runs on it, else CPU (src/doctor/device-choice.ts). */
   device: "auto" | "Ascend" | "GPU" | "CPU";
   deviceId: number;
-  engine: "mindformers" | "fake";
+  /** auto: MindFormers' GLM-6B where it exists and loads, else the native engine (MindSpore alone). */
+  engine: EngineChoice;
   seqLength?: number;
   maxNewTokens: number;
   temperature: number;
@@ -48,8 +51,9 @@ export function parseCliOptions(argv: string[], paths: AppPaths): CliOptions {
     .addOption(new Option("--device <target>", "MindSpore device target (auto: Ascend, else a GPU MindSpore runs on, else CPU)")
       .choices(["auto", "Ascend", "GPU", "CPU"]).env("GLM_CHAT_DEVICE").default("auto"))
     .addOption(new Option("--device-id <n>", "device index").argParser(int("--device-id")).default(0))
-    .addOption(new Option("--engine <name>", "inference engine").choices(["mindformers", "fake"]).default("mindformers").hideHelp())
-    .addOption(new Option("--seq-length <n>", "prompt + answer token limit the graph is built for (default 512)").argParser(int("--seq-length")))
+    .addOption(new Option("--engine <name>", "auto: MindFormers' GLM-6B where it exists and loads, else native (MindSpore alone)")
+      .choices(["auto", "mindformers", "native", "fake"]).env("GLM_CHAT_ENGINE").default("auto"))
+    .addOption(new Option("--seq-length <n>", "prompt + answer token limit (default: the model's glm_config.json, else 512 with MindFormers, 2048 native)").argParser(int("--seq-length")))
     .addOption(new Option("--max-new-tokens <n>", "longest answer in tokens").argParser(int("--max-new-tokens")).default(256))
     .addOption(new Option("--temperature <t>", "sampling temperature").argParser(num("--temperature")).default(0.95))
     .addOption(new Option("--top-p <p>", "nucleus sampling mass").argParser(num("--top-p")).default(0.7))

@@ -38,7 +38,7 @@ async function startBackend(options: CliOptions, paths: AppPaths): Promise<Sidec
     sidecarDir: paths.sidecarDir,
     onProgress: (line) => process.stderr.write(`glm-chat: ${line}\n`),
   });
-  const loadsModel = options.engine === "mindformers" && !options.dryRun;
+  const loadsModel = options.engine !== "fake" && !options.dryRun;
   const device = await resolveDevice({ ...options, loadsModel, python: env.python });
   return new SidecarBackend({
     python: env.python,
@@ -50,6 +50,7 @@ async function startBackend(options: CliOptions, paths: AppPaths): Promise<Sidec
     seqLength: options.seqLength,
     logDir: paths.logDir,
     workDir: join(paths.stateDir, "work"),
+    compileCacheDir: join(paths.cacheDir, "compile"),
     // --dry-run needs token counts only: the sidecar loads the tokenizer, not the 13 GB model.
     extraArgs: options.dryRun ? ["--tokenizer-only"] : undefined,
   });
@@ -83,6 +84,7 @@ async function oneShot(options: CliOptions, paths: AppPaths, query: string, file
       dryRun: options.dryRun,
       signal: controller.signal,
       write: (text) => process.stdout.write(text),
+      engine: () => backend.status().engine,
     });
     await flushStdout();
     return outcome.reason === "cancelled" ? 130 : 0;
@@ -153,7 +155,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write("glm-chat: no question: pass -p QUESTION, or pipe it on stdin\n");
     return 2;
   }
-  if (options.engine === "mindformers" && !options.dryRun) {
+  if (options.engine !== "fake" && !options.dryRun) {
     const pulled = await ensureModelFiles(options, !isOneShot && Boolean(process.stdin.isTTY));
     if (pulled !== 0) return pulled;
   }

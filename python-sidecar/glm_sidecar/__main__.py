@@ -5,7 +5,8 @@ import argparse
 import os
 import sys
 
-from .server import SidecarServer
+# Absolute imports here: MindSpore's compile cache parses this entry script and cannot resolve relative ones.
+from glm_sidecar.server import SidecarServer
 
 
 def parse_args(argv):
@@ -14,11 +15,14 @@ def parse_args(argv):
     parser.add_argument("--control", required=True, help="ZeroMQ endpoint for interrupt and shutdown")
     parser.add_argument("--heartbeat", default=None, help="ZeroMQ endpoint whose pings are echoed back")
     parser.add_argument("--model-dir", default=".")
-    parser.add_argument("--engine", choices=("mindformers", "fake"), default="mindformers")
+    parser.add_argument("--engine", choices=("auto", "mindformers", "native", "fake"), default="auto",
+                        help="auto: MindFormers' GLM-6B where it exists and loads, else the native engine")
     parser.add_argument("--device-target", choices=("Ascend", "GPU", "CPU"), default="CPU")
     parser.add_argument("--device-id", type=int, default=0)
     parser.add_argument("--seq-length", type=int, default=None)
     parser.add_argument("--parent-pid", type=int, default=None)
+    parser.add_argument("--compile-cache", default=None,
+                        help="directory for MindSpore's compile cache (native engine); empty to turn it off")
     parser.add_argument("--tokenizer-only", action="store_true",
                         help="load only the tokenizer (token counts for --dry-run); generate requests fail")
     parser.add_argument("--fake-token-delay", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -28,11 +32,25 @@ def parse_args(argv):
 
 def build_engine(args):
     if args.engine == "fake":
-        from .engine.fake_engine import FakeEngine
+        from glm_sidecar.engine.fake_engine import FakeEngine
         return FakeEngine(token_delay_s=args.fake_token_delay, load_delay_s=args.fake_load_delay)
-    from .engine.mindformers_engine import MindFormersEngine
-    return MindFormersEngine(args.model_dir, args.device_target, args.device_id, args.seq_length,
-                             tokenizer_only=args.tokenizer_only)
+    from glm_sidecar.engine.mindformers_engine import MindFormersEngine
+    from glm_sidecar.engine.native_engine import NativeEngine
+
+    def mindformers():
+        return MindFormersEngine(args.model_dir, args.device_target, args.device_id, args.seq_length,
+                                 tokenizer_only=args.tokenizer_only)
+
+    def native():
+        return NativeEngine(args.model_dir, args.device_target, args.device_id, args.seq_length,
+                            tokenizer_only=args.tokenizer_only, compile_cache_dir=args.compile_cache or None)
+
+    if args.engine == "mindformers":
+        return mindformers()
+    if args.engine == "native" or args.tokenizer_only:  # auto here: MindFormers is not needed to count
+        return native()  # its SentencePiece tokenizer gives MindFormers' ids without importing either library
+    from glm_sidecar.engine.auto_engine import AutoEngine
+    return AutoEngine(mindformers, native)
 
 
 def main(argv=None) -> int:

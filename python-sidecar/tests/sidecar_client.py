@@ -18,14 +18,15 @@ SIDECAR_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class SidecarProcess(object):
     """Spawns `python -m glm_sidecar` against freshly bound endpoints; a context manager."""
 
-    def __init__(self, extra_args: List[str]) -> None:
+    def __init__(self, extra_args: List[str], python_path: Optional[List[str]] = None) -> None:
         self.dir = tempfile.mkdtemp(prefix="glm-sidecar-test-")
         os.chmod(self.dir, 0o700)
         self.key = os.urandom(32)
         self.context = zmq.Context()
         self.shell = self._bind("shell")
         self.control = self._bind("control")
-        env = dict(os.environ, GLM_CHAT_KEY=self.key.hex(), PYTHONPATH=SIDECAR_ROOT)
+        env = dict(os.environ, GLM_CHAT_KEY=self.key.hex(),
+                   PYTHONPATH=os.pathsep.join((python_path or []) + [SIDECAR_ROOT]))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "glm_sidecar", "--shell", self.endpoint("shell"),
              "--control", self.endpoint("control"), "--parent-pid", str(os.getpid())] + extra_args,

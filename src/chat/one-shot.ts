@@ -7,6 +7,8 @@ export interface OneShotOptions {
   signal?: AbortSignal;
   /** Where the output goes (stdout); the answer streams through it in plain mode. */
   write: (text: string) => void;
+  /** Which engine answered (e.g. "native 0.1.0 / mindspore 2.7.2"), for --json. */
+  engine?: () => string | undefined;
 }
 
 export interface OneShotOutcome {
@@ -64,6 +66,7 @@ export async function runOneShot(session: ChatSession, query: string, options: O
       truncated_rounds: context?.droppedRounds ?? 0,
       query_truncated: context?.queryTruncated !== undefined,
       done_reason: reason ?? null,
+      engine: options.engine?.() ?? null,
     })}\n`);
   } else {
     write("\n");

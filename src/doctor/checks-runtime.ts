@@ -1,5 +1,5 @@
 // Checks of what runs glm-chat: Node, the zeromq addon, the sidecar's Python, MindSpore (+ run_check), MindFormers.
-import { fail, ok, skip, type CheckResult } from "./check-result.ts";
+import { fail, ok, skip, warn, type CheckResult } from "./check-result.ts";
 import type { DoctorFacts } from "./doctor-facts.ts";
 import { RUN_CHECK_SUCCESS } from "./python-probe.ts";
 
@@ -73,8 +73,10 @@ export function checkMindFormers(f: DoctorFacts): CheckResult {
   if (f.python.state !== "ran") return skip("mindformers", "MindFormers", "no working Python");
   const mf = f.python.facts.mindformers;
   const pin = `${f.python.path} -m pip install mindformers==1.3.2`;
-  if (!mf.path) return fail("mindformers", "MindFormers", "not installed", pin);
+  // Optional since the native engine: --engine auto runs GLM-6B on MindSpore alone where MindFormers has none.
+  const native = "glm-chat's native engine runs GLM-6B without it";
+  if (!mf.path) return warn("mindformers", "MindFormers", `not installed; ${native}`, `${pin} (only for --engine mindformers)`);
   const version = mf.version ?? "unknown version";
-  if (!mf.has_glm) return fail("mindformers", "MindFormers", `${version} has no mindformers.models.glm (GLM-6B was deleted in 1.5)`, `${pin} (the newest release with GLM-6B)`);
+  if (!mf.has_glm) return warn("mindformers", "MindFormers", `${version} has no mindformers.models.glm (GLM-6B was deleted in 1.5); ${native}`, `${pin} (the newest release with GLM-6B; only for --engine mindformers)`);
   return ok("mindformers", "MindFormers", `${version}, has GLM-6B (mindformers.models.glm)`);
 }

@@ -63,6 +63,8 @@ export interface InfoContent {
   device_target: string;
   device_id: number;
   seq_length: number | null;
+  /** Set when --engine auto ran the native engine, with the reason MindFormers was not used. */
+  engine_fallback?: string;
 }
 
 export interface GenerateRequestContent {

@@ -24,7 +24,8 @@ export interface PythonEnv {
   version: string;
 }
 
-const REQUIRED_MODULES = ["zmq", "msgpack", "sentencepiece", "mindspore", "mindformers"];
+// MindFormers is optional: without its GLM-6B, --engine auto runs the native engine.
+const REQUIRED_MODULES = ["zmq", "msgpack", "sentencepiece", "mindspore"];
 const PROBE = `import importlib.util as u, json, sys
 print(json.dumps({"version": "%d.%d.%d" % sys.version_info[:3], "missing": [m for m in sys.argv[1:] if u.find_spec(m) is None]}))`;
 
@@ -80,7 +81,12 @@ async function ensureManagedVenv(options: PythonEnvOptions): Promise<PythonEnv> 
       await pipInstall(python, ["-r", file, ...constraints], onProgress);
     } else if (missing.includes("mindformers")) {
       onProgress("Using the MindSpore already installed; installing the pinned MindFormers");
-      await pipInstall(python, ["mindformers==1.3.2", ...constraints], onProgress);
+      try {
+        await pipInstall(python, ["mindformers==1.3.2", ...constraints], onProgress);
+      } catch (cause) {
+        // Optional: without it, --engine auto runs the native engine (MindSpore alone).
+        onProgress(`MindFormers could not be installed (${(cause as Error).message.split("\n")[0]}); the native engine will run`);
+      }
     }
   });
   for (const extra of options.extraRequirements ?? []) {

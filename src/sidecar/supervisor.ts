@@ -13,7 +13,9 @@ export interface SidecarLaunch {
   python: string;
   sidecarDir: string;
   modelDir: string;
-  engine: "mindformers" | "fake";
+  engine: "auto" | "mindformers" | "native" | "fake";
+  /** MindSpore's compile cache for the native engine (a second start skips the front-end compile). */
+  compileCacheDir?: string;
   deviceTarget: "Ascend" | "GPU" | "CPU";
   deviceId: number;
   seqLength?: number;
@@ -61,7 +63,8 @@ export class Sidecar {
     const args = ["-m", "glm_sidecar", "--shell", connection.endpoint("shell"), "--control", connection.endpoint("control"),
       "--heartbeat", connection.endpoint("heartbeat"), "--model-dir", resolve(launch.modelDir), "--engine", launch.engine, "--device-target", launch.deviceTarget,
       "--device-id", String(launch.deviceId), "--parent-pid", String(process.pid),
-      ...(launch.seqLength ? ["--seq-length", String(launch.seqLength)] : []), ...(launch.extraArgs ?? [])];
+      ...(launch.seqLength ? ["--seq-length", String(launch.seqLength)] : []),
+      ...(launch.compileCacheDir ? ["--compile-cache", launch.compileCacheDir] : []), ...(launch.extraArgs ?? [])];
     const child = execa(launch.python, args, {
       cwd: launch.workDir,
       env: { GLM_CHAT_KEY: connection.key.toString("hex"), PYTHONPATH: launch.sidecarDir, PYTHONUNBUFFERED: "1",

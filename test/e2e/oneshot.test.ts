@@ -46,6 +46,20 @@ describe("glm-chat one-shot", () => {
     expect(existsSync(sessionsDir)).toBe(false); // one-shot runs save only with --session
   }, 300_000);
 
+  it("--engine native gives MindFormers' greedy answer, and auto picks MindFormers where its GLM-6B works", async () => {
+    const [native, mindformers, auto] = await Promise.all([
+      glmChat(["-p", "北京", "--max-new-tokens", "16", "--json", "--engine", "native"]),
+      glmChat(["-p", "北京", "--max-new-tokens", "16", "--json", "--engine", "mindformers"]),
+      glmChat(["-p", "北京", "--max-new-tokens", "16", "--json"]),
+    ]);
+    for (const run of [native, mindformers, auto]) expect(run.exitCode, String(run.stderr)).toBe(0);
+    expect(json(native.stdout).engine).toMatch(/^native \S+ \/ mindspore 2\./);
+    expect(json(mindformers.stdout).engine).toMatch(/^mindformers 1\./);
+    expect(json(auto.stdout).engine).toMatch(/^mindformers 1\./);
+    expect(json(native.stdout).answer).toBe(json(mindformers.stdout).answer);
+    expect(json(native.stdout).answer.length).toBeGreaterThan(0);
+  }, 300_000);
+
   it("--session continues a saved conversation, and --dry-run shows the exact prompt the next turn sends", async () => {
     const first = await glmChat(["-p", "你好", "--max-new-tokens", "8", "--session", "s1"]);
     expect(first.exitCode, String(first.stderr)).toBe(0);

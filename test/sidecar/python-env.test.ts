@@ -22,7 +22,7 @@ describe("ensurePythonEnv with --python", () => {
     expect((error as SidecarError).code).toBe("PYTHON_PACKAGES_MISSING");
     const message = (error as Error).message;
     expect(message).toContain(`${python} (Python 3.`);
-    expect(message).toMatch(/cannot import: zmq, msgpack, sentencepiece, mindspore, mindformers/);
+    expect(message).toMatch(/cannot import: zmq, msgpack, sentencepiece, mindspore/);
     expect(message).toContain(`${python} -m pip install -r ${join(appPaths().sidecarDir, "requirements.txt")} -r `);
   });
 

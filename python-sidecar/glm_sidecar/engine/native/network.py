@@ -1,0 +1,191 @@
+"""GLM-6B in MindSpore cells: one prefill graph per prompt bucket and a one-token decode graph over a static KV cache.
+
+The arithmetic follows MindFormers' GLM (mindformers/models/glm, 0.6-1.3) so both give the same logits:
+DeepNorm residuals on the LayerNorm'ed input with alpha = sqrt(2 * layers), 2-D rotary positions (one half of
+each head turns with the position id, the other with the block position id) from float16 tables, queries scaled
+by 1 / (sqrt(head_dim) * coeff) and scores multiplied back by coeff in float32 before the softmax, -10000 for
+masked scores, GeLU MLP computed in float32 between its two matmuls.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from mindspore import Parameter, Tensor, nn, ops
+from mindspore import dtype as mstype
+
+from .model_config import EMBEDDING, LAYER_PARAMS, GlmShape, layer_param
+from .sampler import Sampler
+
+
+def rotary_tables(head_dim: int, seq_length: int):
+    """cos and sin [seq_length, head_dim/2]; frequencies and positions in float16, as ChatGLM-6B computes them."""
+    dim = head_dim // 2
+    inv_freq = (1.0 / (10000 ** (np.arange(0, dim, 2).astype(np.float32) / dim))).astype(np.float16)
+    freqs = np.outer(np.arange(seq_length, dtype=np.float16), inv_freq)
+    emb = np.concatenate((freqs, freqs), axis=-1)
+    return np.cos(emb).astype(np.float32), np.sin(emb).astype(np.float32)
+
+
+def _param(array, dtype, name: str) -> Parameter:
+    return Parameter(Tensor(np.ascontiguousarray(array, dtype=dtype)), name=name, requires_grad=False)
+
+
+def _rotate(x, cos, sin):
+    half = x.shape[-1] // 2
+    turned = ops.concat((-x[:, :, half:], x[:, :, :half]), -1)
+    return x * cos + turned * sin
+
+
+class GlmLayer(nn.Cell):
+    def __init__(self, tensors, index: int, shape: GlmShape, np_dtype, ms_dtype) -> None:
+        super(GlmLayer, self).__init__()
+        w = dict((name.replace(".", "_"), _param(tensors[layer_param(index, name)],
+                                                 np.float32 if "layernorm" in name else np_dtype,
+                                                 layer_param(index, name)))
+                 for name in LAYER_PARAMS)
+        for key, value in w.items():
+            setattr(self, key, value)
+        cache_shape = (shape.seq_length, shape.num_heads, shape.head_dim)
+        self.k_cache = _param(np.zeros(cache_shape), np_dtype, "transformer.layers.%d.k_cache" % index)
+        self.v_cache = _param(np.zeros(cache_shape), np_dtype, "transformer.layers.%d.v_cache" % index)
+        self.dtype = ms_dtype
+        self.heads = shape.num_heads
+        self.head_dim = shape.head_dim
+        self.hidden = shape.hidden_size
+        self.alpha = math.sqrt(2.0 * shape.num_layers)
+        self.coeff = float(index + 2)  # MindFormers numbers layers from 1 and scales by layer_id + 1
+        self.query_scale = 1.0 / (math.sqrt(self.head_dim) * self.coeff)
+        self.layer_norm = ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1, epsilon=shape.layernorm_epsilon)
+        self.matmul_t = ops.MatMul(transpose_b=True)
+        self.bmm = ops.BatchMatMul()
+        self.bmm_t = ops.BatchMatMul(transpose_b=True)
+        self.gelu = ops.GeLU()
+        self.softmax = ops.Softmax(-1)
+        self.write = ops.ScatterUpdate()
+
+    def _linear(self, x, weight, bias):
+        return self.matmul_t(x, weight) + bias
+
+    def _project(self, x, rope):
+        """LayerNorm'ed input, then q (scaled), k and v as [tokens, heads, head_dim] with positions applied."""
+        attention_input, _, _ = self.layer_norm(x, self.input_layernorm_gamma, self.input_layernorm_beta)
+        mixed = self._linear(ops.cast(attention_input, self.dtype), self.attention_query_key_value_weight,
+                             self.attention_query_key_value_bias)
+        mixed = mixed.reshape((x.shape[0], self.heads, 3 * self.head_dim))
+        q, k, v = ops.split(mixed, self.head_dim, -1)
+        cos_p, sin_p, cos_b, sin_b = rope
+        half = self.head_dim // 2
+        q = ops.concat((_rotate(q[:, :, :half], cos_p, sin_p), _rotate(q[:, :, half:], cos_b, sin_b)), -1)
+        k = ops.concat((_rotate(k[:, :, :half], cos_p, sin_p), _rotate(k[:, :, half:], cos_b, sin_b)), -1)
+        return attention_input, q * self.query_scale, k, v
+
+    def _attend(self, q, keys, values, visible):
+        """q [t, h, d], keys/values [n, h, d], visible [t, n] -> context [t, hidden]."""
+        scores = self.bmm_t(q.transpose(1, 0, 2), keys.transpose(1, 0, 2))  # [h, t, n]
+        scores = ops.select(ops.broadcast_to(visible, scores.shape), scores, ops.full_like(scores, -10000.0))
+        probs = self.softmax(ops.cast(scores, mstype.float32) * self.coeff)
+        context = self.bmm(ops.cast(probs, self.dtype), values.transpose(1, 0, 2))  # [h, t, d]
+        return context.transpose(1, 0, 2).reshape((q.shape[0], self.hidden))
+
+    def _finish(self, attention_input, context):
+        attention_output = self._linear(context, self.attention_dense_weight, self.attention_dense_bias)
+        hidden = attention_input * self.alpha + ops.cast(attention_output, mstype.float32)
+        mlp_input, _, _ = self.layer_norm(hidden, self.post_attention_layernorm_gamma,
+                                          self.post_attention_layernorm_beta)
+        inner = self._linear(ops.cast(mlp_input, self.dtype), self.mlp_dense_h_to_4h_weight,
+                             self.mlp_dense_h_to_4h_bias)
+        inner = ops.cast(self.gelu(ops.cast(inner, mstype.float32)), self.dtype)
+        mlp_output = self._linear(inner, self.mlp_dense_4h_to_h_weight, self.mlp_dense_4h_to_h_bias)
+        return mlp_input * self.alpha + ops.cast(mlp_output, mstype.float32)
+
+    def prefill(self, x, rope, visible, rows):
+        """The whole (padded) prompt attends within itself; its keys and values fill cache rows 0..len-1."""
+        attention_input, q, k, v = self._project(x, rope)
+        written = ops.depend(self.write(self.k_cache, rows, k), self.write(self.v_cache, rows, v))
+        context = ops.depend(self._attend(q, k, v, visible), written)
+        return self._finish(attention_input, context)
+
+    def decode(self, x, rope, visible, row):
+        """One new token: its key and value go to cache row `row`, then it attends to rows 0..row."""
+        attention_input, q, k, v = self._project(x, rope)
+        keys = ops.depend(self.k_cache, self.write(self.k_cache, row, k))
+        values = ops.depend(self.v_cache, self.write(self.v_cache, row, v))
+        return self._finish(attention_input, self._attend(q, keys, values, visible))
+
+
+class GlmNetwork(nn.Cell):
+    """The weights, the caches and the sampler; PrefillStep and DecodeStep are the two graphs that run them."""
+
+    def __init__(self, tensors, shape: GlmShape, compute_dtype: str = "float16", on_layer=None) -> None:
+        super(GlmNetwork, self).__init__()
+        np_dtype = np.float16 if compute_dtype == "float16" else np.float32
+        ms_dtype = mstype.float16 if compute_dtype == "float16" else mstype.float32
+        self.shape = shape
+        self.dtype = ms_dtype
+        self.embedding = _param(tensors[EMBEDDING], np_dtype, EMBEDDING)
+        layers = []
+        for i in range(shape.num_layers):
+            layers.append(GlmLayer(tensors, i, shape, np_dtype, ms_dtype))
+            if on_layer is not None:
+                on_layer(i + 1)
+        self.layers = nn.CellList(layers)
+        self.final_gamma = _param(tensors["transformer.final_layernorm.gamma"], np.float32,
+                                  "transformer.final_layernorm.gamma")
+        self.final_beta = _param(tensors["transformer.final_layernorm.beta"], np.float32,
+                                 "transformer.final_layernorm.beta")
+        self.lm_head = _param(tensors["lm_head.weight"], np_dtype, "lm_head.weight")
+        cos, sin = rotary_tables(shape.head_dim, shape.seq_length)
+        self.cos = Tensor(cos.astype(np_dtype)[:, None, :])  # [seq, 1, head_dim/2]
+        self.sin = Tensor(sin.astype(np_dtype)[:, None, :])
+        self.layer_norm = ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1, epsilon=shape.layernorm_epsilon)
+        self.matmul_t = ops.MatMul(transpose_b=True)
+        self.sampler = Sampler(shape.vocab_size)
+
+    def embed(self, ids, positions, blocks):
+        x = ops.cast(ops.gather(self.embedding, ids, 0), mstype.float32)
+        rope = (ops.gather(self.cos, positions, 0), ops.gather(self.sin, positions, 0),
+                ops.gather(self.cos, blocks, 0), ops.gather(self.sin, blocks, 0))
+        return x, rope
+
+    def logits(self, hidden):
+        """float32 logits [vocab] of one hidden row [1, hidden]."""
+        normed, _, _ = self.layer_norm(hidden, self.final_gamma, self.final_beta)
+        return ops.cast(self.matmul_t(ops.cast(normed, self.dtype), self.lm_head), mstype.float32).reshape((-1,))
+
+
+class PrefillStep(nn.Cell):
+    """(ids, positions, block positions) [bucket]; ints [context length, last valid index]; sampling floats."""
+
+    def __init__(self, network: GlmNetwork) -> None:
+        super(PrefillStep, self).__init__(auto_prefix=False)
+        self.network = network
+
+    def construct(self, ids, positions, blocks, ints, floats):
+        length = ids.shape[0]
+        rows = ops.arange(0, length, dtype=mstype.int32)
+        # GLM's mask: the context (before <sop>) is seen by every token, the rest causally.
+        visible = ops.logical_or(rows.reshape((1, -1)) < ints[0], rows.reshape((1, -1)) <= rows.reshape((-1, 1)))
+        x, rope = self.network.embed(ids, positions, blocks)
+        for layer in self.network.layers:
+            x = layer.prefill(x, rope, visible, rows)
+        logits = self.network.logits(ops.gather(x, ints[1:2], 0))
+        seen = self.network.sampler.reset_seen(ids)
+        return ops.depend(self.network.sampler(logits, floats), seen), logits
+
+
+class DecodeStep(nn.Cell):
+    """ints [token, position, block position, cache row]; sampling floats -> (next token, logits)."""
+
+    def __init__(self, network: GlmNetwork) -> None:
+        super(DecodeStep, self).__init__(auto_prefix=False)
+        self.network = network
+        self.rows = Tensor(np.arange(network.shape.seq_length, dtype=np.int32))
+
+    def construct(self, ints, floats):
+        x, rope = self.network.embed(ints[0:1], ints[1:2], ints[2:3])
+        visible = (self.rows <= ints[3]).reshape((1, -1))
+        for layer in self.network.layers:
+            x = layer.decode(x, rope, visible, ints[3:4])
+        logits = self.network.logits(x)
+        return self.network.sampler(logits, floats), logits

@@ -1,0 +1,82 @@
+"""Starts MindSpore for the native engine (context, compile cache) and builds and warms its graphs."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from typing import Any, Dict, List, Optional
+
+from ..base import EngineError, GenerateParams, ProgressReport
+
+
+def cache_key(overrides: Dict[str, Any], seq_length: int) -> str:
+    """Compiled graphs depend on the network code and the model's shape, never on weights."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    digest = hashlib.sha256()
+    for name in ("network.py", "sampler.py", "runtime.py"):
+        with open(os.path.join(here, name), "rb") as handle:
+            digest.update(handle.read())
+    digest.update(json.dumps([sorted(overrides.items()), seq_length], default=str).encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+def start_mindspore(device_target: str, device_id: int, cache_dir: Optional[str], key: str) -> Any:
+    try:
+        import mindspore
+    except ImportError as exc:
+        raise EngineError("MindSporeMissing", "MindSpore cannot be imported by %s (%s). Install it with: "
+                          "%s -m pip install mindspore" % (sys.executable, exc, sys.executable))
+    if cache_dir:
+        # Read at each graph compile: the front end's result is kept as MindIR and reused by the next start.
+        # (The env vars, not set_context(enable_compile_cache=...), which MindSpore 2.5+ deprecates.)
+        os.environ["MS_COMPILER_CACHE_ENABLE"] = "1"
+        os.environ["MS_COMPILER_CACHE_PATH"] = os.path.join(cache_dir, "native-%s-ms%s" % (key, mindspore.__version__))
+    try:
+        mindspore.set_context(mode=mindspore.GRAPH_MODE, device_target=device_target, device_id=device_id)
+    except (RuntimeError, ValueError) as exc:
+        raise EngineError("DeviceUnavailable", "MindSpore %s cannot use device %s:%d: %s"
+                          % (mindspore.__version__, device_target, device_id, str(exc).splitlines()[0]))
+    return mindspore
+
+
+def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, device_target: str, tokenizer: Any,
+          report: ProgressReport, timings: Dict[str, float]):
+    """Reads the checkpoint into a GlmNetwork, compiles every prefill bucket and the decode step."""
+    from .checkpoint_reader import CheckpointFile
+    from .decoder import GlmDecoder
+    from .model_config import prefill_buckets, shape_from_checkpoint
+    from .network import DecodeStep, GlmNetwork, PrefillStep
+
+    size = os.path.getsize(checkpoint)
+    report("checkpoint", 0.0, "%.1f MB" % (size / 1e6))
+    started = time.time()
+    reader = CheckpointFile(checkpoint)
+    try:
+        shape = shape_from_checkpoint(reader.tensors, overrides, seq_length, checkpoint)
+        dtype = "float32" if device_target == "CPU" else "float16"
+
+        def on_layer(done: int) -> None:
+            report("checkpoint", float(done) / shape.num_layers, "layer %d of %d" % (done, shape.num_layers))
+
+        network = GlmNetwork(reader.tensors, shape, dtype, on_layer)
+    finally:
+        reader.close()
+    elapsed = max(time.time() - started, 1e-6)
+    timings["checkpoint"] = elapsed
+    report("checkpoint", 1.0, "%.2f GB at %.2f GB/s into %s weights" % (size / 1e9, size / 1e9 / elapsed, dtype))
+
+    network.set_train(False)
+    buckets = prefill_buckets(seq_length)
+    decoder = GlmDecoder(PrefillStep(network), DecodeStep(network), buckets, seq_length, tokenizer.eos_id)
+    started = time.time()
+    warm = GenerateParams(max_new_tokens=2, do_sample=True, top_k=4, seed=0)
+    ids = tokenizer.prompt_ids("warm up")
+    for i, bucket in enumerate(buckets):
+        report("compile", float(i) / (len(buckets) + 1), "prompt graph for up to %d tokens" % bucket)
+        decoder.run(ids[:max(2, min(len(ids), bucket))] if len(ids) <= bucket else ids[-bucket:], warm,
+                    lambda: False, lambda _t: None, bucket=bucket)
+    timings["compile"] = time.time() - started
+    report("warmup", None, "%d prompt graphs and the decode graph ready" % len(buckets))
+    return decoder, shape, buckets

@@ -1,0 +1,98 @@
+"""GLM-6B on MindSpore alone (glm_sidecar.engine.native): works where MindFormers has no GLM-6B any more."""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from .base import Engine, EngineError, GenerateParams, GenerateResult, ProgressReport
+from .model_files import CHECKPOINT_NAME, TOKENIZER_NAME, read_model_config, require_model_file
+from .native.ice_tokenizer import IceTokenizer
+from .text_stream import IncrementalDetokenizer
+
+DEFAULT_SEQ_LENGTH = 2048  # ChatGLM-6B's training length; prompts are not padded to it, so it costs only cache
+
+
+class NativeEngine(Engine):
+    name = "native"
+
+    def __init__(self, model_dir: str, device_target: str = "CPU", device_id: int = 0,
+                 seq_length: Optional[int] = None, tokenizer_only: bool = False,
+                 compile_cache_dir: Optional[str] = None) -> None:
+        self.model_dir = model_dir
+        self.device_target = device_target
+        self.device_id = device_id
+        self.requested_seq_length = seq_length
+        self.tokenizer_only = tokenizer_only
+        self.compile_cache_dir = compile_cache_dir
+        self.tokenizer = None  # type: Optional[IceTokenizer]
+        self.decoder = None  # type: Any
+        self.shape = None  # type: Any
+        self.seq_length = None  # type: Optional[int]
+        self.buckets = []  # type: List[int]
+        self.versions = {}  # type: Dict[str, str]
+        self.timings = {}  # type: Dict[str, float]
+
+    def load(self, report: ProgressReport) -> None:
+        tokenizer_path = require_model_file(self.model_dir, TOKENIZER_NAME)
+        overrides = read_model_config(self.model_dir)
+        self.seq_length = int(self.requested_seq_length or overrides.get("seq_length") or DEFAULT_SEQ_LENGTH)
+        try:
+            self.tokenizer = IceTokenizer(tokenizer_path)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise EngineError("TokenizerInvalid", "cannot read %s: %s" % (tokenizer_path, exc))
+        if self.tokenizer_only:
+            report("build", None, "tokenizer only: no network, checkpoint or graph compile")
+            return
+        checkpoint = require_model_file(self.model_dir, CHECKPOINT_NAME)
+        from .native import runtime
+
+        started = time.time()
+        report("import", None, "mindspore")
+        ms = runtime.start_mindspore(self.device_target, self.device_id, self.compile_cache_dir,
+                                     runtime.cache_key(overrides, self.seq_length))
+        self.versions = {"mindspore": ms.__version__}
+        self.timings["import"] = time.time() - started
+        self.decoder, self.shape, self.buckets = runtime.build(checkpoint, overrides, self.seq_length,
+                                                               self.device_target, self.tokenizer, report,
+                                                               self.timings)
+
+    def info(self) -> Dict[str, Any]:
+        from .. import __version__
+
+        return {
+            "engine": self.name,
+            "engine_version": __version__,
+            "mindspore_version": self.versions.get("mindspore"),
+            "device_target": self.device_target,
+            "device_id": self.device_id,
+            "seq_length": self.seq_length,
+            "tokenizer_only": self.tokenizer_only,
+            "model_dir": self.model_dir,
+            "prefill_buckets": self.buckets,
+            "compile_cache": self.compile_cache_dir,
+            "load_timings": dict((k, round(v, 3)) for k, v in self.timings.items()),
+        }
+
+    def encode(self, text: str) -> List[int]:
+        return self.tokenizer.prompt_ids(text)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.encode(text))
+
+    def generate(self, prompt: str, params: GenerateParams, should_stop: Callable[[], bool],
+                 on_text: Callable[[str], None]) -> GenerateResult:
+        if self.tokenizer_only:
+            raise EngineError("TokenizerOnly", "this sidecar loaded only the tokenizer (--tokenizer-only); "
+                              "it counts tokens but cannot answer")
+        ids = self.encode(prompt)
+        detok = IncrementalDetokenizer(self.tokenizer.decode)
+        decodable = self.tokenizer.vocab_size  # ids past the last piece are embedding padding
+
+        def on_token(token_id: int) -> None:
+            delta = detok.push(token_id) if token_id < decodable else ""
+            if delta:
+                on_text(delta)
+
+        reason, count = self.decoder.run(ids, params, should_stop, on_token)
+        return GenerateResult(reason, len(ids), count)
