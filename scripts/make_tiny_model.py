@@ -31,7 +31,7 @@ def source_hash():
     return h.hexdigest()
 
 
-def checkpoint_arrays(vocab_size, piece_count, eop_id):
+def checkpoint_arrays(vocab_size, piece_count, eop_id, num_layers=NUM_LAYERS, hidden=HIDDEN):
     """Return [(name, float16 ndarray)] in glm_6b.ckpt naming; Linear weights are [out, in].
 
     Rows of <eop> and of the padding ids past the last piece are zero in the embedding and lm_head, so their
@@ -40,7 +40,7 @@ def checkpoint_arrays(vocab_size, piece_count, eop_id):
     import numpy as np
 
     rng = np.random.RandomState(SEED)
-    inner = 4 * HIDDEN * 2 // 3
+    inner = 4 * hidden * 2 // 3
 
     def normal(*shape, std=0.02):
         return (rng.standard_normal(shape) * std).astype(np.float16)
@@ -56,32 +56,32 @@ def checkpoint_arrays(vocab_size, piece_count, eop_id):
     def ones(n):
         return np.ones((n,), np.float16)
 
-    emb = normal(vocab_size, HIDDEN)
+    emb = normal(vocab_size, hidden)
     emb[eop_id] = 0
     emb[piece_count:] = 0
     out = [("transformer.word_embeddings.embedding_table", emb)]
-    for i in range(NUM_LAYERS):
+    for i in range(num_layers):
         p = "transformer.layers.%d." % i
         out += [
-            (p + "input_layernorm.gamma", ones(HIDDEN)),
-            (p + "input_layernorm.beta", zeros(HIDDEN)),
-            (p + "attention.query_key_value.weight", layer_matrix(3 * HIDDEN, HIDDEN)),
-            (p + "attention.query_key_value.bias", zeros(3 * HIDDEN)),
-            (p + "attention.dense.weight", layer_matrix(HIDDEN, HIDDEN)),
-            (p + "attention.dense.bias", zeros(HIDDEN)),
-            (p + "post_attention_layernorm.gamma", ones(HIDDEN)),
-            (p + "post_attention_layernorm.beta", zeros(HIDDEN)),
-            (p + "mlp.dense_h_to_4h.weight", layer_matrix(inner, HIDDEN)),
+            (p + "input_layernorm.gamma", ones(hidden)),
+            (p + "input_layernorm.beta", zeros(hidden)),
+            (p + "attention.query_key_value.weight", layer_matrix(3 * hidden, hidden)),
+            (p + "attention.query_key_value.bias", zeros(3 * hidden)),
+            (p + "attention.dense.weight", layer_matrix(hidden, hidden)),
+            (p + "attention.dense.bias", zeros(hidden)),
+            (p + "post_attention_layernorm.gamma", ones(hidden)),
+            (p + "post_attention_layernorm.beta", zeros(hidden)),
+            (p + "mlp.dense_h_to_4h.weight", layer_matrix(inner, hidden)),
             (p + "mlp.dense_h_to_4h.bias", zeros(inner)),
-            (p + "mlp.dense_4h_to_h.weight", layer_matrix(HIDDEN, inner)),
-            (p + "mlp.dense_4h_to_h.bias", zeros(HIDDEN)),
+            (p + "mlp.dense_4h_to_h.weight", layer_matrix(hidden, inner)),
+            (p + "mlp.dense_4h_to_h.bias", zeros(hidden)),
         ]
-    head = normal(vocab_size, HIDDEN)
+    head = normal(vocab_size, hidden)
     head[eop_id] = 0
     head[piece_count:] = 0
     out += [
-        ("transformer.final_layernorm.gamma", ones(HIDDEN)),
-        ("transformer.final_layernorm.beta", zeros(HIDDEN)),
+        ("transformer.final_layernorm.gamma", ones(hidden)),
+        ("transformer.final_layernorm.beta", zeros(hidden)),
         ("lm_head.weight", head),
     ]
     return out
@@ -108,9 +108,9 @@ def is_up_to_date(out_dir, digest):
         return False
 
 
-def generate(out_dir, force=False):
-    """Write the tiny model into out_dir; return False when it was already up to date."""
-    digest = source_hash()
+def generate(out_dir, force=False, num_layers=NUM_LAYERS, hidden=HIDDEN, num_heads=NUM_HEADS, seq_length=SEQ_LENGTH):
+    """Write the tiny model (or a larger random one of the same shape family) into out_dir; False if up to date."""
+    digest = source_hash() + "-%d-%d-%d-%d" % (num_layers, hidden, num_heads, seq_length)
     if not force and is_up_to_date(out_dir, digest):
         print("tiny model up to date: %s" % out_dir)
         return False
@@ -125,7 +125,7 @@ def generate(out_dir, force=False):
 
     import mindspore as ms
 
-    arrays = checkpoint_arrays(vocab_size, ids["piece_count"], ids["<eop>"])
+    arrays = checkpoint_arrays(vocab_size, ids["piece_count"], ids["<eop>"], num_layers, hidden)
     ckpt_path = os.path.join(out_dir, "glm_6b.ckpt")
     tmp = _tmp_name(ckpt_path) + ".ckpt"
     ms.save_checkpoint([{"name": n, "data": ms.Tensor(a)} for n, a in arrays], tmp)
@@ -133,12 +133,12 @@ def generate(out_dir, force=False):
     os.replace(tmp, ckpt_path)
 
     config = {
-        "num_layers": NUM_LAYERS,
-        "hidden_size": HIDDEN,
-        "num_heads": NUM_HEADS,
-        "inner_hidden_size": 4 * HIDDEN * 2 // 3,
+        "num_layers": num_layers,
+        "hidden_size": hidden,
+        "num_heads": num_heads,
+        "inner_hidden_size": 4 * hidden * 2 // 3,
         "vocab_size": vocab_size,
-        "seq_length": SEQ_LENGTH,
+        "seq_length": seq_length,
         "bos_token_id": ids["<sop>"],
         "eos_token_id": ids["<eop>"],
         "mask_token_id": ids["[MASK]"],
@@ -153,7 +153,7 @@ def generate(out_dir, force=False):
     n_params = sum(int(a.size) for _, a in arrays)
     sizes = ", ".join("%s %d B" % (n, os.path.getsize(os.path.join(out_dir, n))) for n in OUTPUTS)
     print("tiny model written to %s: layers=%d hidden=%d heads=%d inner=%d vocab=%d (%d pieces) params=%d; %s"
-          % (out_dir, NUM_LAYERS, HIDDEN, NUM_HEADS, config["inner_hidden_size"], vocab_size,
+          % (out_dir, num_layers, hidden, num_heads, config["inner_hidden_size"], vocab_size,
              ids["piece_count"], n_params, sizes))
     return True
 
@@ -162,8 +162,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--force", action="store_true", help="regenerate even if the stamp matches")
+    parser.add_argument("--layers", type=int, default=NUM_LAYERS)
+    parser.add_argument("--hidden", type=int, default=HIDDEN)
+    parser.add_argument("--heads", type=int, default=NUM_HEADS)
+    parser.add_argument("--seq-length", type=int, default=SEQ_LENGTH)
     args = parser.parse_args(argv)
-    generate(os.path.abspath(args.out), force=args.force)
+    generate(os.path.abspath(args.out), force=args.force, num_layers=args.layers, hidden=args.hidden,
+             num_heads=args.heads, seq_length=args.seq_length)
     return 0
 
 

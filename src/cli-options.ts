@@ -13,6 +13,8 @@ export interface CliOptions {
   /** auto: MindFormers' GLM-6B where it exists and loads, else the native engine (MindSpore alone). */
   engine: EngineChoice;
   seqLength?: number;
+  /** Native engine weights and matmuls; auto: float16 on Ascend/GPU, float32 on CPU. */
+  precision: "auto" | "float16" | "float32";
   maxNewTokens: number;
   temperature: number;
   topP: number;
@@ -53,6 +55,8 @@ export function parseCliOptions(argv: string[], paths: AppPaths): CliOptions {
     .addOption(new Option("--device-id <n>", "device index").argParser(int("--device-id")).default(0))
     .addOption(new Option("--engine <name>", "auto: MindFormers' GLM-6B where it exists and loads, else native (MindSpore alone)")
       .choices(["auto", "mindformers", "native", "fake"]).env("GLM_CHAT_ENGINE").default("auto"))
+    .addOption(new Option("--precision <dtype>", "native engine weights: auto (float16 on Ascend/GPU, float32 on CPU) or float16 to halve RAM on CPU")
+      .choices(["auto", "float16", "float32"]).default("auto"))
     .addOption(new Option("--seq-length <n>", "prompt + answer token limit (default: the model's glm_config.json, else 512 with MindFormers, 2048 native)").argParser(int("--seq-length")))
     .addOption(new Option("--max-new-tokens <n>", "longest answer in tokens").argParser(int("--max-new-tokens")).default(256))
     .addOption(new Option("--temperature <t>", "sampling temperature").argParser(num("--temperature")).default(0.95))

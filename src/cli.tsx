@@ -51,6 +51,7 @@ async function startBackend(options: CliOptions, paths: AppPaths): Promise<Sidec
     logDir: paths.logDir,
     workDir: join(paths.stateDir, "work"),
     compileCacheDir: join(paths.cacheDir, "compile"),
+    precision: options.precision,
     // --dry-run needs token counts only: the sidecar loads the tokenizer, not the 13 GB model.
     extraArgs: options.dryRun ? ["--tokenizer-only"] : undefined,
   });

@@ -23,6 +23,8 @@ def parse_args(argv):
     parser.add_argument("--parent-pid", type=int, default=None)
     parser.add_argument("--compile-cache", default=None,
                         help="directory for MindSpore's compile cache (native engine); empty to turn it off")
+    parser.add_argument("--precision", choices=("auto", "float16", "float32"), default="auto",
+                        help="native engine weights and matmuls (auto: float16 on Ascend/GPU, float32 on CPU)")
     parser.add_argument("--tokenizer-only", action="store_true",
                         help="load only the tokenizer (token counts for --dry-run); generate requests fail")
     parser.add_argument("--fake-token-delay", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -43,7 +45,8 @@ def build_engine(args):
 
     def native():
         return NativeEngine(args.model_dir, args.device_target, args.device_id, args.seq_length,
-                            tokenizer_only=args.tokenizer_only, compile_cache_dir=args.compile_cache or None)
+                            tokenizer_only=args.tokenizer_only, compile_cache_dir=args.compile_cache or None,
+                            precision=None if args.precision == "auto" else args.precision)
 
     if args.engine == "mindformers":
         return mindformers()

@@ -79,6 +79,19 @@ def test_logits_of_prefill_and_every_decode_step_match_the_numpy_reference(weigh
             sequence.append(tokens[step])
 
 
+def test_float16_weights_as_on_ascend_and_gpu_stay_close_and_answer_alike(native, tiny_model_dir):
+    """The device path's precision, run on CPU: float16 weights and matmuls, float32 LayerNorm and softmax."""
+    half = load_engine(tiny_model_dir, precision="float16")
+    assert half.info()["compute_dtype"] == "float16" and native.info()["compute_dtype"] == "float32"
+    reference = reference_for(tiny_model_dir, native)
+    for prompt in PROMPTS:
+        ids = half.encode(prompt)
+        tokens, logits, _ = run(half, ids, max_new_tokens=12, do_sample=False)
+        want = reference.logits(ids)[-1]
+        assert np.abs(logits[0] - want).max() <= 5e-3 * max(1.0, np.abs(want).max()), prompt
+        assert tokens == run(native, ids, record=False, max_new_tokens=12, do_sample=False)[0], prompt
+
+
 def test_greedy_is_the_same_in_every_bucket_and_after_a_restart(native, tiny_model_dir):
     ids = native.encode(PROMPTS[1])
     answers = [run(native, ids, record=False, max_new_tokens=30, do_sample=False, bucket=b)[0]
@@ -208,7 +221,9 @@ def test_streams_text_and_reports_usage(native):
     assert info["engine"] == "native" and info["prefill_buckets"] == [64, 128, 256] and info["seq_length"] == 256
 
 
-def test_compile_cache_fills_a_versioned_directory(tiny_model_dir, tmp_path):
+def test_compile_cache_fills_a_versioned_directory(tiny_model_dir, tmp_path, monkeypatch):
+    for name in ("MS_COMPILER_CACHE_ENABLE", "MS_COMPILER_CACHE_PATH"):
+        monkeypatch.setenv(name, "")  # the engine sets both; put them back for the tests after this one
     engine = NativeEngine(tiny_model_dir, "CPU", 0, None, compile_cache_dir=str(tmp_path))
     engine.load(lambda phase, progress, detail: None)
     found = [os.path.join(d, f) for d, _, files in os.walk(str(tmp_path)) for f in files if f.endswith(".mindir")]

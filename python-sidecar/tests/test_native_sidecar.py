@@ -70,6 +70,7 @@ def test_auto_chats_with_the_native_engine_where_mindformers_has_no_glm(tiny_mod
 def test_auto_takes_mindformers_where_its_glm_works(tiny_model_dir):
     pytest.importorskip("mindformers.models.glm", reason="needs MindFormers 1.3.x with GLM-6B")
     with start(["--engine", "auto"], tiny_model_dir, timeout_s=600) as side:
+        assert side.statuses[-1]["state"] == "ready", side.statuses[-1]
         info = side.statuses[-1]["info"]
         assert info["engine"] == "mindformers" and "engine_fallback" not in info
 

@@ -65,7 +65,7 @@ export function checkHostRam(f: DoctorFacts): CheckResult {
   const need = hostRamNeeded(f.device.target, f.model.custom, ckptBytes(f));
   const precision = f.device.target === "CPU" ? "fp32 on CPU" : "fp16 checkpoint read into host memory while loading";
   const detail = `${formatBytes(f.ram.totalBytes)} total, ${formatBytes(f.ram.availableBytes)} available; ${f.model.custom ? "this model" : "ChatGLM-6B"} needs about ${formatBytes(need)} (${precision})`;
-  if (f.ram.totalBytes < need) return fail("ram", "host RAM", detail, f.device.target === "CPU" ? "use an Ascend NPU, a machine with more RAM, or start glm-chat with --force to try anyway" : "use a machine with more RAM");
+  if (f.ram.totalBytes < need) return fail("ram", "host RAM", detail, f.device.target === "CPU" ? "use an Ascend NPU, glm-chat --precision float16 (half the RAM), a machine with more RAM, or --force to try anyway" : "use a machine with more RAM");
   if (f.ram.availableBytes < need) return warn("ram", "host RAM", detail, "close other programs: not enough is free right now");
   return ok("ram", "host RAM", detail);
 }

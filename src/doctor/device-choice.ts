@@ -1,6 +1,6 @@
 // `--device auto`: Ascend if an NPU is visible, else GPU if nvidia-smi works and MindSpore runs on it, else CPU.
 import { davinciDevices, hostRam, runCommand, type RamFacts, type RunCommand } from "./host-probes.ts";
-import { checkCpuRam, isCustomModel, type Device } from "./memory-needs.ts";
+import { checkCpuRam, isCustomModel, type Device, type Precision } from "./memory-needs.ts";
 import { RUN_CHECK_SUCCESS, runCheckScript } from "./python-probe.ts";
 
 export type DeviceOption = Device | "auto";
@@ -43,6 +43,7 @@ export interface ResolveDeviceInput {
   /** The model will really be loaded (not --dry-run, not the fake engine). */
   loadsModel: boolean;
   force: boolean;
+  precision?: Precision;
   python?: string;
 }
 
@@ -58,7 +59,7 @@ export async function resolveDevice(
       ? { target: "CPU" as const, reason: "no model to load" }
       : await chooseDevice({ ...probes, python: probes.python ?? input.python }, input.deviceId);
   if (choice.target === "CPU" && input.loadsModel) {
-    checkCpuRam({ custom: isCustomModel(input.modelDir), ...ram(), force: input.force });
+    checkCpuRam({ custom: isCustomModel(input.modelDir), ...ram(), force: input.force, precision: input.precision });
   }
   return choice;
 }

@@ -16,6 +16,8 @@ export interface SidecarLaunch {
   engine: "auto" | "mindformers" | "native" | "fake";
   /** MindSpore's compile cache for the native engine (a second start skips the front-end compile). */
   compileCacheDir?: string;
+  /** Native engine precision; "auto" leaves it to the sidecar. */
+  precision?: "auto" | "float16" | "float32";
   deviceTarget: "Ascend" | "GPU" | "CPU";
   deviceId: number;
   seqLength?: number;
@@ -64,7 +66,8 @@ export class Sidecar {
       "--heartbeat", connection.endpoint("heartbeat"), "--model-dir", resolve(launch.modelDir), "--engine", launch.engine, "--device-target", launch.deviceTarget,
       "--device-id", String(launch.deviceId), "--parent-pid", String(process.pid),
       ...(launch.seqLength ? ["--seq-length", String(launch.seqLength)] : []),
-      ...(launch.compileCacheDir ? ["--compile-cache", launch.compileCacheDir] : []), ...(launch.extraArgs ?? [])];
+      ...(launch.compileCacheDir ? ["--compile-cache", launch.compileCacheDir] : []),
+      ...(launch.precision && launch.precision !== "auto" ? ["--precision", launch.precision] : []), ...(launch.extraArgs ?? [])];
     const child = execa(launch.python, args, {
       cwd: launch.workDir,
       env: { GLM_CHAT_KEY: connection.key.toString("hex"), PYTHONPATH: launch.sidecarDir, PYTHONUNBUFFERED: "1",

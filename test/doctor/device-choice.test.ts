@@ -53,6 +53,17 @@ describe("resolveDevice", () => {
     expect((error as Error).message).toMatch(/needs about 28\.8 GB of RAM; this machine has 16\.0 GB \(10\.0 GB available\).*--force/);
   });
 
+  it("suggests --precision float16 where half the RAM fits, and lets it through", async () => {
+    const twenty = () => ({ totalBytes: 20 * GB, availableBytes: 18 * GB });
+    const error = await resolveDevice(base, probes({}), twenty).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/runs in fp32 .*--precision float16 \(the native engine, about 15\.4 GB\)/);
+    expect((await resolveDevice({ ...base, precision: "float16" }, probes({}), twenty)).target).toBe("CPU");
+    const twelve = () => ({ totalBytes: 12 * GB, availableBytes: 10 * GB });
+    const tooSmall = await resolveDevice({ ...base, precision: "float16" }, probes({}), twelve).catch((e: unknown) => e);
+    expect((tooSmall as Error).message).toMatch(/runs in fp16 and needs about 15\.4 GB/);
+    expect((tooSmall as Error).message).not.toContain("--precision");
+  });
+
   it("lets --force, a custom model, enough RAM or an explicit non-CPU device through", async () => {
     expect((await resolveDevice({ ...base, force: true }, probes({}), small)).target).toBe("CPU");
     expect((await resolveDevice({ ...base, modelDir: tinyModel }, probes({}), small)).target).toBe("CPU");

@@ -18,13 +18,15 @@ class NativeEngine(Engine):
 
     def __init__(self, model_dir: str, device_target: str = "CPU", device_id: int = 0,
                  seq_length: Optional[int] = None, tokenizer_only: bool = False,
-                 compile_cache_dir: Optional[str] = None) -> None:
+                 compile_cache_dir: Optional[str] = None, precision: Optional[str] = None) -> None:
         self.model_dir = model_dir
         self.device_target = device_target
         self.device_id = device_id
         self.requested_seq_length = seq_length
         self.tokenizer_only = tokenizer_only
         self.compile_cache_dir = compile_cache_dir
+        self.precision = precision  # None: float16 on Ascend/GPU, float32 on CPU
+        self.compute_dtype = None  # type: Optional[str]
         self.tokenizer = None  # type: Optional[IceTokenizer]
         self.decoder = None  # type: Any
         self.shape = None  # type: Any
@@ -49,12 +51,13 @@ class NativeEngine(Engine):
 
         started = time.time()
         report("import", None, "mindspore")
+        self.compute_dtype = runtime.compute_dtype_for(self.device_target, self.precision)
         ms = runtime.start_mindspore(self.device_target, self.device_id, self.compile_cache_dir,
-                                     runtime.cache_key(overrides, self.seq_length))
+                                     runtime.cache_key(dict(overrides, dtype=self.compute_dtype), self.seq_length))
         self.versions = {"mindspore": ms.__version__}
         self.timings["import"] = time.time() - started
         self.decoder, self.shape, self.buckets = runtime.build(checkpoint, overrides, self.seq_length,
-                                                               self.device_target, self.tokenizer, report,
+                                                               self.compute_dtype, self.tokenizer, report,
                                                                self.timings)
 
     def info(self) -> Dict[str, Any]:
@@ -70,6 +73,7 @@ class NativeEngine(Engine):
             "tokenizer_only": self.tokenizer_only,
             "model_dir": self.model_dir,
             "prefill_buckets": self.buckets,
+            "compute_dtype": self.compute_dtype,
             "compile_cache": self.compile_cache_dir,
             "load_timings": dict((k, round(v, 3)) for k, v in self.timings.items()),
         }

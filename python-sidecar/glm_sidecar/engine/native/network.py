@@ -28,7 +28,12 @@ def rotary_tables(head_dim: int, seq_length: int):
 
 
 def _param(array, dtype, name: str) -> Parameter:
-    return Parameter(Tensor(np.ascontiguousarray(array, dtype=dtype)), name=name, requires_grad=False)
+    # One copy out of the checkpoint's read-only memory map (MindSpore refuses to wrap those pages), shared
+    # by the tensor; a dtype change is MindSpore's cast, several times faster than NumPy's float16 -> float32.
+    tensor = Tensor.from_numpy(np.array(array, order="C", copy=True))
+    if array.dtype != dtype:
+        tensor = ops.cast(tensor, mstype.float32 if dtype == np.float32 else mstype.float16)
+    return Parameter(tensor, name=name, requires_grad=False)
 
 
 def _rotate(x, cos, sin):

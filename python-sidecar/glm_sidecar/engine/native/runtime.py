@@ -41,7 +41,14 @@ def start_mindspore(device_target: str, device_id: int, cache_dir: Optional[str]
     return mindspore
 
 
-def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, device_target: str, tokenizer: Any,
+def compute_dtype_for(device_target: str, precision: Optional[str]) -> str:
+    """float16 on Ascend and GPU; float32 on CPU unless asked (float16 halves the RAM a CPU run needs)."""
+    if precision in ("float16", "float32"):
+        return precision
+    return "float32" if device_target == "CPU" else "float16"
+
+
+def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, dtype: str, tokenizer: Any,
           report: ProgressReport, timings: Dict[str, float]):
     """Reads the checkpoint into a GlmNetwork, compiles every prefill bucket and the decode step."""
     from .checkpoint_reader import CheckpointFile
@@ -55,7 +62,6 @@ def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, device_ta
     reader = CheckpointFile(checkpoint)
     try:
         shape = shape_from_checkpoint(reader.tensors, overrides, seq_length, checkpoint)
-        dtype = "float32" if device_target == "CPU" else "float16"
 
         def on_layer(done: int) -> None:
             report("checkpoint", float(done) / shape.num_layers, "layer %d of %d" % (done, shape.num_layers))
