@@ -3,6 +3,8 @@
 import { register } from "tsx/esm/api";
 
 register();
+// React's production build: the development one does several times the work per rendered frame.
+process.env.NODE_ENV ??= "production";
 await loadInkForThisTerminal();
 await import("../src/cli.tsx");
 

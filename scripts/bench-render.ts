@@ -1,8 +1,11 @@
 // Benchmark of the chat screen under streaming: the real <App> in Ink with a 100-turn transcript, fed a
 // recorded-style Markdown answer at 30, 100 and 300 tokens/s. Prints ms of render work per frame, the
 // frame-cost ratio at a 10,000- vs a 1,000-character live answer, full-screen clears, and Node CPU %.
-// Usage: npx tsx scripts/bench-render.ts [--seconds N]   (targets: ≤ 8 ms/frame, ratio ≤ 1.5, 0 clears, ≤ 30 % CPU)
+// Usage: NODE_ENV=production npx tsx scripts/bench-render.ts (production React, as bin/glm-chat.js runs it) [--seconds N] [--rates 30,100,300] [--profile DIR]
+// (--profile writes a .cpuprofile of each measured window to DIR, for Chrome DevTools or speedscope)   (targets: ≤ 8 ms/frame, ratio ≤ 1.5, 0 clears, ≤ 30 % CPU)
 import { EventEmitter } from "node:events";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { performance } from "node:perf_hooks";
 import { Writable } from "node:stream";
 import type { BackendStatus, ChatBackend, GenerateEvent, GenerateOptions } from "../src/chat/backend.ts";
@@ -16,7 +19,13 @@ const { ChatSession } = await import("../src/chat/chat-session.ts");
 
 const secondsArg = process.argv.indexOf("--seconds");
 const SECONDS_PER_WINDOW = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 4;
-const RATES = [30, 100, 300];
+const ratesArg = process.argv.indexOf("--rates");
+const profileArg = process.argv.indexOf("--profile");
+const PROFILE_DIR = profileArg > 0 ? process.argv[profileArg + 1] : undefined;
+const profiler = PROFILE_DIR ? new Session() : undefined;
+profiler?.connect();
+await profiler?.post("Profiler.enable");
+const RATES = ratesArg > 0 ? process.argv[ratesArg + 1]!.split(",").map(Number) : [30, 100, 300];
 
 /** A ChatGLM-style answer: Chinese prose, lists, code and a table, in 1–3 character tokens. */
 function recordedTokens(chars: number): string[] {
@@ -157,6 +166,7 @@ async function measure(rate: number, lo: number, hi: number) {
       hi,
       maxMs: SECONDS_PER_WINDOW * 1000,
       onStart() {
+        void profiler?.post("Profiler.start");
         cpu = process.cpuUsage();
         wallStart = performance.now();
         frames.length = 0;
@@ -164,6 +174,7 @@ async function measure(rate: number, lo: number, hi: number) {
       },
       onEnd() {
         const used = process.cpuUsage(cpu);
+        void profiler?.post("Profiler.stop").then(({ profile }) => writeFileSync(`${PROFILE_DIR}/render-${rate}-${lo}.cpuprofile`, JSON.stringify(profile)));
         const cpuMs = (used.user + used.system) / 1000;
         const n = Math.max(1, frames.length);
         resolve({ ms: cpuMs / n, cpuPct: (100 * cpuMs) / (performance.now() - wallStart), frames: frames.length, renderMs: frames.reduce((a, b) => a + b, 0) / n, clears: writes.clears });
@@ -178,7 +189,7 @@ async function measure(rate: number, lo: number, hi: number) {
 }
 
 // Each answer is stopped with Ctrl+C once measured.
-console.log(`100-turn transcript, ${stdout.columns}×${stdout.rows} terminal; frame = one Ink render`);
+console.log(`100-turn transcript, ${stdout.columns}×${stdout.rows} terminal; frame = one Ink render; React ${process.env.NODE_ENV === "production" ? "production" : "development (set NODE_ENV=production to measure what glm-chat runs)"} build`);
 console.log("rate      live chars   frames  ms/frame (all JS)  Ink render ms  CPU %   full clears");
 for (const rate of RATES) {
   const small = await measure(rate, 1_000, 2_000);

@@ -18,7 +18,7 @@ import { SidecarError } from "./sidecar/errors.ts";
 import { ensurePythonEnv } from "./sidecar/python-env.ts";
 import { SidecarBackend } from "./sidecar/sidecar-backend.ts";
 import { App } from "./ui/App.tsx";
-import { FileInputHistory } from "./ui/input-history.ts";
+import { FileInputHistory } from "./chat/input-history-store.ts";
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

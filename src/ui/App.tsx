@@ -6,11 +6,11 @@ import type { ChatBackend } from "../chat/backend.ts";
 import type { ChatSession } from "../chat/chat-session.ts";
 import { completeCommandName, parseChatInput } from "../chat/commands.ts";
 import type { ConversationFiles } from "../chat/conversation-files.ts";
+import { MemoryInputHistory, type InputHistoryStore } from "../chat/input-history-store.ts";
 import { checkExhaustive } from "./check-exhaustive.ts";
 import { chatViewReducer, initialChatViewState, type LiveFit, type TranscriptItem } from "./chat-view-state.ts";
 import { CommandHints } from "./CommandHints.tsx";
 import { CrashPanel } from "./CrashPanel.tsx";
-import { MemoryInputHistory, type InputHistoryStore } from "./input-history.ts";
 import { LoadingPanel } from "./LoadingPanel.tsx";
 import { PendingAnswer } from "./PendingAnswer.tsx";
 import { PromptInput } from "./PromptInput.tsx";
@@ -23,10 +23,16 @@ import { useBackendStatus } from "./useBackendStatus.ts";
 import { useChatTurn } from "./useChatTurn.ts";
 import { usePromptInput } from "./usePromptInput.ts";
 import { useTerminalModes } from "./useTerminalModes.ts";
+import { useTranscriptReprint } from "./useTranscriptReprint.ts";
 import { TerminalSizeContext, useTerminalSize } from "./useTerminalSize.ts";
 
 /** Rows kept free under the live answer: prompt, status line, margins. */
 const RESERVED_ROWS = 6;
+/**
+ * Rows the live answer may take before its start is committed to <Static>. Ink redraws the whole live
+ * region on every frame, so a short one keeps each frame cheap; the text reads the same either way.
+ */
+const LIVE_ANSWER_MAX_ROWS = 12;
 
 export interface AppProps {
   session: ChatSession;
@@ -63,14 +69,15 @@ export function App({ session, backend, onExit, modelLabel, noColor = false, fil
   const sizeRef = useRef(size);
   sizeRef.current = size;
   const lineRowsRef = useRef(1);
-  // The live answer may take the screen less the prompt and status rows.
+  // The live answer may take the screen less the prompt and status rows, and at most LIVE_ANSWER_MAX_ROWS.
   const fit = useCallback((): LiveFit => {
     const { rows, columns } = sizeRef.current;
-    return { rows: Math.max(3, rows - RESERVED_ROWS - lineRowsRef.current), columns };
+    return { rows: Math.max(3, Math.min(LIVE_ANSWER_MAX_ROWS, rows - RESERVED_ROWS - lineRowsRef.current)), columns };
   }, []);
   const turn = useChatTurn(session, dispatch, fit);
   const history = useMemo(() => inputHistory ?? new MemoryInputHistory(), [inputHistory]);
   const clearScreen = useTerminalModes();
+  const transcriptKey = useTranscriptReprint(size.columns);
   const busy = state.pending !== undefined;
 
   const lastAskedRef = useRef<string | undefined>(undefined);
@@ -136,22 +143,22 @@ export function App({ session, backend, onExit, modelLabel, noColor = false, fil
   const stop = useCallback(() => {
     if (!turn.stop()) onExit(130);
   }, [turn, onExit]);
-  const line = usePromptInput({ busy, onSubmit: submit, onStop: stop, onExit: exit, onClearScreen: clearScreen, complete: completeCommandName, history });
-  lineRowsRef.current = line.split("\n").length;
+  const prompt = usePromptInput({ busy, onSubmit: submit, onStop: stop, onExit: exit, onClearScreen: clearScreen, complete: completeCommandName, history });
+  lineRowsRef.current = prompt.text.split("\n").length;
   const loading = (status.state === "starting" || status.state === "loading") && !busy;
 
   return (
     <ThemeContext value={themeFor(noColor)}>
       <TerminalSizeContext value={size}>
-        <Transcript items={state.items} />
+        <Transcript key={transcriptKey} items={state.items} />
         <Box flexDirection="column">
           {state.pending && <PendingAnswer pending={state.pending} status={status} />}
           {status.state === "crashed" && <CrashPanel status={status} />}
           {loading && <LoadingPanel status={status} />}
           <Box flexDirection="column" marginTop={1}>
-            <PromptInput line={line} busy={busy} />
-            {!busy && <CommandHints line={line} />}
-            <StatusLine status={status} turn={state.pending} stats={state.lastStats} context={state.context} />
+            <PromptInput prompt={prompt} busy={busy} />
+            {!busy && <CommandHints line={prompt.text} />}
+            <StatusLine status={status} turn={!state.pending ? "none" : state.pending.stopping ? "stopping" : "streaming"} stats={state.lastStats} context={state.context} />
           </Box>
         </Box>
       </TerminalSizeContext>

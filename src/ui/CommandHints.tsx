@@ -1,8 +1,9 @@
 // Under the prompt while a "/" command is being typed: the commands it could become (Tab completes one).
+import { memo } from "react";
 import { Box, Text } from "ink";
 import { completeCommand } from "../chat/commands.ts";
 
-export function CommandHints({ line }: { line: string }) {
+export const CommandHints = memo(function CommandHints({ line }: { line: string }) {
   const matches = completeCommand(line);
   if (matches.length === 0) return null;
   return (
@@ -14,4 +15,4 @@ export function CommandHints({ line }: { line: string }) {
       ))}
     </Box>
   );
-}
+});

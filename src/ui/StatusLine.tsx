@@ -1,14 +1,15 @@
 // The line under the prompt: engine state, device and engine, and the latest answer's speed.
+import { memo } from "react";
 import { Text } from "ink";
 import type { BackendStatus } from "../chat/backend.ts";
-import type { ContextFill, PendingAnswerState, TurnStats } from "./chat-view-state.ts";
+import type { ContextFill, TurnStats } from "./chat-view-state.ts";
 import { describeBackendState, describeTurnStats } from "./status-text.ts";
 import { useTheme, type Theme } from "./theme.ts";
 
 export interface StatusLineProps {
   status: BackendStatus;
-  /** The answer streaming now, if any. */
-  turn: PendingAnswerState | undefined;
+  /** Whether an answer is streaming now, and whether Ctrl+C has asked it to stop. */
+  turn: "none" | "streaming" | "stopping";
   /** Of the latest finished answer. */
   stats: TurnStats | undefined;
   /** How full the model's window was on the latest turn. */
@@ -21,14 +22,15 @@ function stateColour(status: BackendStatus, theme: Theme): string | undefined {
   return theme.warning;
 }
 
-function keyHint(turn: PendingAnswerState | undefined): string {
-  if (!turn) return "/help";
-  return turn.stopping ? "stopping… Ctrl+C again quits" : "Ctrl+C stops the answer";
+function keyHint(turn: StatusLineProps["turn"]): string {
+  if (turn === "none") return "/help";
+  return turn === "stopping" ? "stopping… Ctrl+C again quits" : "Ctrl+C stops the answer";
 }
 
-export function StatusLine({ status, turn, stats, context }: StatusLineProps) {
+/** Memoized: its props do not change while an answer's text streams in. */
+export const StatusLine = memo(function StatusLine({ status, turn, stats, context }: StatusLineProps) {
   const theme = useTheme();
-  const generating = turn !== undefined;
+  const generating = turn !== "none";
   const details = [status.device, status.engine];
   if (context) details.push(`ctx ${context.used}/${context.size}`);
   if (stats && !generating) details.push(describeTurnStats(stats));
@@ -41,4 +43,4 @@ export function StatusLine({ status, turn, stats, context }: StatusLineProps) {
       <Text dimColor>{`  (${keyHint(turn)})`}</Text>
     </Text>
   );
-}
+});

@@ -16,12 +16,16 @@ const END_MARKS: Record<AnswerEnd, string | undefined> = {
 const KEYS: readonly { usage: string; summary: string }[] = [
   { usage: "Enter", summary: "send the question" },
   { usage: "Ctrl+J, Alt+Enter", summary: "new line in the question (Shift+Enter where the terminal tells it apart)" },
-  { usage: "↑ / ↓", summary: "earlier questions (kept across runs)" },
+  { usage: "↑ / ↓", summary: "the line above / below in the question, then earlier questions (kept across runs)" },
+  { usage: "← / →, Ctrl+B / F", summary: "move the cursor; with Alt or Ctrl (or Alt+B / F): by word" },
+  { usage: "Home / End, Ctrl+A / E", summary: "start / end of the line" },
+  { usage: "Backspace / Delete", summary: "remove before / under the cursor; with Alt: a word" },
+  { usage: "Ctrl+U / Ctrl+K", summary: "remove to the start / end of the line" },
+  { usage: "Ctrl+W", summary: "remove the word before the cursor" },
   { usage: "Tab", summary: "complete a /command" },
   { usage: "Ctrl+C", summary: "stop the answer; clear the line; quit on an empty line" },
-  { usage: "Ctrl+D", summary: "quit on an empty line" },
+  { usage: "Ctrl+D", summary: "quit on an empty line (else remove under the cursor)" },
   { usage: "Ctrl+L", summary: "clear the screen (the conversation stays)" },
-  { usage: "Ctrl+U", summary: "clear the line" },
 ];
 
 function HelpList({ title, rows }: { title: string; rows: readonly { usage: string; summary: string }[] }) {
@@ -31,7 +35,7 @@ function HelpList({ title, rows }: { title: string; rows: readonly { usage: stri
       {rows.map((row) => (
         <Text key={row.usage}>
           {"  "}
-          {row.usage.padEnd(20)}
+          {row.usage.padEnd(24)}
           <Text dimColor>{row.summary}</Text>
         </Text>
       ))}

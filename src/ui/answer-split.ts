@@ -3,10 +3,27 @@ import stringWidth from "string-width";
 
 const FENCE = /^ {0,3}(`{3,}|~{3,})(.*)$/;
 
+/**
+ * Display widths of recent lines: a streaming answer is measured on every frame, and all its lines
+ * but the last are the same as on the frame before (string-width is slow on CJK text).
+ */
+const lineWidths = new Map<string, number>();
+const LINE_WIDTH_CACHE_LIMIT = 1000;
+
+function lineWidth(line: string): number {
+  let width = lineWidths.get(line);
+  if (width === undefined) {
+    width = stringWidth(line);
+    if (lineWidths.size >= LINE_WIDTH_CACHE_LIMIT) lineWidths.delete(lineWidths.keys().next().value!);
+    lineWidths.set(line, width);
+  }
+  return width;
+}
+
 /** Terminal rows `text` takes at `columns` (wide CJK and emoji count two columns). */
 export function estimateRows(text: string, columns: number): number {
   let rows = 0;
-  for (const line of text.split("\n")) rows += Math.max(1, Math.ceil(stringWidth(line) / Math.max(1, columns)));
+  for (const line of text.split("\n")) rows += Math.max(1, Math.ceil(lineWidth(line) / Math.max(1, columns)));
   return rows;
 }
 

@@ -27,6 +27,14 @@ const BLOCK_CACHE_LIMIT = 500;
  * (blocks end at blank lines outside code fences) so unchanged blocks come from a cache.
  */
 export function renderMarkdown(text: string, width: number, color: boolean): string {
+  return renderMarkdownBlocks(text, width, color).join("\n\n");
+}
+
+/**
+ * The rendered blocks of `text`, empty ones left out; shown with a blank line between them they read
+ * as renderMarkdown. A streaming answer changes only its last one, so the others stay the same strings.
+ */
+export function renderMarkdownBlocks(text: string, width: number, color: boolean): string[] {
   const parts: string[] = [];
   for (const block of markdownBlocks(text)) {
     const key = `${width}:${color ? 1 : 0}:${block}`;
@@ -38,7 +46,7 @@ export function renderMarkdown(text: string, width: number, color: boolean): str
     }
     if (out !== "") parts.push(out);
   }
-  return parts.join("\n\n");
+  return parts;
 }
 
 /** One block, rendered without a cache; no trailing blank lines. */

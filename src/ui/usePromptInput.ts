@@ -1,8 +1,12 @@
 // Keyboard handling for the prompt and the global keys (Ctrl+C stop/clear/exit, Ctrl+D exit, Ctrl+L, ↑/↓).
 import { useCallback, useLayoutEffect, useRef, useState } from "react";
 import { useInput, type Key } from "ink";
-import { historyCursor, moveHistory, recordHistory, type InputHistoryStore } from "./input-history.ts";
-import { editLine, insertPasted } from "./line-editor.ts";
+import type { InputHistoryStore } from "../chat/input-history-store.ts";
+import { historyCursor, moveHistory, recordHistory } from "./input-history.ts";
+import { holdsControlKeys, isForwardDelete, splitControlKeys } from "./key-chunks.ts";
+import { EMPTY_PROMPT, editLine, insertPasted, type PromptText } from "./line-editor.ts";
+import { verticalTarget } from "./text-motion.ts";
+import { useRawKeySequence } from "./useRawKeySequence.ts";
 
 /** Bracketed paste markers as Ink hands them over (without the ESC). */
 const PASTE_START = "[200~";
@@ -23,13 +27,13 @@ export interface PromptInputOptions {
 }
 
 /**
- * Returns the current text (it may hold line breaks). The input stays active while busy so Ctrl+C
- * reaches us; this needs Ink rendered with `exitOnCtrlC: false`, or Ink exits on Ctrl+C itself.
+ * Returns the current text (it may hold line breaks) and cursor. The input stays active while busy so
+ * Ctrl+C reaches us; this needs Ink rendered with `exitOnCtrlC: false`, or Ink exits on Ctrl+C itself.
  */
-export function usePromptInput(options: PromptInputOptions): string {
-  const [line, setLineState] = useState("");
+export function usePromptInput(options: PromptInputOptions): PromptText {
+  const [prompt, setPromptState] = useState(EMPTY_PROMPT);
   // Keys can arrive faster than React re-renders, so the handler reads refs, not render-time values.
-  const lineRef = useRef("");
+  const promptRef = useRef(EMPTY_PROMPT);
   const pastingRef = useRef(false);
   const optionsRef = useRef(options);
   const cursorRef = useRef<ReturnType<typeof historyCursor> | undefined>(undefined);
@@ -37,10 +41,12 @@ export function usePromptInput(options: PromptInputOptions): string {
   useLayoutEffect(() => {
     optionsRef.current = options;
   });
+  const sequenceRef = useRawKeySequence();
 
-  const setLine = useCallback((next: string) => {
-    lineRef.current = next;
-    setLineState(next);
+  const setPrompt = useCallback((next: PromptText) => {
+    if (next === promptRef.current) return;
+    promptRef.current = next;
+    setPromptState(next);
   }, []);
 
   const submit = useCallback((text: string) => {
@@ -59,44 +65,52 @@ export function usePromptInput(options: PromptInputOptions): string {
   const handleInput = useCallback(
     (input: string, key: Key) => {
       const { busy, onStop, onExit, onClearScreen, complete } = optionsRef.current;
-      const current = lineRef.current;
+      const current = promptRef.current;
       if (input === PASTE_START || input === PASTE_END) {
         pastingRef.current = input === PASTE_START;
         return;
       }
+      // Keys that reached us in one chunk (tmux send-keys, a busy event loop): Ink hands them over as
+      // one unparsed string, so each control key in it is handled on its own, in order.
+      if (!pastingRef.current && holdsControlKeys(input)) {
+        for (const [part, partKey] of splitControlKeys(input)) handleInput(part, partKey);
+        return;
+      }
       if (key.ctrl && input === "c") {
         if (busy) onStop();
-        else if (current !== "") setLine("");
+        else if (current.text !== "") setPrompt(EMPTY_PROMPT);
         else onExit();
         return;
       }
       if (key.ctrl && input === "l") return onClearScreen?.();
       if (busy) return;
-      if (pastingRef.current) return setLine(insertPasted(current, input));
-      if (key.ctrl && input === "d") {
-        if (current === "") onExit();
-        return;
-      }
+      if (pastingRef.current) return setPrompt(insertPasted(current, input));
+      if (key.ctrl && input === "d" && current.text === "") return onExit();
       if (key.upArrow || key.downArrow) {
-        const moved = moveHistory(cursorRef.current!, key.upArrow ? -1 : 1, current);
+        const by = key.upArrow ? -1 : 1;
+        // Within a multi-line question ↑/↓ move between its lines; from its first or last line, through the history.
+        const target = verticalTarget(current.text, current.cursor, by);
+        if (target !== undefined) return setPrompt({ text: current.text, cursor: target });
+        const moved = moveHistory(cursorRef.current!, by, current.text);
         cursorRef.current = moved.cursor;
-        if (moved.line !== current) setLine(moved.line);
+        if (moved.line !== current.text) setPrompt({ text: moved.line, cursor: moved.line.length });
         return;
       }
       if (key.tab) {
-        const completed = complete?.(current);
-        if (completed !== undefined && completed !== current) setLine(completed);
+        const completed = complete?.(current.text);
+        if (completed !== undefined && completed !== current.text) setPrompt({ text: completed, cursor: completed.length });
         return;
       }
-      const edit = editLine(current, input, key);
-      if (edit.line !== current) setLine(edit.line);
+      const forwardDelete = key.delete && isForwardDelete(sequenceRef.current);
+      const edit = editLine(current, input, { ...key, backspace: key.backspace || (key.delete && !forwardDelete), delete: forwardDelete });
+      setPrompt(edit.prompt);
       if (edit.submitted !== undefined) submit(edit.submitted);
     },
-    [setLine, submit],
+    [setPrompt, submit, sequenceRef],
   );
 
   useInput(handleInput);
-  return line;
+  return prompt;
 }
 
 function safeLoad(history: InputHistoryStore): string[] {

@@ -1,7 +1,7 @@
 // <App> input: multi-line questions, bracketed paste, ↑/↓ history across runs, Ctrl+L, command hints and Tab.
 import { cleanup } from "ink-testing-library";
 import { afterEach, describe, expect, it } from "vitest";
-import { MemoryInputHistory } from "../../src/ui/input-history.ts";
+import { MemoryInputHistory } from "../../src/chat/input-history-store.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 import { KEYS, renderApp } from "./render-app.tsx";
 

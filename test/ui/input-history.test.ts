@@ -1,9 +1,7 @@
-// ↑/↓ history: browsing with a draft, no repeats, and the file store across runs (multi-line, torn lines).
-import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { FileInputHistory, historyCursor, moveHistory, recordHistory } from "../../src/ui/input-history.ts";
+// ↑/↓ history browsing: the draft, both ends, no repeats, the entry limit.
+import { describe, expect, it } from "vitest";
+import { INPUT_HISTORY_LIMIT } from "../../src/chat/input-history-store.ts";
+import { historyCursor, moveHistory, recordHistory } from "../../src/ui/input-history.ts";
 
 describe("moveHistory", () => {
   it("goes back through entries, keeps the draft, and stops at both ends", () => {
@@ -23,19 +21,12 @@ describe("moveHistory", () => {
     expect(cursor.entries).toEqual(["one", "two"]);
     expect(recordHistory(cursor, "three").entries).toEqual(["one", "two", "three"]);
   });
-});
 
-describe("FileInputHistory", () => {
-  let dir: string | undefined;
-  afterEach(() => dir && rmSync(dir, { recursive: true, force: true }));
-
-  it("keeps multi-line entries across instances and skips a torn line", () => {
-    dir = mkdtempSync(join(tmpdir(), "glm-history-"));
-    const path = join(dir, "state", "glm-chat", "input-history.jsonl");
-    expect(new FileInputHistory(path).load()).toEqual([]);
-    new FileInputHistory(path).append("first");
-    new FileInputHistory(path).append("two\nlines");
-    appendFileSync(path, '"torn');
-    expect(new FileInputHistory(path).load()).toEqual(["first", "two\nlines"]);
+  it("keeps at most the limit, dropping the oldest", () => {
+    const full = historyCursor(Array.from({ length: INPUT_HISTORY_LIMIT }, (_, i) => `q${i}`));
+    const next = recordHistory(full, "new");
+    expect(next.entries).toHaveLength(INPUT_HISTORY_LIMIT);
+    expect(next.entries[0]).toBe("q1");
+    expect(next.entries.at(-1)).toBe("new");
   });
 });

@@ -5,7 +5,7 @@ import type { BackendStatus } from "../../src/chat/backend.ts";
 import { ChatSession, type ChatRound, type ChatSessionOptions } from "../../src/chat/chat-session.ts";
 import type { ConversationFiles } from "../../src/chat/conversation-files.ts";
 import { App } from "../../src/ui/App.tsx";
-import type { InputHistoryStore } from "../../src/ui/input-history.ts";
+import type { InputHistoryStore } from "../../src/chat/input-history-store.ts";
 import { FakeBackend } from "../fakes/fake-backend.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 

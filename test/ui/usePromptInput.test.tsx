@@ -1,8 +1,17 @@
-// The prompt's keys in the running app: editing, Ctrl+C/Ctrl+D at idle, input ignored while streaming.
+// The prompt's keys in the running app: editing at the cursor, ↑/↓ in a multi-line question, Ctrl+C/Ctrl+D at idle,
+// typing + Enter in one chunk, input ignored while streaming.
 import { cleanup } from "ink-testing-library";
 import { afterEach, describe, expect, it } from "vitest";
 import { waitFor } from "../helpers/wait-for.ts";
+import { MemoryInputHistory } from "../../src/chat/input-history-store.ts";
 import { KEYS, renderApp } from "./render-app.tsx";
+
+const LEFT = "\u001b[D";
+const UP = "\u001b[A";
+const DOWN = "\u001b[B";
+const HOME = "\u001b[H";
+const END = "\u001b[F";
+const DELETE = "\u001b[3~";
 
 afterEach(() => cleanup());
 
@@ -57,6 +66,72 @@ describe("prompt keys", () => {
     await app.see("ready");
     expect(app.frame()).not.toContain("typed-while-busy");
     expect(app.backend.turns).toHaveLength(1);
+    expect(app.onExit).not.toHaveBeenCalled();
+  });
+
+  it("types at the cursor; Delete removes under it, Backspace (the DEL byte) before it", async () => {
+    const app = renderApp();
+    app.stdin.write("acd");
+    await app.see("› acd");
+    app.stdin.write(LEFT);
+    app.stdin.write(LEFT);
+    app.stdin.write("b");
+    await app.see("› abcd");
+    app.stdin.write(HOME);
+    app.stdin.write(DELETE);
+    await app.see("› bcd");
+    app.stdin.write(END);
+    app.stdin.write(KEYS.backspace);
+    await app.see("› bc");
+    await waitFor(() => expect(app.frame()).not.toContain("› bcd"));
+    app.stdin.write(LEFT);
+    app.stdin.write(KEYS.enter);
+    expect((await app.backend.turnAt(0)).prompt).toBe("bc");
+  });
+
+  it("↑/↓ move between the lines of a multi-line question, then through the history", async () => {
+    const app = renderApp(undefined, { inputHistory: new MemoryInputHistory(["older question"]) });
+    app.stdin.write("l1");
+    app.stdin.write("\n");
+    app.stdin.write("l2");
+    await app.see("l2");
+    app.stdin.write(UP);
+    app.stdin.write("X");
+    await app.see("l1X");
+    app.stdin.write(UP);
+    await app.see("› older question");
+    app.stdin.write(DOWN);
+    await app.see("l1X");
+    app.stdin.write(DOWN);
+    app.stdin.write(DOWN);
+    app.stdin.write("Y");
+    await app.see("l2Y");
+    app.stdin.write(KEYS.enter);
+    expect((await app.backend.turnAt(0)).prompt).toBe("l1X\nl2Y");
+  });
+
+  it("a chunk of text and Enter (fast typing without bracketed paste) sends; a multi-line chunk does not", async () => {
+    const app = renderApp();
+    app.backend.reply("A1");
+    app.stdin.write("hello\r");
+    expect((await app.backend.turnAt(0)).prompt).toBe("hello");
+    await app.see("A1", "ready");
+    app.stdin.write("a\rb\r");
+    await app.see("› a");
+    expect(app.backend.turns).toHaveLength(1);
+    app.stdin.write(KEYS.enter);
+    expect((await app.backend.turnAt(1)).prompt).toContain("问：a\nb");
+  });
+
+  it("handles each control key of a chunk that holds several (tmux send-keys, a busy event loop)", async () => {
+    const app = renderApp();
+    app.stdin.write("hello world\u0001\u0005\u0017there");
+    await app.see("› hello there");
+    app.stdin.write("\u0001\u000b\u007fnew");
+    await app.see("› new");
+    await waitFor(() => expect(app.frame()).not.toContain("there"));
+    app.stdin.write("\u0001\u0003");
+    await waitFor(() => expect(app.frame()).not.toContain("› new"));
     expect(app.onExit).not.toHaveBeenCalled();
   });
 });
