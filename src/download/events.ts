@@ -12,6 +12,8 @@ export interface PlannedFile {
   resumed_bytes: number;
   from: string | null;
   integrity: Integrity;
+  /** Why the check is weaker than a digest (e.g. `size only: the ETag "…-12" is from a multipart upload…`), else null. */
+  integrity_note: string | null;
 }
 
 export interface PullPlan {
@@ -25,12 +27,21 @@ export type PullEvent =
   | { type: "checking"; file: string; path: string }
   | { type: "probe_failed"; file: string; url: string; code: DownloadErrorCode; message: string }
   | { type: "plan"; plan: PullPlan }
-  | { type: "start"; file: string; url: string; size: number; resumed_bytes: number; integrity: Integrity }
+  | { type: "start"; file: string; url: string; size: number; resumed_bytes: number; integrity: Integrity; integrity_note: string | null }
   | { type: "progress"; file: string; bytes: number; size: number; hashed: number }
   | { type: "retry"; file: string; part: number; attempt: number; delay_ms: number; reason: string }
   | { type: "stall"; file: string; part: number; stalls: number }
   | { type: "restart"; file: string; url: string; reason: string }
   | { type: "mirror_failed"; file: string; url: string; code: DownloadErrorCode; message: string }
-  | { type: "done"; file: string; path: string; action: PlannedFile["action"]; integrity: Integrity; digest: string | null; verify_ms: number };
+  | {
+      type: "done";
+      file: string;
+      path: string;
+      action: PlannedFile["action"];
+      integrity: Integrity;
+      integrity_note: string | null;
+      digest: string | null;
+      verify_ms: number;
+    };
 
 export type PullEventType = PullEvent["type"];

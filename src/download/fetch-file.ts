@@ -36,7 +36,7 @@ async function fetchFrom(first: RemoteFile, rf: ResolvedFile, ctx: PlanContext, 
         signal: ctx.signal,
         onEvent: (e) => {
           if (e.type === "begin") {
-            ctx.onEvent({ type: "start", file, url: remote.url, size: remote.size, resumed_bytes: e.bytes, integrity });
+            ctx.onEvent({ type: "start", file, url: remote.url, size: remote.size, resumed_bytes: e.bytes, integrity, integrity_note: expect.note });
           } else {
             ctx.onEvent(e.type === "progress" ? { ...e, file, size: remote.size } : { ...e, file });
           }
@@ -58,7 +58,7 @@ async function fetchFrom(first: RemoteFile, rf: ResolvedFile, ctx: PlanContext, 
       await rename(partialPath, path).catch((err: unknown) => Promise.reject(fsError(err, `renaming ${partialPath}`, file)));
       await removePartState(statePath);
       if (integrity !== "none") await writeMarker(path, integrity, result.digest, remote.url);
-      ctx.onEvent({ type: "done", file, path, action: "download", integrity, digest: result.digest, verify_ms: result.verifyMs });
+      ctx.onEvent({ type: "done", file, path, action: "download", integrity, integrity_note: expect.note, digest: result.digest, verify_ms: result.verifyMs });
       return;
     } catch (err) {
       if (!(err instanceof RestartTransfer) || restarts >= MAX_RESTARTS) throw err;

@@ -51,6 +51,8 @@ export interface Expectation {
   size: number | null;
   algorithm: DigestAlgorithm | null;
   digest: string | null;
+  /** Why there is no digest to check (e.g. a multipart ETag); null when there is one or nothing was asked. */
+  note: string | null;
 }
 
 /** Checks a whole file against what is expected: size first (cheap), then the digest in a worker thread. */

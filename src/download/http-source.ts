@@ -1,6 +1,7 @@
 // HTTP side of a download: a proxy-aware dispatcher, the probe (size, ETag, Range support) and ranged GETs.
-import { EnvHttpProxyAgent, request, type Dispatcher } from "undici";
+import { request, type Dispatcher } from "undici";
 import { DownloadError } from "./errors.ts";
+import { ProxyRoutingDispatcher } from "./proxy-dispatcher.ts";
 
 export interface RemoteFile {
   url: string;
@@ -11,30 +12,42 @@ export interface RemoteFile {
   ranges: boolean;
 }
 
-/** Honours HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case) from `env`, and nothing else. */
+/**
+ * Honours HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case) from `env`, and nothing else. Built from
+ * undici's stable Agent and ProxyAgent rather than its EnvHttpProxyAgent, which warns on the user's
+ * terminal that it is experimental (undici 6).
+ */
 export function createDispatcher(env: NodeJS.ProcessEnv): Dispatcher {
-  const options = {
+  return new ProxyRoutingDispatcher({
     httpProxy: env.HTTP_PROXY ?? env.http_proxy ?? "",
     httpsProxy: env.HTTPS_PROXY ?? env.https_proxy ?? "",
     noProxy: env.NO_PROXY ?? env.no_proxy ?? "",
-  };
-  // undici 6 prints "EnvHttpProxyAgent is experimental" to the user's terminal; hold back that one warning.
-  const emitWarning = process.emitWarning;
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    const code = (rest[0] as { code?: string } | undefined)?.code;
-    if (code !== "UNDICI-EHPA") (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest);
-  }) as typeof process.emitWarning;
-  try {
-    return new EnvHttpProxyAgent(options);
-  } finally {
-    process.emitWarning = emitWarning;
-  }
+  });
 }
 
-/** An ETag that is a plain MD5 of the bytes: 32 hex digits, not weak, no "-N" multipart suffix. */
+/** What an ETag says about the bytes: a plain MD5 to check them against, or why it is not one. */
+export type EtagDigest = { md5: string; note: null } | { md5: null; note: string };
+
+/**
+ * Object stores (Huawei OBS, S3, OSS) send the MD5 of a single-part upload as `"<32 hex>"`; a
+ * multipart upload gets `"<32 hex>-<parts>"` (an MD5 of the parts' MD5s, not of the file), and a
+ * weak `W/"…"` ETag promises nothing about the bytes. Only the first is used as a digest.
+ */
+export function etagDigest(etag: string | null): EtagDigest {
+  if (etag === null || etag.trim() === "") return { md5: null, note: "size only: the server sent no ETag" };
+  const tag = etag.trim().length > 80 ? `${etag.trim().slice(0, 77)}…` : etag.trim();
+  if (/^W\//i.test(tag)) return { md5: null, note: `size only: the ETag ${tag} is weak, not a digest` };
+  const m = /^(?:"([0-9a-f]{32})"|([0-9a-f]{32}))$/i.exec(etag.trim());
+  const hex = m?.[1] ?? m?.[2];
+  if (hex) return { md5: hex.toLowerCase(), note: null };
+  if (/^"?[0-9a-f]{32}-\d+"?$/i.test(tag)) {
+    return { md5: null, note: `size only: the ETag ${tag} is from a multipart upload, not an MD5 of the file` };
+  }
+  return { md5: null, note: `size only: the ETag ${tag} is not a plain MD5` };
+}
+
 export function md5FromEtag(etag: string | null): string | null {
-  const m = /^"?([0-9a-fA-F]{32})"?$/.exec(etag ?? "");
-  return m?.[1] ? m[1].toLowerCase() : null;
+  return etagDigest(etag).md5;
 }
 
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);

@@ -5,7 +5,7 @@ import type { Dispatcher } from "undici";
 import { DownloadError } from "./errors.ts";
 import type { Integrity, PlannedFile, PullEvent } from "./events.ts";
 import { fileMatches, findFiles, type Expectation } from "./find-existing.ts";
-import { isRetryable, md5FromEtag, probeRemote, type RemoteFile } from "./http-source.ts";
+import { etagDigest, isRetryable, probeRemote, type RemoteFile } from "./http-source.ts";
 import type { ManifestEntry } from "./manifest.ts";
 import { bytesDone } from "./part-plan.ts";
 import { loadPartState } from "./part-state.ts";
@@ -58,18 +58,19 @@ export async function probeWithRetry(url: string, ctx: PlanContext): Promise<Rem
 
 export function expectationFor(entry: ManifestEntry, remote: RemoteFile | null, pin: string | undefined): Expectation {
   const size = remote?.size ?? entry.size ?? null;
-  if (pin) return { size, algorithm: "sha256", digest: pin.toLowerCase() };
-  const md5 = md5FromEtag(remote?.etag ?? null);
-  return md5 ? { size, algorithm: "md5", digest: md5 } : { size, algorithm: null, digest: null };
+  if (pin) return { size, algorithm: "sha256", digest: pin.toLowerCase(), note: null };
+  if (!remote) return { size, algorithm: null, digest: null, note: size === null ? null : "size only: no source answered, so no ETag" };
+  const etag = etagDigest(remote.etag);
+  return etag.md5 ? { size, algorithm: "md5", digest: etag.md5, note: null } : { size, algorithm: null, digest: null, note: etag.note };
 }
 
 export async function resolveFile(entry: ManifestEntry, urls: string[], ctx: PlanContext): Promise<ResolvedFile> {
   const path = join(ctx.modelDir, entry.name);
   const pin = ctx.pins[entry.name] ?? entry.sha256;
-  const base = { file: entry.name, path, size: entry.size ?? null, resumed_bytes: 0 };
+  const base = { file: entry.name, path, size: entry.size ?? null, resumed_bytes: 0, integrity_note: null };
   const marker = await readMarker(path);
   if (marker && (!pin || (marker.algorithm === "sha256" && marker.digest === pin.toLowerCase()))) {
-    const expect: Expectation = { size: marker.size, algorithm: null, digest: marker.digest };
+    const expect: Expectation = { size: marker.size, algorithm: null, digest: marker.digest, note: null };
     const integrity = marker.algorithm;
     const planned: PlannedFile = { ...base, size: marker.size, action: "present", from: null, integrity };
     return { entry, planned, remote: null, urls, expect, probeErrors: [], fromMarker: true };
@@ -96,7 +97,7 @@ export async function resolveFile(entry: ManifestEntry, urls: string[], ctx: Pla
     const match = await fileMatches(candidate, expect);
     if (!match.ok) continue;
     const action = candidate === path ? "present" : "found";
-    const planned: PlannedFile = { ...base, size: expect.size, action, from: action === "found" ? candidate : null, integrity };
+    const planned: PlannedFile = { ...base, size: expect.size, action, from: action === "found" ? candidate : null, integrity, integrity_note: expect.note };
     return { entry, planned, remote, urls, expect, probeErrors, fromMarker: false };
   }
   if (!remote) {
@@ -108,6 +109,6 @@ export async function resolveFile(entry: ManifestEntry, urls: string[], ctx: Pla
   }
   const saved = await loadPartState(`${path}.partial.json`);
   const resumed = saved && saved.size === remote.size && saved.etag === remote.etag && remote.ranges ? bytesDone(saved.parts) : 0;
-  const planned: PlannedFile = { ...base, size: remote.size, action: "download", resumed_bytes: resumed, from: remote.url, integrity };
+  const planned: PlannedFile = { ...base, size: remote.size, action: "download", resumed_bytes: resumed, from: remote.url, integrity, integrity_note: expect.note };
   return { entry, planned, remote, urls, expect, probeErrors, fromMarker: false };
 }

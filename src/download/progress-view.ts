@@ -40,7 +40,14 @@ export function reducePullView(view: PullView, event: PullEvent, now: number): P
     case "checking":
       return upsert(view, event.file, (f) => ({ ...f, phase: "checking", note: `checking ${event.path}` }));
     case "start":
-      return upsert(view, event.file, (f) => ({ ...f, phase: "downloading", size: event.size, bytes: event.resumed_bytes, note: null, sample: { t: now, bytes: event.resumed_bytes } }));
+      return upsert(view, event.file, (f) => ({
+        ...f,
+        phase: "downloading",
+        size: event.size,
+        bytes: event.resumed_bytes,
+        note: event.integrity_note,
+        sample: { t: now, bytes: event.resumed_bytes },
+      }));
     case "progress":
       return upsert(view, event.file, (f) => {
         const dt = now - f.sample.t;
@@ -67,7 +74,8 @@ export function reducePullView(view: PullView, event: PullEvent, now: number): P
 
 function doneNote(e: Extract<PullEvent, { type: "done" }>): string {
   const how = e.action === "present" ? "already there" : e.action === "found" ? "found on this machine" : "downloaded";
-  return `${how}, ${e.integrity === "none" ? "not verified (nothing to check against)" : `verified (${e.integrity})`}`;
+  if (e.integrity === "none") return `${how}, not verified (nothing to check against)`;
+  return `${how}, verified (${e.integrity === "size" && e.integrity_note ? e.integrity_note : e.integrity})`;
 }
 
 export function formatDuration(s: number | null): string {
@@ -95,7 +103,7 @@ export function plainLine(event: PullEvent, view: PullView, lastDecile: Map<stri
       return `${event.file}: ${progressText(f)}`;
     }
     case "start":
-      return `${event.file}: downloading ${formatBytes(event.size)} from ${event.url}${event.resumed_bytes ? ` (resuming at ${formatBytes(event.resumed_bytes)})` : ""}`;
+      return `${event.file}: downloading ${formatBytes(event.size)} from ${event.url}${event.resumed_bytes ? ` (resuming at ${formatBytes(event.resumed_bytes)})` : ""}${event.integrity_note ? `; ${event.integrity_note}` : ""}`;
     case "done":
       return `${event.file}: ${f?.note ?? "done"} → ${event.path}`;
     case "checking":

@@ -119,7 +119,8 @@ export async function pullModelFiles(options: PullOptions, onEvent: (event: Pull
       }
       if (planned.action === "found" && planned.from) await placeFoundFile(planned.from, planned.path, how);
       if (planned.integrity !== "none" && !rf.fromMarker) await writeMarker(planned.path, planned.integrity, rf.expect.digest, planned.from ?? planned.path);
-      onEvent({ type: "done", file: planned.file, path: planned.path, action: planned.action, integrity: planned.integrity, digest: rf.expect.digest, verify_ms: 0 });
+      const { file, path, action, integrity, integrity_note } = planned;
+      onEvent({ type: "done", file, path, action, integrity, integrity_note, digest: rf.expect.digest, verify_ms: 0 });
     }
     return { plan };
   } finally {

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { acquireLock } from "../../src/download/file-lock.ts";
-import { md5FromEtag, parseContentRange } from "../../src/download/http-source.ts";
+import { etagDigest, md5FromEtag, parseContentRange } from "../../src/download/http-source.ts";
 import { DEFAULT_BASE_URL, MODEL_MANIFEST, parseMirror, resolveMirrors, sourceUrls } from "../../src/download/manifest.ts";
 import { planParts } from "../../src/download/part-plan.ts";
 import { loadPartState, savePartState } from "../../src/download/part-state.ts";
@@ -36,6 +36,30 @@ describe("server answers", () => {
     expect(md5FromEtag('"0123456789abcdef0123456789abcdef-4"')).toBeNull();
     expect(md5FromEtag('W/"0123456789abcdef0123456789abcdef"')).toBeNull();
     expect(md5FromEtag(null)).toBeNull();
+  });
+
+  describe("says why an ETag is not a digest", () => {
+    const hex = "0123456789abcdef0123456789abcdef";
+    it.each([
+      ["single-part upload (OBS, S3)", `"${hex}"`, hex, null],
+      ["single-part upload, upper case (OSS)", `"${hex.toUpperCase()}"`, hex, null],
+      ["bare hex, no quotes", hex, hex, null],
+      ["multipart upload", `"${hex}-12"`, null, `size only: the ETag "${hex}-12" is from a multipart upload, not an MD5 of the file`],
+      ["weak", `W/"${hex}"`, null, `size only: the ETag W/"${hex}" is weak, not a digest`],
+      ["weak multipart", `W/"${hex}-3"`, null, `size only: the ETag W/"${hex}-3" is weak, not a digest`],
+      ["nginx mtime-size", '"5f8a1c2e-3400000"', null, 'size only: the ETag "5f8a1c2e-3400000" is not a plain MD5'],
+      ["SHA-256-long", `"${hex}${hex}"`, null, `size only: the ETag "${hex}${hex}" is not a plain MD5`],
+      ["31 hex digits", `"${hex.slice(1)}"`, null, `size only: the ETag "${hex.slice(1)}" is not a plain MD5`],
+      ["unbalanced quote", `"${hex}`, null, `size only: the ETag "${hex} is not a plain MD5`],
+      ["absent", null, null, "size only: the server sent no ETag"],
+      ["empty", "", null, "size only: the server sent no ETag"],
+    ])("%s", (_name, etag, md5, note) => {
+      expect(etagDigest(etag)).toEqual({ md5, note });
+    });
+
+    it("shortens a long ETag in the note", () => {
+      expect(etagDigest(`"${"x".repeat(200)}"`).note!.length).toBeLessThan(130);
+    });
   });
 
   it("parses Content-Range", () => {

@@ -157,11 +157,30 @@ describe("pullModelFiles against a faulty server", () => {
     expect(err.code).toBe("DOWNLOAD_DIGEST_MISMATCH");
   });
 
-  it("falls back to size only when the ETag is not a plain MD5", async () => {
-    server.faults = { etag: '"abc-3"' };
-    const events = await pull();
-    await expectVerified();
-    expect(events.find((e) => e.type === "done")).toMatchObject({ integrity: "size" });
+  describe("falls back to size only, and says why, when the ETag is not a plain MD5", () => {
+    const md5 = createHash("md5").update(content).digest("hex");
+    it.each([
+      ["a multipart upload's", `"${md5}-3"`, /multipart upload/],
+      ["a weak", `W/"${md5}"`, /weak/],
+      ["an nginx-style", '"5f8a1c2e-3400000"', /not a plain MD5/],
+      ["no", null, /no ETag/],
+    ])("%s ETag", async (_name, etag, why) => {
+      server.faults = { etag };
+      const events = await pull();
+      await expectVerified();
+      const start = events.find((e) => e.type === "start");
+      const done = events.find((e) => e.type === "done");
+      expect(start).toMatchObject({ integrity: "size", integrity_note: expect.stringMatching(why) });
+      expect(done).toMatchObject({ integrity: "size", integrity_note: expect.stringMatching(why), digest: null });
+      expect(events.find((e) => e.type === "plan")).toMatchObject({ plan: { files: [{ integrity: "size", integrity_note: expect.stringMatching(why) }] } });
+    });
+
+    it("a single-part upload's ETag is checked as MD5, with no note", async () => {
+      server.faults = { etag: `"${md5.toUpperCase()}"` };
+      const events = await pull();
+      await expectVerified();
+      expect(events.find((e) => e.type === "done")).toMatchObject({ integrity: "md5", integrity_note: null, digest: md5 });
+    });
   });
 
   it("completes from a very slow server", async () => {

@@ -98,10 +98,11 @@ describe("disk and directory errors", () => {
   it("fails fast on ENOSPC during writes and keeps the partial for a resume", async () => {
     let written = 0;
     const full = Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
-    const write: PullOptions["write"] = async (file, data, position) => {
-      if (written + data.length > SIZE / 2) throw full;
-      written += data.length;
-      await file.write(data, 0, data.length, position);
+    const write: PullOptions["write"] = async (file, chunks, position) => {
+      const bytes = chunks.reduce((sum, c) => sum + c.length, 0);
+      if (written + bytes > SIZE / 2) throw full;
+      written += bytes;
+      await file.writev(chunks as Buffer[], position);
     };
     const err = await failure(pullModelFiles(options({ write })));
     expect(err.code).toBe("DOWNLOAD_NO_SPACE");
