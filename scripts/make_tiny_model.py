@@ -110,7 +110,8 @@ def is_up_to_date(out_dir, digest):
 
 def generate(out_dir, force=False, num_layers=NUM_LAYERS, hidden=HIDDEN, num_heads=NUM_HEADS, seq_length=SEQ_LENGTH):
     """Write the tiny model (or a larger random one of the same shape family) into out_dir; False if up to date."""
-    digest = source_hash() + "-%d-%d-%d-%d" % (num_layers, hidden, num_heads, seq_length)
+    dims = (num_layers, hidden, num_heads, seq_length)
+    digest = source_hash() + ("" if dims == (NUM_LAYERS, HIDDEN, NUM_HEADS, SEQ_LENGTH) else "-%d-%d-%d-%d" % dims)
     if not force and is_up_to_date(out_dir, digest):
         print("tiny model up to date: %s" % out_dir)
         return False
