@@ -92,7 +92,9 @@ class CheckpointFile(object):
         self.path = path
         self.size = os.path.getsize(path)
         self._file = open(path, "rb")
-        self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if self.size else None
+        # Copy-on-write: the arrays are writable views MindSpore can wrap without a copy; nothing writes to them,
+        # so no page is ever copied and the file is never changed.
+        self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_COPY) if self.size else None
         self.tensors = self._index()
 
     def _index(self) -> Dict[str, object]:

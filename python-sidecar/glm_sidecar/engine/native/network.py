@@ -28,9 +28,12 @@ def rotary_tables(head_dim: int, seq_length: int):
 
 
 def _param(array, dtype, name: str) -> Parameter:
-    # One copy out of the checkpoint's read-only memory map (MindSpore refuses to wrap those pages), shared
-    # by the tensor; a dtype change is MindSpore's cast, several times faster than NumPy's float16 -> float32.
-    tensor = Tensor.from_numpy(np.array(array, order="C", copy=True))
+    # A tensor of the checkpoint's copy-on-write map is wrapped as it is where its bytes happen to be aligned
+    # (MindSpore refuses read-only or unaligned memory; protobuf puts them at any offset), else copied once;
+    # the Parameter copies again. A dtype change is MindSpore's cast, several times faster than NumPy's.
+    if not (array.flags.writeable and array.flags.aligned and array.flags.c_contiguous):
+        array = np.array(array, order="C", copy=True)
+    tensor = Tensor.from_numpy(array)
     if array.dtype != dtype:
         tensor = ops.cast(tensor, mstype.float32 if dtype == np.float32 else mstype.float16)
     return Parameter(tensor, name=name, requires_grad=False)
