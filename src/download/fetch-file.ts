@@ -10,7 +10,7 @@ import { writeMarker } from "./verified-marker.ts";
 
 export type TransferSettings = Pick<
   TransferOptions,
-  "connections" | "stallTimeoutMs" | "maxAttempts" | "maxStalls" | "backoffMs" | "persistIntervalMs" | "partSize" | "write"
+  "connections" | "stallTimeoutMs" | "maxAttempts" | "maxStalls" | "backoffMs" | "persistIntervalMs" | "partSize" | "write" | "sync"
 >;
 
 const MAX_RESTARTS = 2;

@@ -8,7 +8,7 @@ import { fileMatches, findFiles, type Expectation } from "./find-existing.ts";
 import { etagDigest, isRetryable, probeRemote, type RemoteFile } from "./http-source.ts";
 import type { ManifestEntry } from "./manifest.ts";
 import { bytesDone } from "./part-plan.ts";
-import { loadPartState } from "./part-state.ts";
+import { currentBootId, loadPartState, resumeParts } from "./part-state.ts";
 import { backoffDelay, sleepUnlessAborted } from "./retry-policy.ts";
 import { readMarker } from "./verified-marker.ts";
 
@@ -108,7 +108,7 @@ export async function resolveFile(entry: ManifestEntry, urls: string[], ctx: Pla
     });
   }
   const saved = await loadPartState(`${path}.partial.json`);
-  const resumed = saved && saved.size === remote.size && saved.etag === remote.etag && remote.ranges ? bytesDone(saved.parts) : 0;
+  const resumed = saved && saved.size === remote.size && saved.etag === remote.etag && remote.ranges ? bytesDone(resumeParts(saved, await currentBootId())) : 0;
   const planned: PlannedFile = { ...base, size: remote.size, action: "download", resumed_bytes: resumed, from: remote.url, integrity, integrity_note: expect.note };
   return { entry, planned, remote, urls, expect, probeErrors, fromMarker: false };
 }

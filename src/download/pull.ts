@@ -9,7 +9,7 @@ import { candidateDirs, placeFoundFile } from "./find-existing.ts";
 import { createDispatcher } from "./http-source.ts";
 import { MODEL_MANIFEST, parseMirror, sourceUrls, type ManifestEntry } from "./manifest.ts";
 import { resolveFile, type PlanContext, type ResolvedFile } from "./plan-files.ts";
-import { writeAt, type WriteAt } from "./range-downloader.ts";
+import { syncData, writeAt, type SyncData, type WriteAt } from "./range-downloader.ts";
 import { cancelled } from "./retry-policy.ts";
 import { writeMarker } from "./verified-marker.ts";
 
@@ -38,8 +38,9 @@ export interface PullOptions {
   /** Asked once the plan is known and something must be fetched or copied; false cancels. */
   confirm?: (plan: PullPlan) => Promise<boolean>;
   dispatcher?: Dispatcher;
-  /** Injection points for tests: the positional write and the free-space query. */
+  /** Injection points for tests: the positional write, the fdatasync and the free-space query. */
   write?: WriteAt;
+  datasync?: SyncData;
   freeBytes?: FreeBytes;
 }
 
@@ -96,9 +97,10 @@ export async function pullModelFiles(options: PullOptions, onEvent: (event: Pull
     maxAttempts: ctx.maxAttempts,
     maxStalls: options.maxStalls ?? 10,
     backoffMs: ctx.backoffMs,
-    persistIntervalMs: options.persistIntervalMs ?? 500,
+    persistIntervalMs: options.persistIntervalMs ?? 100,
     partSize: options.partSize,
     write: options.write ?? writeAt,
+    sync: options.datasync ?? syncData,
   };
   try {
     const resolved: ResolvedFile[] = [];

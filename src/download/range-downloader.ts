@@ -1,17 +1,20 @@
 // Downloads one remote file into a preallocated .partial: parallel ranged parts, persisted progress, stall watchdog, retries.
 import { setMaxListeners } from "node:events";
-import { open, stat } from "node:fs/promises";
+import { open, stat, type FileHandle } from "node:fs/promises";
 import type { Dispatcher } from "undici";
 import { DownloadError, fsError } from "./errors.ts";
 import { header, httpGet, isRetryable, networkError, parseContentRange, statusError, type RemoteFile } from "./http-source.ts";
 import { OrderedHasher, type DigestAlgorithm } from "./ordered-hasher.ts";
 import { bytesDone, choosePartSize, contiguousFrontier, isPartComplete, planParts, splitLargestPart, type Part } from "./part-plan.ts";
-import { loadPartState, savePartState, type PartState } from "./part-state.ts";
+import { currentBootId, loadPartState, resumeParts, savePartState, type PartState } from "./part-state.ts";
 import { writeBodyToPart, type WriteAt } from "./part-writer.ts";
 import { backoffDelay, cancelled, sleepUnlessAborted } from "./retry-policy.ts";
 
 export { writeAt, type WriteAt } from "./part-writer.ts";
 
+/** fdatasync; injectable so tests can make the disk slower than the network. */
+export type SyncData = (file: FileHandle) => Promise<void>;
+export const syncData: SyncData = (file) => file.datasync();
 
 export type TransferEvent =
   | { type: "begin"; bytes: number }
@@ -29,12 +32,14 @@ export interface TransferOptions {
   /** Stalls are retried without spending an attempt, but at most this many in a row per part. */
   maxStalls: number;
   backoffMs: number;
+  /** The progress sidecar is saved this often (100 ms: what a kill -9 loses is then mostly socket buffers). */
   persistIntervalMs: number;
   partSize?: number;
   digest: DigestAlgorithm | null;
   dispatcher: Dispatcher;
   signal: AbortSignal;
   write: WriteAt;
+  sync: SyncData;
   onEvent: (event: TransferEvent) => void;
 }
 
@@ -55,21 +60,39 @@ function restart(res: Dispatcher.ResponseData, reason: string): RestartTransfer 
 
 const MIN_SPLIT_BYTES = 4 * 1024 * 1024;
 const TICK_MS = 100;
+/** From the end of one fdatasync to the start of the next: the synced counts only matter after a reboot. */
+const SYNC_INTERVAL_MS = 500;
 
-async function prepareState(o: TransferOptions): Promise<PartState> {
+/** The transfer in memory: `part.done` is the written count; `synced` holds each part's count covered by a finished fdatasync. */
+interface Progress extends Omit<PartState, "version" | "parts"> {
+  parts: Part[];
+  synced: Map<Part, number>;
+}
+
+/** The sidecar for `p`: both counts per part, synced never above written (a part restarted from zero). */
+function toSaved(p: Progress): PartState {
+  const parts = p.parts.map((q) => ({ start: q.start, end: q.end, written: q.done, synced: Math.min(q.done, p.synced.get(q) ?? 0) }));
+  return { version: 2, boot_id: p.boot_id, size: p.size, etag: p.etag, url: p.url, ranges: p.ranges, parts };
+}
+
+async function prepareState(o: TransferOptions): Promise<Progress> {
   const { remote } = o;
+  const bootId = await currentBootId();
   const saved = await loadPartState(o.statePath);
   const onDisk = await stat(o.partialPath).then((s) => s.size, () => -1);
   if (saved && remote.ranges && saved.ranges && saved.size === remote.size && saved.etag === remote.etag && onDisk === remote.size) {
-    o.onEvent({ type: "begin", bytes: bytesDone(saved.parts) });
-    return { ...saved, url: remote.url };
+    const parts = resumeParts(saved, bootId);
+    const synced = new Map(parts.map((p, i) => [p, saved.parts[i]!.synced]));
+    o.onEvent({ type: "begin", bytes: bytesDone(parts) });
+    return { boot_id: bootId, size: saved.size, etag: saved.etag, url: remote.url, ranges: saved.ranges, parts, synced };
   }
   const partSize = remote.ranges ? (o.partSize ?? choosePartSize(remote.size, o.connections)) : Math.max(1, remote.size);
-  const state: PartState = { version: 1, size: remote.size, etag: remote.etag, url: remote.url, ranges: remote.ranges, parts: planParts(remote.size, partSize) };
+  const parts = planParts(remote.size, partSize);
+  const state: Progress = { boot_id: bootId, size: remote.size, etag: remote.etag, url: remote.url, ranges: remote.ranges, parts, synced: new Map() };
   try {
     const file = await open(o.partialPath, "w");
     await file.truncate(remote.size).finally(() => file.close());
-    await savePartState(o.statePath, state);
+    await savePartState(o.statePath, toSaved(state));
   } catch (err) {
     throw fsError(err, `creating ${o.partialPath}`);
   }
@@ -88,24 +111,31 @@ export async function transferFile(o: TransferOptions): Promise<TransferResult> 
   const busy = new Set<Part>();
   let failure: unknown;
   let saving: Promise<void> | null = null;
-  let lastSave = Date.now();
+  let syncing: Promise<void> | null = null;
+  let lastSync = Date.now();
 
-  // The snapshot is taken before the fdatasync, so the file never claims a byte that is not on disk.
-  const persist = (): Promise<void> =>
-    (saving ??= (async () => {
-      const snapshot: PartState = { ...state, parts: state.parts.map((p) => ({ ...p })) };
-      await file.datasync();
-      await savePartState(o.statePath, snapshot);
+  // Saving never waits for the disk: a slow fdatasync only holds back the synced counts, which
+  // matter after a reboot, not the written ones, which a kill -9 does not lose.
+  const save = (): Promise<void> =>
+    (saving ??= savePartState(o.statePath, toSaved(state)).finally(() => (saving = null)));
+  // The written counts are taken before the fdatasync, so a synced count never claims a byte it did not cover.
+  const sync = (): Promise<void> =>
+    (syncing ??= (async () => {
+      const marks = state.parts.map((p) => [p, p.done] as const);
+      await o.sync(file);
+      for (const [p, done] of marks) state.synced.set(p, Math.max(done, state.synced.get(p) ?? 0));
     })().finally(() => {
-      saving = null;
-      lastSave = Date.now();
+      syncing = null;
+      lastSync = Date.now();
     }));
 
   const tick = setInterval(() => {
     hasher?.advance(contiguousFrontier(state.parts));
     o.onEvent({ type: "progress", bytes: bytesDone(state.parts), hashed: hasher?.hashedBytes ?? 0 });
-    if (Date.now() - lastSave >= o.persistIntervalMs) persist().catch(() => undefined);
+    if (Date.now() - lastSync >= SYNC_INTERVAL_MS) sync().catch(() => undefined);
   }, Math.min(TICK_MS, o.persistIntervalMs));
+  // A save in progress is not waited for: the next tick of this timer takes a fresh snapshot.
+  const saver = setInterval(() => save().catch(() => undefined), o.persistIntervalMs);
 
   const fetchPart = async (part: Part): Promise<void> => {
     const from = part.start + part.done;
@@ -212,11 +242,17 @@ export async function transferFile(o: TransferOptions): Promise<TransferResult> 
     ),
   );
   clearInterval(tick);
+  clearInterval(saver);
   o.signal.removeEventListener("abort", onCancel);
   if (failure === undefined && !state.parts.every(isPartComplete)) failure = cancelled();
+  // Written counts first (a kill during the last fdatasync loses nothing), then synced ones: the
+  // file is on disk before it is renamed into place and marked verified.
   try {
     await (saving as Promise<void> | null)?.catch(() => undefined);
-    await persist();
+    await save();
+    await (syncing as Promise<void> | null)?.catch(() => undefined);
+    await sync();
+    await save();
   } catch (err) {
     failure ??= fsError(err, `saving progress of ${o.partialPath}`);
   }

@@ -93,7 +93,8 @@ describe("files beside the download", () => {
   it("round-trips the part state and rejects a damaged one", async () => {
     const dir = await mkdtemp(join(tmpdir(), "glm-state-"));
     const path = join(dir, "f.partial.json");
-    const state = { version: 1 as const, size: 10, etag: '"e"', url: "http://x/f", ranges: true, parts: planParts(10, 4) };
+    const parts = planParts(10, 4).map((p) => ({ start: p.start, end: p.end, written: 2, synced: 1 }));
+    const state = { version: 2 as const, boot_id: "b", size: 10, etag: '"e"', url: "http://x/f", ranges: true, parts };
     await savePartState(path, state);
     expect(await loadPartState(path)).toEqual(state);
     await writeFile(path, (await readFile(path, "utf8")).replace('"size":10', '"size":11'));
