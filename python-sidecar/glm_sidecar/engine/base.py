@@ -72,6 +72,12 @@ class Engine(object):
     def count_tokens(self, text: str) -> int:
         raise NotImplementedError
 
+    @staticmethod
+    def refuse_tokenizer_only(tokenizer_only: bool) -> None:
+        if tokenizer_only:
+            raise EngineError("TokenizerOnly", "this sidecar loaded only the tokenizer (--tokenizer-only); "
+                              "it counts tokens but cannot answer")
+
     def generate(self, prompt: str, params: GenerateParams, should_stop: Callable[[], bool],
                  on_text: Callable[[str], None]) -> GenerateResult:
         """Streams the answer (never the prompt) through on_text; checks should_stop every token."""

@@ -134,9 +134,7 @@ class MindFormersEngine(Engine):
 
     def generate(self, prompt: str, params: GenerateParams, should_stop: Callable[[], bool],
                  on_text: Callable[[str], None]) -> GenerateResult:
-        if self.tokenizer_only:
-            raise EngineError("TokenizerOnly", "this sidecar loaded only the tokenizer (--tokenizer-only); "
-                              "it counts tokens but cannot answer")
+        self.refuse_tokenizer_only(self.tokenizer_only)
         ids = self.encode(prompt)
         seq_length = self.config.seq_length
         if len(ids) >= seq_length:

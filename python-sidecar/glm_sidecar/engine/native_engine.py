@@ -86,9 +86,7 @@ class NativeEngine(Engine):
 
     def generate(self, prompt: str, params: GenerateParams, should_stop: Callable[[], bool],
                  on_text: Callable[[str], None]) -> GenerateResult:
-        if self.tokenizer_only:
-            raise EngineError("TokenizerOnly", "this sidecar loaded only the tokenizer (--tokenizer-only); "
-                              "it counts tokens but cannot answer")
+        self.refuse_tokenizer_only(self.tokenizer_only)
         ids = self.encode(prompt)
         detok = IncrementalDetokenizer(self.tokenizer.decode)
         decodable = self.tokenizer.vocab_size  # ids past the last piece are embedding padding
