@@ -5,26 +5,33 @@ from typing import Callable, List
 
 
 class IncrementalDetokenizer(object):
-    """Decodes all ids so far and emits only the new suffix; holds back an incomplete character."""
+    """Decodes a short window of the latest ids and emits only the new suffix; holds back an incomplete character.
+
+    The window starts at the token before the last emitted text, so the decoder sees the same first piece in
+    both decodes it compares (SentencePiece drops a leading space only at a sequence's start) and each token
+    costs a constant amount of work, not a decode of the whole answer.
+    """
 
     def __init__(self, decode: Callable[[List[int]], str]) -> None:
         self._decode = decode
         self._ids = []  # type: List[int]
-        self._emitted = ""
+        self._prefix = 0  # window start
+        self._read = 0  # ids before this are already in the emitted text
+        self._emitted = []  # type: List[str]
 
     def push(self, token_id: int) -> str:
         self._ids.append(int(token_id))
-        text = self._decode(self._ids)
-        if text.endswith("\ufffd"):
-            return ""  # a multi-byte character split over byte-fallback tokens: wait for the rest
-        if not text.startswith(self._emitted):
-            # The decoder re-segmented earlier text (rare with SentencePiece). Shown text is never
-            # taken back, so wait until the decode agrees with it again.
+        before = self._decode(self._ids[self._prefix:self._read])
+        text = self._decode(self._ids[self._prefix:])
+        if text.endswith("\ufffd") or len(text) <= len(before) or not text.startswith(before):
+            # a multi-byte character split over byte-fallback tokens, or nothing new yet: wait for more ids
             return ""
-        delta = text[len(self._emitted):]
-        self._emitted = text
+        delta = text[len(before):]
+        self._prefix = self._read
+        self._read = len(self._ids)
+        self._emitted.append(delta)
         return delta
 
     @property
     def text(self) -> str:
-        return self._emitted
+        return "".join(self._emitted)

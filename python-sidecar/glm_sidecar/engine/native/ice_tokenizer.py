@@ -16,6 +16,14 @@ def _blank_piece(length: int) -> str:
     return "<|blank_%d|>" % length
 
 
+_BLANKS = re.compile(r"<\|blank_(\d+)\|>")
+
+
+def _spaces(match) -> str:
+    length = int(match.group(1))
+    return " " * length if 2 <= length <= MAX_BLANK else match.group(0)
+
+
 class IceTokenizer(object):
     """Encodes text the way ChatGLM was trained: newlines as <n>, tabs and runs of spaces as their own pieces."""
 
@@ -70,6 +78,4 @@ class IceTokenizer(object):
         pieces = [int(i) - self._offset for i in ids if int(i) != PAD_ID]
         text = self._sp.DecodeIds([i for i in pieces if 0 <= i < self._sp.GetPieceSize()])
         text = text.replace("<n>", "\n").replace(TAB_PIECE, "\t")
-        for length in range(2, MAX_BLANK + 1):
-            text = text.replace(_blank_piece(length), " " * length)
-        return text
+        return _BLANKS.sub(_spaces, text) if "<|blank_" in text else text
