@@ -47,8 +47,7 @@ def test_random_answers_stream_without_retracting(tokenizer):
 
 def test_a_split_character_waits_for_its_last_byte(tokenizer):
     ids = tokenizer.encode("😀")
-    if len(ids) < 2:
-        pytest.skip("the tiny tokenizer has this character as one piece")
+    assert len(ids) >= 3  # byte-fallback pieces: the tiny tokenizer has no piece for it
     detok = IncrementalDetokenizer(tokenizer.decode)
     assert "".join(detok.push(t) for t in ids[:-1]) == ""
     assert detok.push(ids[-1]).endswith("😀")

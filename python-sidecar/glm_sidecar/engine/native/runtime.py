@@ -81,8 +81,7 @@ def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, dtype: st
     ids = tokenizer.prompt_ids("warm up")
     for i, bucket in enumerate(buckets):
         report("compile", float(i) / (len(buckets) + 1), "prompt graph for up to %d tokens" % bucket)
-        decoder.run(ids[:max(2, min(len(ids), bucket))] if len(ids) <= bucket else ids[-bucket:], warm,
-                    lambda: False, lambda _t: None, bucket=bucket)
+        decoder.run(ids, warm, lambda: False, lambda _t: None, bucket=bucket)  # a few tokens: fits every bucket
     timings["compile"] = time.time() - started
     report("warmup", None, "%d prompt graphs and the decode graph ready" % len(buckets))
     return decoder, shape, buckets
