@@ -63,6 +63,10 @@ def test_bad_parameters_get_an_error_reply():
         side.send(side.shell, "generate_request", {"prompt": "x", "top_p": "high"})
         reply = side.recv(side.shell)["content"]
         assert reply["status"] == "error" and reply["ename"] == "InvalidParameter"
+        for bad in ({"top_p": 1.5}, {"temperature": -1.0}, {"top_k": -2}, {"repetition_penalty": 0.0}):
+            side.send(side.shell, "generate_request", dict(bad, prompt="x"))
+            reply = side.recv(side.shell)["content"]
+            assert reply["ename"] == "InvalidParameter" and list(bad)[0] in reply["evalue"], bad
 
 
 def test_shutdown_request_ends_the_process():

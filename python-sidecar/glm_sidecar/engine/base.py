@@ -48,6 +48,12 @@ class GenerateParams(object):
             setattr(params, name, value)
         if params.max_new_tokens < 1:
             raise EngineError("InvalidParameter", "max_new_tokens must be at least 1")
+        for name, ok, rule in (("temperature", params.temperature >= 0, "0 or more"),
+                               ("top_p", 0 <= params.top_p <= 1, "between 0 and 1"),
+                               ("top_k", params.top_k >= 0, "0 (off) or more"),
+                               ("repetition_penalty", params.repetition_penalty > 0, "above 0")):
+            if not ok:
+                raise EngineError("InvalidParameter", "%s must be %s, got %r" % (name, rule, getattr(params, name)))
         return params
 
 
