@@ -1,6 +1,7 @@
 """The sidecar's sockets and threads: request loop, control thread, model worker, parent watch."""
 from __future__ import annotations
 
+import collections
 import os
 import queue
 import threading
@@ -42,6 +43,9 @@ class SidecarServer(object):
         self.jobs = queue.Queue()  # type: queue.Queue
         self.current = None  # type: Optional[_Job]
         self.jobs_by_id = {}  # type: Dict[str, _Job]
+        # Interrupts that named a request not read from the shell yet (the control socket can overtake it).
+        self.early_interrupts = collections.deque(maxlen=64)  # type: Any
+        self.interrupt_lock = threading.Lock()
         self.load_error = None  # type: Optional[Dict[str, Any]]
         self.ready = threading.Event()
         self.stopping = threading.Event()
@@ -91,7 +95,11 @@ class SidecarServer(object):
                 self._send(shell, "tokenize_reply", self._tokenize(content), msg_id)
             elif msg_type == "generate_request":
                 job = _Job(msg_id, content)
-                self.jobs_by_id[msg_id] = job
+                with self.interrupt_lock:
+                    self.jobs_by_id[msg_id] = job
+                    if msg_id in self.early_interrupts:
+                        self.early_interrupts.remove(msg_id)
+                        job.cancelled.set()
                 self.jobs.put(job)
             # other types (including unknown ones) are ignored, as the protocol says
         except Exception as exc:  # a handler error becomes an error reply; the loop never dies of it
@@ -122,7 +130,10 @@ class SidecarServer(object):
                 continue
             if msg["msg_type"] == "interrupt_request":
                 target = msg["content"].get("target_id")
-                hit = [job for job in list(self.jobs_by_id.values()) if target in (None, job.msg_id)]
+                with self.interrupt_lock:
+                    hit = [job for job in list(self.jobs_by_id.values()) if target in (None, job.msg_id)]
+                    if target is not None and not hit:
+                        self.early_interrupts.append(target)
                 for job in hit:
                     job.cancelled.set()
                 self._send(control, "interrupt_reply", {"status": "ok", "interrupted": len(hit)}, msg["msg_id"])

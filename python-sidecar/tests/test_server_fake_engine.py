@@ -1,6 +1,7 @@
 """The real sidecar process with the fake engine: handshake, streaming, cancel, bad frames, shutdown."""
 from __future__ import annotations
 
+from glm_sidecar import protocol
 from sidecar_client import SidecarProcess
 
 
@@ -67,6 +68,19 @@ def test_bad_parameters_get_an_error_reply():
             side.send(side.shell, "generate_request", dict(bad, prompt="x"))
             reply = side.recv(side.shell)["content"]
             assert reply["ename"] == "InvalidParameter" and list(bad)[0] in reply["evalue"], bad
+
+
+def test_an_interrupt_that_overtakes_its_request_still_cancels_it():
+    """Control and shell are separate sockets: the interrupt can be read before the request it names."""
+    with SidecarProcess(["--engine", "fake", "--fake-token-delay", "0.05"]) as side:
+        side.wait_ready()
+        request = protocol.make_envelope("generate_request", {"prompt": "a b c d e f g h", "max_new_tokens": 50},
+                                         side.session)
+        side.send(side.control, "interrupt_request", {"target_id": request["msg_id"]})
+        assert side.recv(side.control)["content"]["interrupted"] == 0
+        side.shell.send_multipart([side.peers[side.shell]] + protocol.encode_frames(request, side.key))
+        reply = side.recv_until(side.shell, lambda m: m["msg_type"] == "generate_reply")[-1]["content"]
+        assert reply["status"] == "aborted" and reply["usage"]["completion_tokens"] == 0
 
 
 def test_shutdown_request_ends_the_process():
