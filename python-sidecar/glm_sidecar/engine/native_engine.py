@@ -1,7 +1,6 @@
 """GLM-6B on MindSpore alone (glm_sidecar.engine.native): works where MindFormers has no GLM-6B any more."""
 from __future__ import annotations
 
-import os
 import time
 from typing import Any, Callable, Dict, List, Optional
 
