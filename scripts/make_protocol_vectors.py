@@ -52,6 +52,17 @@ VALID = [
     ("shutdown request", env("shutdown_request", {})),
     ("shutdown reply", env("shutdown_reply", {"status": "ok"}, REQ)),
     ("extra fields and unknown type are tolerated", dict(env("future_thing", {"x": [1, 2]}), extra_field=True)),
+    ("status loading with memory", env("status", {"state": "loading", "phase": "checkpoint", "progress": 0.25,
+                                                  "detail": None, "elapsed_s": 30.0, "rss_bytes": 4500000000,
+                                                  "rss_peak_bytes": 4600000000})),
+    ("memory while loading", env("memory", {"rss_bytes": 1250000000, "rss_peak_bytes": 1300000000})),
+    ("memory while answering", env("memory", {"rss_bytes": 14500000000, "rss_peak_bytes": 15100000000}, REQ)),
+    ("generate reply out of memory", env("generate_reply", {
+        "status": "error", "ename": "OutOfMemory",
+        "evalue": "out of memory: the engine used 23.9 GB of 24.7 GB (RuntimeError: Memory not enough: current free "
+                  "memory size[0] is smaller than required size[536870912]); try --precision float16, a smaller "
+                  "--seq-length, or a machine with more memory",
+        "traceback": []}, REQ)),
 ]
 
 
@@ -79,7 +90,7 @@ def main():
     doc = {
         "message_types": ["hello", "status", "info_request", "info_reply", "generate_request", "token",
                           "generate_reply", "tokenize_request", "tokenize_reply", "interrupt_request",
-                          "interrupt_reply", "shutdown_request", "shutdown_reply"],
+                          "interrupt_reply", "shutdown_request", "shutdown_reply", "memory"],
         "valid": [{"name": n, "hex": msgpack.packb(v, use_bin_type=True).hex(), "decoded": v} for n, v in VALID],
         "invalid": [{"name": n, "hex": b.hex(), "code": c} for n, b, c in INVALID],
         "signed": {"key_hex": KEY.hex(), "body_hex": body.hex(),

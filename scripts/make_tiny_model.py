@@ -1,4 +1,4 @@
-"""Generate a tiny random-weight ChatGLM-6B-shaped model (ice_text.model, glm_6b.ckpt, glm_config.json) for tests."""
+"""Generate a random-weight ChatGLM-6B model: the tiny test model by default, GLM-6B's real size with --preset."""
 from __future__ import annotations
 
 import argparse
@@ -31,59 +31,60 @@ def source_hash():
     return h.hexdigest()
 
 
+def parameter_plan(num_layers, hidden, inner, vocab_size):
+    """[(name, shape, init)] in glm_6b.ckpt order; Linear weights are [out, in].
+
+    init: "vocab" (N(0, 0.02) rows, some zeroed), "matrix" (N(0, 1/fan_in)), "ones" or "zeros".
+    """
+    plan = [("transformer.word_embeddings.embedding_table", (vocab_size, hidden), "vocab")]
+    for i in range(num_layers):
+        p = "transformer.layers.%d." % i
+        plan += [
+            (p + "input_layernorm.gamma", (hidden,), "ones"),
+            (p + "input_layernorm.beta", (hidden,), "zeros"),
+            (p + "attention.query_key_value.weight", (3 * hidden, hidden), "matrix"),
+            (p + "attention.query_key_value.bias", (3 * hidden,), "zeros"),
+            (p + "attention.dense.weight", (hidden, hidden), "matrix"),
+            (p + "attention.dense.bias", (hidden,), "zeros"),
+            (p + "post_attention_layernorm.gamma", (hidden,), "ones"),
+            (p + "post_attention_layernorm.beta", (hidden,), "zeros"),
+            (p + "mlp.dense_h_to_4h.weight", (inner, hidden), "matrix"),
+            (p + "mlp.dense_h_to_4h.bias", (inner,), "zeros"),
+            (p + "mlp.dense_4h_to_h.weight", (hidden, inner), "matrix"),
+            (p + "mlp.dense_4h_to_h.bias", (hidden,), "zeros"),
+        ]
+    plan += [
+        ("transformer.final_layernorm.gamma", (hidden,), "ones"),
+        ("transformer.final_layernorm.beta", (hidden,), "zeros"),
+        ("lm_head.weight", (vocab_size, hidden), "vocab"),
+    ]
+    return plan
+
+
 def checkpoint_arrays(vocab_size, piece_count, eop_id, num_layers=NUM_LAYERS, hidden=HIDDEN):
-    """Return [(name, float16 ndarray)] in glm_6b.ckpt naming; Linear weights are [out, in].
+    """Return [(name, float16 ndarray)] following parameter_plan, drawn from one seeded stream in plan order.
 
     Rows of <eop> and of the padding ids past the last piece are zero in the embedding and lm_head, so their
     logit is exactly 0 and random-weight greedy decoding neither stops at once nor emits undecodable ids.
+    Layer matrices are at 1/sqrt(fan_in): attention then mixes the context enough that different prompts
+    lead to different greedy answers (with 0.02 every answer followed the last token alone).
     """
     import numpy as np
 
     rng = np.random.RandomState(SEED)
-    inner = 4 * hidden * 2 // 3
-
-    def normal(*shape, std=0.02):
-        return (rng.standard_normal(shape) * std).astype(np.float16)
-
-    # Layer matrices at 1/sqrt(fan_in): attention then mixes the context enough that different
-    # prompts lead to different greedy answers (with 0.02 every answer followed the last token alone).
-    def layer_matrix(rows, cols):
-        return normal(rows, cols, std=cols ** -0.5)
-
-    def zeros(n):
-        return np.zeros((n,), np.float16)
-
-    def ones(n):
-        return np.ones((n,), np.float16)
-
-    emb = normal(vocab_size, hidden)
-    emb[eop_id] = 0
-    emb[piece_count:] = 0
-    out = [("transformer.word_embeddings.embedding_table", emb)]
-    for i in range(num_layers):
-        p = "transformer.layers.%d." % i
-        out += [
-            (p + "input_layernorm.gamma", ones(hidden)),
-            (p + "input_layernorm.beta", zeros(hidden)),
-            (p + "attention.query_key_value.weight", layer_matrix(3 * hidden, hidden)),
-            (p + "attention.query_key_value.bias", zeros(3 * hidden)),
-            (p + "attention.dense.weight", layer_matrix(hidden, hidden)),
-            (p + "attention.dense.bias", zeros(hidden)),
-            (p + "post_attention_layernorm.gamma", ones(hidden)),
-            (p + "post_attention_layernorm.beta", zeros(hidden)),
-            (p + "mlp.dense_h_to_4h.weight", layer_matrix(inner, hidden)),
-            (p + "mlp.dense_h_to_4h.bias", zeros(inner)),
-            (p + "mlp.dense_4h_to_h.weight", layer_matrix(hidden, inner)),
-            (p + "mlp.dense_4h_to_h.bias", zeros(hidden)),
-        ]
-    head = normal(vocab_size, hidden)
-    head[eop_id] = 0
-    head[piece_count:] = 0
-    out += [
-        ("transformer.final_layernorm.gamma", ones(hidden)),
-        ("transformer.final_layernorm.beta", zeros(hidden)),
-        ("lm_head.weight", head),
-    ]
+    out = []
+    for name, shape, init in parameter_plan(num_layers, hidden, 4 * hidden * 2 // 3, vocab_size):
+        if init == "ones":
+            array = np.ones(shape, np.float16)
+        elif init == "zeros":
+            array = np.zeros(shape, np.float16)
+        else:
+            std = 0.02 if init == "vocab" else shape[1] ** -0.5
+            array = (rng.standard_normal(shape) * std).astype(np.float16)
+            if init == "vocab":
+                array[eop_id] = 0
+                array[piece_count:] = 0
+        out.append((name, array))
     return out
 
 
@@ -161,15 +162,34 @@ def generate(out_dir, force=False, num_layers=NUM_LAYERS, hidden=HIDDEN, num_hea
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--out", help="output directory (default with --preset: <repo>/.cache/<preset dir>)")
     parser.add_argument("--force", action="store_true", help="regenerate even if the stamp matches")
-    parser.add_argument("--layers", type=int, default=NUM_LAYERS)
-    parser.add_argument("--hidden", type=int, default=HIDDEN)
-    parser.add_argument("--heads", type=int, default=NUM_HEADS)
-    parser.add_argument("--seq-length", type=int, default=SEQ_LENGTH)
+    parser.add_argument("--preset", choices=("glm-6b", "glm-6b-1layer"),
+                        help="GLM-6B's real size and names (28 or 1 layers, hidden 4096), random float16 weights, "
+                             "streamed to disk; writes no glm_config.json")
+    parser.add_argument("--layers", type=int)
+    parser.add_argument("--hidden", type=int)
+    parser.add_argument("--heads", type=int)
+    parser.add_argument("--seq-length", type=int)
     args = parser.parse_args(argv)
-    generate(os.path.abspath(args.out), force=args.force, num_layers=args.layers, hidden=args.hidden,
-             num_heads=args.heads, seq_length=args.seq_length)
+    shape_flags = (args.layers, args.hidden, args.heads, args.seq_length)
+    if args.preset:
+        if any(v is not None for v in shape_flags):
+            parser.error("--preset fixes the shape: drop --layers/--hidden/--heads/--seq-length")
+        import glm_full_size_model  # noqa: E402  (sibling module; only presets need it)
+
+        try:
+            glm_full_size_model.generate_preset(args.preset, args.out, force=args.force)
+        except glm_full_size_model.PresetError as exc:
+            sys.stderr.write("make_tiny_model: %s\n" % exc)
+            return 1
+        return 0
+    if args.out is None:
+        parser.error("--out is required without --preset")
+    defaults = (NUM_LAYERS, HIDDEN, NUM_HEADS, SEQ_LENGTH)
+    layers, hidden, heads, seq_length = [d if v is None else v for v, d in zip(shape_flags, defaults)]
+    generate(os.path.abspath(args.out), force=args.force, num_layers=layers, hidden=hidden,
+             num_heads=heads, seq_length=seq_length)
     return 0
 
 

@@ -26,6 +26,7 @@ MESSAGE_TYPES = (
     "interrupt_reply",
     "shutdown_request",
     "shutdown_reply",
+    "memory",
 )
 
 ENVELOPE_FIELDS = {

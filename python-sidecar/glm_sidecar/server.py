@@ -1,9 +1,10 @@
-"""The sidecar's sockets and threads: request loop, control thread, model worker, parent watch."""
+"""The sidecar's sockets and threads: request loop, control thread, model worker, memory watch, parent watch."""
 from __future__ import annotations
 
 import collections
 import os
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -11,13 +12,15 @@ from typing import Any, Dict, Optional
 
 import zmq
 
-from . import protocol
+from . import memory, protocol
 from .engine.base import Engine, EngineError, GenerateParams
 
 INBOX = "inproc://worker-outbox"
 # How often idle loops wake to check for shutdown: shutdown answers within this, a dead parent is
 # noticed within this plus 1 s, and idle CPU stays low.
 IDLE_WAKE_MS = 500
+# How often the memory watch reports the process's RSS while the model loads or an answer runs.
+MEMORY_REPORT_S = 1.0
 
 
 class _Job(object):
@@ -57,7 +60,8 @@ class SidecarServer(object):
         outbox = self.context.socket(zmq.PULL)
         outbox.bind(INBOX)
         self._send(shell, "hello", self._hello("shell"))
-        for target in (self._control_loop, self._worker_loop, self._parent_watch, self._heartbeat_echo):
+        for target in (self._control_loop, self._worker_loop, self._parent_watch, self._heartbeat_echo,
+                       self._memory_watch):
             threading.Thread(target=target, daemon=True).start()
         poller = zmq.Poller()
         poller.register(shell, zmq.POLLIN)
@@ -104,7 +108,7 @@ class SidecarServer(object):
             # other types (including unknown ones) are ignored, as the protocol says
         except Exception as exc:  # a handler error becomes an error reply; the loop never dies of it
             reply_type = msg_type[:-len("_request")] + "_reply" if msg_type.endswith("_request") else "info_reply"
-            self._send(shell, reply_type, _error_of(exc), msg_id)
+            self._send(shell, reply_type, self._error_of(exc), msg_id)
 
     def _tokenize(self, content: Dict[str, Any]) -> Dict[str, Any]:
         text = content.get("text")
@@ -140,7 +144,7 @@ class SidecarServer(object):
             elif msg["msg_type"] == "shutdown_request":
                 self._send(control, "shutdown_reply", {"status": "ok"}, msg["msg_id"])
                 self.stopping.set()
-        control.close(0)
+        control.close(1000)  # linger: closing at once (0) could drop the shutdown_reply just sent
 
     # ---- worker thread: loads the model, then runs one generation at a time ----
     def _worker_loop(self) -> None:
@@ -153,11 +157,13 @@ class SidecarServer(object):
                 job = self.jobs.get(timeout=IDLE_WAKE_MS / 1000.0)
             except queue.Empty:
                 continue
+            self.current = job
             try:
                 emit("generate_reply", self._generate(job, emit), job.msg_id)
             except Exception as exc:
-                emit("generate_reply", _error_of(exc), job.msg_id)
+                emit("generate_reply", self._error_of(exc), job.msg_id)
             finally:
+                self.current = None
                 self.jobs_by_id.pop(job.msg_id, None)
         outbox.close(0)
 
@@ -175,20 +181,20 @@ class SidecarServer(object):
             if name != phase["name"]:
                 close_phase()
                 phase["name"] = name
-            emit("status", {"state": "loading", "phase": name, "progress": progress, "detail": detail,
-                            "elapsed_s": round(time.time() - started, 3)})
+            emit("status", dict(memory.read_usage() or {}, state="loading", phase=name, progress=progress,
+                                detail=detail, elapsed_s=round(time.time() - started, 3)))
 
         try:
             self.engine.load(report)
         except Exception as exc:
-            self.load_error = _error_of(exc)
+            self.load_error = self._error_of(exc)
             emit("status", dict(self.load_error, state="failed", phase=phase["name"],
                                 elapsed_s=round(time.time() - started, 3)))
             return
         close_phase()
         timings.pop("start", None)
         self.ready.set()
-        emit("status", dict(state="ready", phase="ready", progress=1.0, detail=None,
+        emit("status", dict(memory.read_usage() or {}, state="ready", phase="ready", progress=1.0, detail=None,
                             elapsed_s=round(time.time() - started, 3), info=self.engine.info(), timings=timings))
 
     def _generate(self, job: _Job, emit: Any) -> Dict[str, Any]:
@@ -221,6 +227,31 @@ class SidecarServer(object):
             "timings": {"first_token_ms": round(((first["at"] or time.time()) - started) * 1000, 3),
                         "total_ms": round(total * 1000, 3)},
         }
+
+    # ---- memory watch: the RSS about once a second while loading or answering (the UI names an OOM kill by it) ----
+    def _memory_watch(self) -> None:
+        if memory.read_usage() is None:
+            return  # no /proc/self/status (not Linux): the protocol says nothing is reported
+        outbox = self.context.socket(zmq.PUSH)
+        outbox.connect(INBOX)
+        while not self.stopping.wait(MEMORY_REPORT_S):
+            job = self.current
+            loading = not self.ready.is_set() and self.load_error is None
+            usage = memory.read_usage() if job is not None or loading else None
+            if usage is not None:
+                outbox.send_pyobj(("memory", usage, job.msg_id if job is not None else None))
+        outbox.close(0)
+
+    def _error_of(self, exc: BaseException) -> Dict[str, Any]:
+        """_error_of, naming MindSpore's allocation failures OutOfMemory (also on stderr, so the log has it)."""
+        if not isinstance(exc, EngineError) and memory.is_out_of_memory(exc):
+            try:
+                device_target = self.engine.info().get("device_target")
+            except Exception:
+                device_target = None
+            exc = memory.out_of_memory_error(exc, device_target)
+            sys.stderr.write("glm_sidecar: %s\n" % exc)
+        return _error_of(exc)
 
     # ---- heartbeat: a pure echo inside libzmq (no GIL), so it answers while a graph compiles ----
     def _heartbeat_echo(self) -> None:

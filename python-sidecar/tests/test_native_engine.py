@@ -80,9 +80,13 @@ def test_logits_of_prefill_and_every_decode_step_match_the_numpy_reference(weigh
 
 
 def test_float16_weights_as_on_ascend_and_gpu_stay_close_and_answer_alike(native, tiny_model_dir):
-    """The device path's precision, run on CPU: float16 weights and matmuls, float32 LayerNorm and softmax."""
+    """The device path's precision, run on CPU: float16 weights and matmuls, float32 LayerNorm and softmax.
+    On CPU the float16 weights go through the aot kernel (the tiny model's widths 64 and 170 also cover the
+    kernel's remainder lanes) for the decode step and the 64-token bucket, and through a just-in-time float32
+    cast for the longer buckets: every bucket is run below."""
     half = load_engine(tiny_model_dir, precision="float16")
     assert half.info()["compute_dtype"] == "float16" and native.info()["compute_dtype"] == "float32"
+    assert half.info()["cpu_kernels"] and not half.info()["cpu_kernels"].startswith("unavailable")
     reference = reference_for(tiny_model_dir, native)
     for prompt in PROMPTS:
         ids = half.encode(prompt)
@@ -90,6 +94,12 @@ def test_float16_weights_as_on_ascend_and_gpu_stay_close_and_answer_alike(native
         want = reference.logits(ids)[-1]
         assert np.abs(logits[0] - want).max() <= 5e-3 * max(1.0, np.abs(want).max()), prompt
         assert tokens == run(native, ids, record=False, max_new_tokens=12, do_sample=False)[0], prompt
+    ids = half.encode(PROMPTS[1])
+    want = reference.logits(ids)[-1]
+    for bucket in half.buckets:
+        tokens, logits, _ = run(half, ids, max_new_tokens=12, do_sample=False, bucket=bucket)
+        assert np.abs(logits[0] - want).max() <= 5e-3 * max(1.0, np.abs(want).max()), bucket
+        assert tokens == run(native, ids, record=False, max_new_tokens=12, do_sample=False)[0], bucket
 
 
 def test_greedy_is_the_same_in_every_bucket_and_after_a_restart(native, tiny_model_dir):
@@ -101,7 +111,20 @@ def test_greedy_is_the_same_in_every_bucket_and_after_a_restart(native, tiny_mod
     assert run(again, ids, record=False, max_new_tokens=30, do_sample=False)[0] == answers[0]
 
 
-def test_no_graph_is_compiled_after_warm_up(native):
+def test_load_warms_only_the_first_bucket_and_each_bucket_compiles_once(tiny_model_dir):
+    lazy = load_engine(tiny_model_dir)
+    prefill, decode = lazy.decoder.prefill_step.compile_cache, lazy.decoder.decode_step.compile_cache
+    assert (len(prefill), len(decode)) == (1, 1)
+    for length in (3, 63, 64, 65, 130, 200, 250):
+        ids = (lazy.encode("北京 " * 200)[:length - 2] + [lazy.tokenizer.gmask_id, lazy.tokenizer.bos_id])
+        run(lazy, ids, record=False, max_new_tokens=3, do_sample=True, seed=length)
+    assert (len(prefill), len(decode)) == (len(lazy.buckets), 1)
+    eager = load_engine(tiny_model_dir, warm_all=True)
+    assert (len(eager.decoder.prefill_step.compile_cache), len(eager.decoder.decode_step.compile_cache)) == (3, 1)
+
+
+def test_no_graph_is_compiled_once_every_bucket_is_warm(tiny_model_dir):
+    native = load_engine(tiny_model_dir, warm_all=True)
     prefill, decode = native.decoder.prefill_step.compile_cache, native.decoder.decode_step.compile_cache
     before = (len(prefill), len(decode))
     assert before == (len(native.buckets), 1)

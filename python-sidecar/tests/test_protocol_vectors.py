@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from glm_sidecar import protocol
+from glm_sidecar import memory, protocol
 
 VECTORS_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "test", "fixtures", "protocol", "vectors.json")
 with open(VECTORS_PATH, encoding="utf-8") as _handle:
@@ -43,6 +43,17 @@ def test_signed_frames():
     with pytest.raises(protocol.ProtocolError) as info:
         protocol.decode_frames([b"\x00" * 32, body], key)
     assert info.value.code == "BAD_SIGNATURE"
+
+
+def test_memory_vectors_carry_what_the_sidecar_reads_from_proc(tmp_path):
+    status = tmp_path / "status"
+    status.write_text("VmHWM:\t 2000 kB\nVmRSS:\t 1000 kB\n")
+    keys = set(memory.read_usage(str(status)))
+    carrying = [v for v in VECTORS["valid"] if v["decoded"]["msg_type"] == "memory" or "rss_bytes" in v["decoded"]["content"]]
+    assert len(carrying) == 3
+    for vector in carrying:
+        assert keys <= set(vector["decoded"]["content"])
+        assert all(isinstance(vector["decoded"]["content"][k], int) for k in keys)
 
 
 def test_encode_then_decode_round_trips():

@@ -3,10 +3,11 @@ import { formatBytes } from "../download/disk-space.ts";
 import { MODEL_MANIFEST } from "../download/manifest.ts";
 import { fail, ok, skip, warn, type CheckResult } from "./check-result.ts";
 import type { DoctorFacts } from "./doctor-facts.ts";
-import { deviceMemoryNeeded, hostRamNeeded } from "./memory-needs.ts";
+import { describeNeed, estimateMemory, type MemoryEstimate } from "../model/memory-estimate.ts";
+import { cpuRamFixes, modelLabel } from "./memory-needs.ts";
 
 const MB = 1024 * 1024;
-const ckptBytes = (f: DoctorFacts) => f.model.files.find((x) => x.name === "glm_6b.ckpt")?.size ?? null;
+const estimate = (f: DoctorFacts): MemoryEstimate => estimateMemory(f.model.shape, f.device.target, f.precision);
 
 /** Free HBM per NPU from `npu-smi info`: the last "used / total" MB pair on each chip row. */
 export function npuFreeBytes(npuSmiOut: string): number[] {
@@ -19,10 +20,10 @@ export function npuFreeBytes(npuSmiOut: string): number[] {
   return free;
 }
 
-function memoryVerdict(id: string, title: string, summary: string, free: number | undefined, need: number, fix: string): CheckResult {
+function memoryVerdict(id: string, title: string, summary: string, free: number | undefined, need: MemoryEstimate, fix: string): CheckResult {
   if (free === undefined) return warn(id, title, `${summary}; free memory unknown`, fix);
-  const numbers = `${summary}; ${formatBytes(free)} free, the model needs about ${formatBytes(need)}`;
-  return free >= need ? ok(id, title, numbers) : fail(id, title, numbers, fix);
+  const numbers = `${summary}; ${formatBytes(free)} free, the model needs ${describeNeed(need, "device")}`;
+  return free >= need.deviceBytes ? ok(id, title, numbers) : fail(id, title, numbers, `${fix}, or a smaller --seq-length`);
 }
 
 export function checkAscend(f: DoctorFacts): CheckResult {
@@ -38,7 +39,7 @@ export function checkAscend(f: DoctorFacts): CheckResult {
   if (!wanted) return warn("ascend", "Ascend NPU", `${summary}, but the device is ${f.device.target}`, "use --device Ascend (or auto)");
   if (!toolkit) return warn("ascend", "Ascend NPU", summary, "source /usr/local/Ascend/ascend-toolkit/set_env.sh (sets ASCEND_HOME_PATH / ASCEND_TOOLKIT_HOME)");
   const free = npuSmi.found ? npuFreeBytes(npuSmi.stdout)[f.device.id] : undefined;
-  return memoryVerdict("ascend", "Ascend NPU", summary, free, deviceMemoryNeeded(f.model.custom, ckptBytes(f)), "free the NPU (npu-smi info lists its processes) or pick another with --device-id");
+  return memoryVerdict("ascend", "Ascend NPU", summary, free, estimate(f), "free the NPU (npu-smi info lists its processes) or pick another with --device-id");
 }
 
 export function checkNvidia(f: DoctorFacts): CheckResult {
@@ -58,15 +59,18 @@ export function checkNvidia(f: DoctorFacts): CheckResult {
   const gpu = gpus[f.device.id] ?? gpus[0]!;
   const summary = `${gpus.length} GPU(s): ${gpu.name}`;
   if (!wanted) return ok("nvidia", "NVIDIA GPU", `${summary} (not used: device is ${f.device.target})`);
-  return memoryVerdict("nvidia", "NVIDIA GPU", summary, gpu.free, deviceMemoryNeeded(f.model.custom, ckptBytes(f)), "free the GPU or pick another with --device-id");
+  return memoryVerdict("nvidia", "NVIDIA GPU", summary, gpu.free, estimate(f), "free the GPU or pick another with --device-id");
 }
 
 export function checkHostRam(f: DoctorFacts): CheckResult {
-  const need = hostRamNeeded(f.device.target, f.model.custom, ckptBytes(f));
-  const precision = f.device.target === "CPU" ? "fp32 on CPU" : "fp16 checkpoint read into host memory while loading";
-  const detail = `${formatBytes(f.ram.totalBytes)} total, ${formatBytes(f.ram.availableBytes)} available; ${f.model.custom ? "this model" : "ChatGLM-6B"} needs about ${formatBytes(need)} (${precision})`;
-  if (f.ram.totalBytes < need) return fail("ram", "host RAM", detail, f.device.target === "CPU" ? "use an Ascend NPU, glm-chat --precision float16 (half the RAM), a machine with more RAM, or --force to try anyway" : "use a machine with more RAM");
-  if (f.ram.availableBytes < need) return warn("ram", "host RAM", detail, "close other programs: not enough is free right now");
+  const need = estimate(f);
+  const detail = `${formatBytes(f.ram.totalBytes)} total, ${formatBytes(f.ram.availableBytes)} available; ` +
+    `${modelLabel(f.model.custom)} on ${f.device.target} needs ${describeNeed(need, "host")}`;
+  const cpuFixes = () => ["an Ascend NPU", ...cpuRamFixes(f.model.shape, f.precision, f.ram.totalBytes), "a machine with more RAM"];
+  if (f.ram.totalBytes < need.hostBytes) {
+    return fail("ram", "host RAM", detail, f.device.target === "CPU" ? `use ${cpuFixes().join(", ")}, or --force to try anyway` : "use a machine with more RAM");
+  }
+  if (f.ram.availableBytes < need.hostBytes) return warn("ram", "host RAM", detail, "close other programs: not enough is free right now");
   return ok("ram", "host RAM", detail);
 }
 

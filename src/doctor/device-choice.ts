@@ -1,5 +1,6 @@
 // `--device auto`: Ascend if an NPU is visible, else GPU if nvidia-smi works and MindSpore runs on it, else CPU.
 import { davinciDevices, hostRam, runCommand, type RamFacts, type RunCommand } from "./host-probes.ts";
+import { modelShapeOf } from "../model/model-shape.ts";
 import { checkCpuRam, isCustomModel, type Device, type Precision } from "./memory-needs.ts";
 import { RUN_CHECK_SUCCESS, runCheckScript } from "./python-probe.ts";
 
@@ -44,10 +45,14 @@ export interface ResolveDeviceInput {
   loadsModel: boolean;
   force: boolean;
   precision?: Precision;
+  /** --seq-length (GLM_CHAT_SEQ_LENGTH): the KV cache and working memory grow with it. */
+  seqLength?: number;
+  /** MindFormers runs float32 on CPU whatever --precision says. */
+  engine?: "auto" | "mindformers" | "native" | "fake";
   python?: string;
 }
 
-/** The concrete device to start the sidecar on; refuses ChatGLM-6B on a CPU without the RAM for it (DEVICE_NOT_ENOUGH_RAM). */
+/** The concrete device to start the sidecar on; refuses a model on a CPU without the RAM for it (DEVICE_NOT_ENOUGH_RAM). */
 export async function resolveDevice(
   input: ResolveDeviceInput,
   probes: DeviceProbes = { run: runCommand, davinci: () => davinciDevices() },
@@ -59,7 +64,9 @@ export async function resolveDevice(
       ? { target: "CPU" as const, reason: "no model to load" }
       : await chooseDevice({ ...probes, python: probes.python ?? input.python }, input.deviceId);
   if (choice.target === "CPU" && input.loadsModel) {
-    checkCpuRam({ custom: isCustomModel(input.modelDir), ...ram(), force: input.force, precision: input.precision });
+    const precision = input.engine === "mindformers" ? "auto" : input.precision;
+    const shape = modelShapeOf(input.modelDir, input.seqLength);
+    checkCpuRam({ shape, custom: isCustomModel(input.modelDir), ...ram(), force: input.force, precision });
   }
   return choice;
 }

@@ -8,6 +8,7 @@ import { checkAscend, checkDisk, checkHostRam, checkMirror, checkModelFiles, che
 import { checkMindFormers, checkMindSpore, checkNode, checkPython, checkRunCheck, checkZeromq } from "./checks-runtime.ts";
 import type { DoctorFacts } from "./doctor-facts.ts";
 import { gatherFacts } from "./gather-facts.ts";
+import { checkLastRun } from "./last-run.ts";
 import { renderJson, renderText } from "./render-report.ts";
 
 export function runChecks(facts: DoctorFacts, sidecarDir: string): CheckResult[] {
@@ -25,6 +26,7 @@ export function runChecks(facts: DoctorFacts, sidecarDir: string): CheckResult[]
     checkModelFiles(facts),
     checkNotebook(facts),
     checkMirror(facts),
+    checkLastRun(facts.lastRun),
   ];
 }
 
@@ -36,13 +38,15 @@ interface DoctorOptions {
   deviceId: number;
   mirror: string[];
   offline: boolean;
+  precision: "auto" | "float16" | "float32";
+  seqLength?: number;
 }
 
-function deviceIndex(value: string): number {
+const wholeNumber = (name: string) => (value: string): number => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("--device-id must be a whole number");
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
   return n;
-}
+};
 
 function parseDoctorOptions(argv: string[], paths: AppPaths, stderr: NodeJS.WritableStream): DoctorOptions {
   return new Command("glm-chat doctor")
@@ -51,9 +55,13 @@ function parseDoctorOptions(argv: string[], paths: AppPaths, stderr: NodeJS.Writ
     .addOption(new Option("--python <path>", "the sidecar's Python (default: the managed venv)").env("GLM_CHAT_PYTHON"))
     .addOption(new Option("--model-dir <dir>", "model directory").env("GLM_CHAT_MODEL_DIR").default(join(paths.dataDir, "models", "glm-6b")))
     .addOption(new Option("--device <target>", "device to check").choices(["auto", "Ascend", "GPU", "CPU"]).env("GLM_CHAT_DEVICE").default("auto"))
-    .addOption(new Option("--device-id <n>", "device index").argParser(deviceIndex).default(0))
+    .addOption(new Option("--device-id <n>", "device index").argParser(wholeNumber("--device-id")).default(0))
     .addOption(new Option("--mirror <url>", "base URL to check instead of the default source (repeatable)").argParser((v, prev: string[]) => [...prev, v]).default([]))
     .addOption(new Option("--offline", "do not check the download mirror").default(false))
+    .addOption(new Option("--precision <dtype>", "the precision the memory checks assume (auto: float32 on CPU, float16 on Ascend/GPU)")
+      .choices(["auto", "float16", "float32"]).default("auto"))
+    .addOption(new Option("--seq-length <n>", "the seq_length the memory checks assume (default: glm_config.json, else 2048)")
+      .env("GLM_CHAT_SEQ_LENGTH").argParser(wholeNumber("--seq-length")))
     .exitOverride()
     .configureOutput({ writeErr: (s) => stderr.write(s) })
     .parse(argv, { from: "user" })
@@ -78,6 +86,9 @@ export async function runDoctor(argv: string[], paths: AppPaths, io: { stdout: N
     deviceId: options.deviceId,
     mirrors: resolveMirrors(options.mirror, process.env),
     offline: options.offline,
+    precision: options.precision,
+    seqLength: options.seqLength,
+    logDir: paths.logDir,
   });
   const results = runChecks(facts, paths.sidecarDir);
   io.stdout.write(options.json ? renderJson(results, facts.device) : renderText(results, facts.device));

@@ -1,6 +1,8 @@
 // Everything the doctor found out, as plain data: the checks decide from this alone, so tests feed it directly.
 import type { CommandOutcome, MirrorFacts, RamFacts, ZeromqFacts } from "./host-probes.ts";
-import type { Device } from "./memory-needs.ts";
+import type { ModelShape } from "../model/memory-estimate.ts";
+import type { LastRunFacts } from "./last-run.ts";
+import type { Device, Precision } from "./memory-needs.ts";
 import type { PythonFacts } from "./python-probe.ts";
 
 export interface ModelFileFacts {
@@ -22,14 +24,19 @@ export interface DoctorFacts {
     | { path: string; source: "explicit" | "managed"; state: "ran"; facts: PythonFacts };
   /** The device the checks are about, and why it was chosen. */
   device: { target: Device; id: number; reason: string };
+  /** --precision the memory checks assume (auto: float32 on CPU, float16 on Ascend/GPU). */
+  precision: Precision;
   runCheck?: CommandOutcome;
   ascend: { npuSmi: CommandOutcome; davinci: string[]; env: { ASCEND_HOME_PATH?: string; ASCEND_TOOLKIT_HOME?: string } };
   nvidia: { smi: CommandOutcome };
   ram: RamFacts;
   disk: { dir: string; freeBytes: number } | { dir: string; error: string };
-  model: { dir: string; exists: boolean; custom: boolean; files: ModelFileFacts[] };
+  /** `shape`: what the engine will build (glm_config.json, or GLM-6B's widths sized by the checkpoint) and its seq_length. */
+  model: { dir: string; exists: boolean; custom: boolean; files: ModelFileFacts[]; shape: ModelShape };
   /** Signs of an OpenI / ModelArts notebook: MoXing importable, /home/ma-user, the c2net/openi SDK variables. */
   notebook: string[];
   /** undefined when skipped (--offline). */
   mirror?: MirrorFacts;
+  /** The newest sidecar log's ending; undefined when none was found (or not looked for). */
+  lastRun?: LastRunFacts;
 }

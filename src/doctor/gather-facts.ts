@@ -7,7 +7,9 @@ import { MODEL_MANIFEST, sourceUrls } from "../download/manifest.ts";
 import type { DoctorFacts, ModelFileFacts } from "./doctor-facts.ts";
 import { chooseDevice, type DeviceOption } from "./device-choice.ts";
 import { davinciDevices, diskFree, glibcVersion, headUrl, hostRam, loadZeromq, runCommand, type RunCommand } from "./host-probes.ts";
-import { isCustomModel } from "./memory-needs.ts";
+import { modelShapeOf } from "../model/model-shape.ts";
+import { lastRunFacts } from "./last-run.ts";
+import { isCustomModel, type Precision } from "./memory-needs.ts";
 import { PYTHON_PROBE, runCheckScript, type PythonFacts } from "./python-probe.ts";
 
 export interface GatherOptions {
@@ -17,6 +19,10 @@ export interface GatherOptions {
   deviceId: number;
   mirrors: string[];
   offline: boolean;
+  precision?: Precision;
+  seqLength?: number;
+  /** Where the sidecar logs go: the newest one tells how the last run ended. */
+  logDir?: string;
   /** Skip MindSpore's run_check (the start-up diagnosis: the sidecar already said what failed). */
   skipRunCheck?: boolean;
   run?: RunCommand;
@@ -78,14 +84,16 @@ export async function gatherFacts(o: GatherOptions): Promise<DoctorFacts> {
     zeromq,
     python,
     device,
+    precision: o.precision ?? "auto",
     runCheck,
     ascend: { npuSmi, davinci, env: { ASCEND_HOME_PATH: env.ASCEND_HOME_PATH, ASCEND_TOOLKIT_HOME: env.ASCEND_TOOLKIT_HOME } },
     nvidia: { smi: nvidiaSmi },
     ram: hostRam(),
     disk: await diskFree(modelExists ? o.modelDir : nearestExisting(o.modelDir)),
-    model: { dir: o.modelDir, exists: modelExists, custom: isCustomModel(o.modelDir), files },
+    model: { dir: o.modelDir, exists: modelExists, custom: isCustomModel(o.modelDir), files, shape: modelShapeOf(o.modelDir, o.seqLength) },
     notebook: notebookSigns(env, python),
     mirror: o.offline ? undefined : await headUrl(probeUrl, 5_000, env),
+    lastRun: o.logDir === undefined ? undefined : lastRunFacts(o.logDir),
   };
 }
 

@@ -7,7 +7,8 @@ import { runChecks } from "./doctor-command.ts";
 import { gatherFacts } from "./gather-facts.ts";
 
 /** Sidecar error codes that mean the engine could not start (not a user's cancel, not a mid-answer crash). */
-export const STARTUP_FAILURE_CODES = new Set(["SIDECAR_SPAWN_FAILED", "SIDECAR_EXITED", "SIDECAR_STALLED", "ENGINE_LOAD_FAILED", "SIDECAR_PROTOCOL_MISMATCH"]);
+export const STARTUP_FAILURE_CODES = new Set(["SIDECAR_SPAWN_FAILED", "SIDECAR_EXITED", "SIDECAR_STALLED", "ENGINE_LOAD_FAILED", "SIDECAR_PROTOCOL_MISMATCH",
+  "SIDECAR_OUT_OF_MEMORY"]);
 
 export function formatDiagnosis(results: readonly CheckResult[]): string {
   const problems = results.filter((r) => r.status === "warn" || r.status === "fail");
@@ -21,7 +22,8 @@ export async function startupDiagnosis(options: CliOptions, paths: AppPaths, tim
   const python = options.python
     ? { path: options.python, source: "explicit" as const }
     : { path: join(paths.venvDir, "bin", "python"), source: "managed" as const };
-  const work = gatherFacts({ python, modelDir: options.modelDir, device: options.device, deviceId: options.deviceId, mirrors: [], offline: true, skipRunCheck: true })
+  const work = gatherFacts({ python, modelDir: options.modelDir, device: options.device, deviceId: options.deviceId, mirrors: [], offline: true, skipRunCheck: true,
+    precision: options.engine === "mindformers" ? "auto" : options.precision, seqLength: options.seqLength })
     .then((facts) => formatDiagnosis(runChecks(facts, paths.sidecarDir).filter((r) => r.id !== "mirror")))
     .catch(() => "");
   let timer: NodeJS.Timeout | undefined;

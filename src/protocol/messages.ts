@@ -17,6 +17,7 @@ export const MESSAGE_TYPES = [
   "interrupt_reply",
   "shutdown_request",
   "shutdown_reply",
+  "memory",
 ] as const;
 
 export type MessageType = (typeof MESSAGE_TYPES)[number];
@@ -54,6 +55,15 @@ export interface StatusContent {
   info?: InfoContent;
   ename?: string;
   evalue?: string;
+  /** The sidecar's VmRSS and VmHWM (Linux only), as in `memory`. */
+  rss_bytes?: number;
+  rss_peak_bytes?: number;
+}
+
+/** `memory`: the sidecar's resident set, about once a second while it loads or answers (Linux only). */
+export interface MemoryContent {
+  rss_bytes: number;
+  rss_peak_bytes: number;
 }
 
 export interface InfoContent {
@@ -90,6 +100,14 @@ export interface GenerateReplyOk {
 }
 
 export type GenerateReplyContent = GenerateReplyOk | ErrorContent;
+
+/** The RSS a `memory` or `status` message reports, or undefined where it carries none (an older sidecar, not Linux). */
+export function memoryReportOf(message: Envelope): { rssBytes: number; rssPeakBytes: number } | undefined {
+  if (message.msg_type !== "memory" && message.msg_type !== "status") return undefined;
+  const c = message.content as Partial<MemoryContent>;
+  if (typeof c.rss_bytes !== "number" || !Number.isFinite(c.rss_bytes)) return undefined;
+  return { rssBytes: c.rss_bytes, rssPeakBytes: typeof c.rss_peak_bytes === "number" ? c.rss_peak_bytes : c.rss_bytes };
+}
 
 export function isErrorContent(content: unknown): content is ErrorContent {
   const c = content as Partial<ErrorContent> | null;

@@ -11,6 +11,7 @@ export type SidecarErrorCode =
   | "SIDECAR_EXITED"
   | "SIDECAR_STALLED"
   | "SIDECAR_UNRESPONSIVE"
+  | "SIDECAR_OUT_OF_MEMORY"
   | "SIDECAR_PROTOCOL_MISMATCH"
   | "ENGINE_LOAD_FAILED"
   | "ENGINE_ERROR"
@@ -31,4 +32,14 @@ export class SidecarError extends Error {
     this.stderrTail = options.stderrTail ?? [];
     this.logPath = options.logPath;
   }
+}
+
+/** An error reply (or failed status) from the sidecar as a SidecarError; MindSpore's OutOfMemory keeps its own code. */
+export function errorFromReply(
+  content: { ename: string; evalue: string },
+  code: "ENGINE_ERROR" | "ENGINE_LOAD_FAILED",
+  options: { stderrTail?: string[]; logPath?: string } = {},
+): SidecarError {
+  if (content.ename === "OutOfMemory") return new SidecarError("SIDECAR_OUT_OF_MEMORY", content.evalue, options);
+  return new SidecarError(code, `${content.ename}: ${content.evalue}`, options);
 }

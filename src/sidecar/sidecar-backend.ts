@@ -3,7 +3,7 @@ import type { BackendStatus, ChatBackend, GenerateEvent, GenerateOptions, Sampli
 import { makeEnvelope } from "../protocol/codec.ts";
 import { isErrorContent, type Envelope, type GenerateReplyOk, type GenerateRequestContent } from "../protocol/messages.ts";
 import { AsyncQueue } from "./async-queue.ts";
-import { SidecarError } from "./errors.ts";
+import { errorFromReply, SidecarError } from "./errors.ts";
 import { Sidecar, type SidecarLaunch } from "./supervisor.ts";
 
 const MAX_RESTARTS_IN_A_ROW = 5;
@@ -112,9 +112,7 @@ export class SidecarBackend implements ChatBackend {
         if (message.msg_type === "token") {
           yield { type: "delta", text: String((message.content as { text?: unknown }).text ?? "") };
         } else if (message.msg_type === "generate_reply") {
-          if (isErrorContent(message.content)) {
-            throw new SidecarError("ENGINE_ERROR", `${message.content.ename}: ${message.content.evalue}`);
-          }
+          if (isErrorContent(message.content)) throw errorFromReply(message.content, "ENGINE_ERROR");
           const reply = message.content as unknown as GenerateReplyOk;
           this.failuresInARow = 0;
           yield {
@@ -144,7 +142,7 @@ export class SidecarBackend implements ChatBackend {
       const offExit = sidecar.onExit(() => (done(), reject(sidecar.exitError("while counting tokens"))));
       sendTo(sidecar, "shell", "tokenize_request", request.content, request.msg_id).catch((e: unknown) => (done(), reject(e)));
     });
-    if (isErrorContent(reply.content)) throw new SidecarError("ENGINE_ERROR", `${reply.content.ename}: ${reply.content.evalue}`);
+    if (isErrorContent(reply.content)) throw errorFromReply(reply.content, "ENGINE_ERROR");
     return (reply.content as { count: number }).count;
   }
 

@@ -3,10 +3,13 @@ import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { join, resolve } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import type { BackendStatus } from "../chat/backend.ts";
-import { isErrorContent, PROTOCOL_VERSION, type HelloContent, type InfoContent, type StatusContent } from "../protocol/messages.ts";
+import { isErrorContent, memoryReportOf, PROTOCOL_VERSION, type HelloContent, type InfoContent, type StatusContent } from "../protocol/messages.ts";
 import { SidecarConnection } from "./connection.ts";
+import { deathError, type MemoryReport } from "./death-cause.ts";
 import { HeartbeatMonitor } from "./heartbeat.ts";
-import { SidecarError } from "./errors.ts";
+import { errorFromReply, SidecarError } from "./errors.ts";
+import { readMemoryLimit, type MemoryLimitReader } from "./memory-limit.ts";
+import { processIsDying } from "./process-state.ts";
 import { StderrTail } from "./stderr-tail.ts";
 
 export interface SidecarLaunch {
@@ -30,6 +33,8 @@ export interface SidecarLaunch {
   /** Heartbeat ping interval and the silence after which the sidecar counts as dead (then it is killed). */
   heartbeatIntervalMs?: number;
   timeToDeadMs?: number;
+  /** The memory the sidecar may use, read when it dies (default: cgroup limit, else MemTotal). */
+  readMemoryLimit?: MemoryLimitReader;
 }
 
 export interface ExitInfo {
@@ -45,6 +50,9 @@ export class Sidecar {
   exit: ExitInfo | undefined;
   /** Why glm-chat killed it, when it did (e.g. it stopped answering heartbeats). */
   deathReason: string | undefined;
+  /** The last RSS the sidecar reported; with the limit, it tells an OOM kill from any other SIGKILL. */
+  lastMemory: MemoryReport | undefined;
+  private limitBytes: number | undefined;
   private stopping: Promise<void> | undefined;
   private heartbeat: HeartbeatMonitor | undefined;
   private readonly exitListeners = new Set<() => void>();
@@ -54,6 +62,7 @@ export class Sidecar {
     private readonly child: ResultPromise,
     readonly exited: Promise<ExitInfo>,
     readonly logPath: string,
+    private readonly readLimit: MemoryLimitReader,
   ) {}
 
   static async start(launch: SidecarLaunch, onStatus: (s: Partial<BackendStatus>) => void): Promise<Sidecar> {
@@ -78,22 +87,31 @@ export class Sidecar {
       cleanup: true,
     });
     const exited = child.then((r) => ({ exitCode: r.exitCode, signal: r.signal }));
-    const sidecar = new Sidecar(connection, child, exited, logPath);
+    const sidecar = new Sidecar(connection, child, exited, logPath, launch.readMemoryLimit ?? (() => readMemoryLimit()));
     sidecar.pipeOutput(log);
+    connection.onMessage((channel, message) => {
+      const memory = channel === "shell" ? memoryReportOf(message) : undefined;
+      if (memory) sidecar.lastMemory = memory;
+    });
     sidecar.heartbeat = new HeartbeatMonitor(
       connection.heartbeat,
       { intervalMs: launch.heartbeatIntervalMs ?? 1000, timeToDeadMs: launch.timeToDeadMs ?? 10_000 },
       (silentMs) => {
-        sidecar.deathReason = `the engine stopped responding (no heartbeat for ${(silentMs / 1000).toFixed(1)} s) and was killed`;
-        log.write(`\n[glm-chat] ${sidecar.deathReason}\n`);
+        // Already dead or dying (say the OOM killer's SIGKILL, slow to tear down a big process): its exit will say why.
+        const dying = child.pid !== undefined && processIsDying(child.pid);
+        if (!dying) sidecar.deathReason = `the engine stopped responding (no heartbeat for ${(silentMs / 1000).toFixed(1)} s) and was killed`;
+        log.write(`\n[glm-chat] ${sidecar.deathReason ?? `no heartbeat for ${(silentMs / 1000).toFixed(1)} s; the process is already dying`}\n`);
         child.kill("SIGKILL");
       },
     );
     void exited.then((exit) => {
       sidecar.exit = exit;
+      sidecar.limitBytes = sidecar.readLimit();
       for (const listener of sidecar.exitListeners) listener();
       sidecar.heartbeat?.stop();
-      log.end(`\n[glm-chat] sidecar exited: code ${exit.exitCode ?? "-"} signal ${exit.signal ?? "-"}\n`);
+      const verdict = sidecar.exitError("");
+      const oom = verdict.code === "SIDECAR_OUT_OF_MEMORY" ? `[glm-chat] ${verdict.message}\n` : "";
+      log.end(`\n[glm-chat] sidecar exited: code ${exit.exitCode ?? "-"} signal ${exit.signal ?? "-"}\n${oom}`);
       void connection.close(); // a dead sidecar's sockets and ipc dir go with it
     });
     onStatus({ state: "starting", detail: "starting the engine", logPath });
@@ -124,15 +142,10 @@ export class Sidecar {
     });
   }
 
-  /** A SidecarError describing the child's death, with its last stderr lines. */
+  /** A SidecarError describing the child's death (out of memory, unresponsive, exited), with its last stderr lines. */
   exitError(context: string): SidecarError {
-    const exit = this.exit;
-    const how = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.exitCode ?? "?"}`;
-    const code = this.deathReason ? "SIDECAR_UNRESPONSIVE" : "SIDECAR_EXITED";
-    return new SidecarError(code, `${this.deathReason ?? `the engine ${how}`} ${context}`.trim(), {
-      stderrTail: this.stderr.report(),
-      logPath: this.logPath,
-    });
+    const facts = { exit: this.exit, deathReason: this.deathReason, lastMemory: this.lastMemory, limitBytes: this.limitBytes };
+    return deathError(facts, context, { stderrTail: this.stderr.report(), logPath: this.logPath });
   }
 
   private waitReady(stallMs: number, onStatus: (s: Partial<BackendStatus>) => void): Promise<void> {
@@ -175,8 +188,10 @@ export class Sidecar {
           ready = true;
           finishWhenReady();
         } else if (status.state === "failed") {
-          const words = isErrorContent(status) ? `${status.ename}: ${status.evalue}` : String(status.evalue ?? "unknown error");
-          finish(new SidecarError("ENGINE_LOAD_FAILED", words, { stderrTail: this.stderr.report(), logPath: this.logPath }));
+          const extras = { stderrTail: this.stderr.report(), logPath: this.logPath };
+          finish(isErrorContent(status)
+            ? errorFromReply(status, "ENGINE_LOAD_FAILED", extras)
+            : new SidecarError("ENGINE_LOAD_FAILED", String(status.evalue ?? "unknown error"), extras));
         }
       });
     });
@@ -191,6 +206,7 @@ export class Sidecar {
       }
       for (const signal of ["SIGTERM", "SIGKILL"] as const) {
         if (this.exit || (await raceTimeout(this.exited, graceMs))) break;
+        if (signal === "SIGKILL") this.deathReason ??= "the engine did not stop when asked and was killed"; // ours, not an OOM kill
         this.child.kill(signal);
       }
       await this.exited;

@@ -35,4 +35,16 @@ describe("parseCliOptions", () => {
     const options = parseCliOptions(["--temperature", "0.8", "--top-p", "0.9", "--top-k", "40", "--repetition-penalty", "1.1", "--seed", "42", "--max-new-tokens", "512", "--greedy"], paths);
     expect(options).toMatchObject({ temperature: 0.8, topP: 0.9, topK: 40, repetitionPenalty: 1.1, seed: 42, maxNewTokens: 512, greedy: true });
   });
+
+  it("takes --seq-length from GLM_CHAT_SEQ_LENGTH, the flag winning", () => {
+    const saved = process.env.GLM_CHAT_SEQ_LENGTH;
+    process.env.GLM_CHAT_SEQ_LENGTH = "1024";
+    try {
+      expect(parseCliOptions([], paths).seqLength).toBe(1024);
+      expect(parseCliOptions(["--seq-length", "512"], paths).seqLength).toBe(512);
+    } finally {
+      if (saved === undefined) delete process.env.GLM_CHAT_SEQ_LENGTH;
+      else process.env.GLM_CHAT_SEQ_LENGTH = saved;
+    }
+  });
 });

@@ -1,7 +1,7 @@
 // Host checks decide from injected facts and fake command output: npu-smi, nvidia-smi, RAM, disk, model files, mirror.
 import { describe, expect, it } from "vitest";
 import { checkAscend, checkDisk, checkHostRam, checkMirror, checkModelFiles, checkNotebook, checkNvidia, npuFreeBytes } from "../../src/doctor/checks-host.ts";
-import { GB, healthyFacts, notFound, ran } from "./facts-fixture.ts";
+import { GB, GLM6B_SHAPE, healthyFacts, notFound, ran } from "./facts-fixture.ts";
 
 const NPU_SMI = `+------------------------------------------------------------------------------------+
 | npu-smi 23.0.rc1                 Version: 23.0.rc1                                 |
@@ -28,7 +28,8 @@ describe("Ascend", () => {
     expect(checkAscend(healthyFacts({ ascend, device: { target: "Ascend", id: 0, reason: "auto" } })).status).toBe("ok");
     const full = checkAscend(healthyFacts({ ascend, device: { target: "Ascend", id: 1, reason: "auto" } }));
     expect(full.status).toBe("fail");
-    expect(full.detail).toMatch(/2\.9 GB free, the model needs about 14\.4 GB/);
+    expect(full.detail).toMatch(/2\.9 GB free, the model needs about 15\.0 GB: 13\.4 GB weights \(float16\) \+ 939\.5 MB cache for 2,048 tokens/);
+    expect(full.fix).toContain("a smaller --seq-length");
   });
 
   it("fails --device Ascend with no NPU visible, and skips when not wanted", () => {
@@ -60,27 +61,40 @@ describe("NVIDIA", () => {
 });
 
 describe("host RAM", () => {
-  it("fails ChatGLM-6B on a 16 GB CPU box with the fp32 numbers", () => {
-    const r = checkHostRam(healthyFacts({ ram: { totalBytes: 16 * GB, availableBytes: 12 * GB } }));
+  const cpu16 = { ram: { totalBytes: 16 * GB, availableBytes: 12 * GB } };
+
+  it("fails ChatGLM-6B on a 16 GB CPU box with the float32 breakdown, and offers float16", () => {
+    const r = checkHostRam(healthyFacts(cpu16));
     expect(r.status).toBe("fail");
-    expect(r.detail).toContain("needs about 28.8 GB (fp32 on CPU)");
+    expect(r.detail).toContain("ChatGLM-6B on CPU needs about 30.0 GB: 26.8 GB weights (float32) + 1.9 GB cache for 2,048 tokens + 604.0 MB working memory + 700.0 MB runtime");
+    expect(r.fix).toContain("--precision float16 (the native engine, about 15.7 GB)");
+    expect(r.fix).toContain("a smaller --seq-length (now 2,048)");
     expect(r.fix).toContain("--force");
   });
 
-  it("needs only the fp16 checkpoint on Ascend, and warns when too little is free now", () => {
-    const ascend = { device: { target: "Ascend" as const, id: 0, reason: "auto" } };
-    expect(checkHostRam(healthyFacts({ ...ascend, ram: { totalBytes: 32 * GB, availableBytes: 30 * GB } })).status).toBe("ok");
-    expect(checkHostRam(healthyFacts({ ...ascend, ram: { totalBytes: 32 * GB, availableBytes: 8 * GB } })).status).toBe("warn");
+  it("counts --precision float16 and a shorter --seq-length", () => {
+    expect(checkHostRam(healthyFacts({ ...cpu16, precision: "float16" })).status).toBe("warn"); // fits in 16 GB, not in the 12 free
+    const short = healthyFacts({ ...cpu16, precision: "float16", model: { ...healthyFacts().model, shape: { ...GLM6B_SHAPE, seqLength: 256 } } });
+    expect(checkHostRam(short).detail).toContain("cache for 256 tokens");
   });
 
-  it("sizes a custom (tiny) model by its checkpoint", () => {
-    const model = { dir: "/tiny", exists: true, custom: true, files: [{ name: "glm_6b.ckpt", size: 400_000, verified: null, elsewhere: [] }, { name: "ice_text.model", size: 250_000, verified: null, elsewhere: [] }] };
-    expect(checkHostRam(healthyFacts({ model, ram: { totalBytes: 2 * GB, availableBytes: 1 * GB } })).status).toBe("ok");
+  it("needs only the runtime and the embedding in host RAM on Ascend, and warns when too little is free now", () => {
+    const ascend = { device: { target: "Ascend" as const, id: 0, reason: "auto" } };
+    const r = checkHostRam(healthyFacts({ ...ascend, ram: { totalBytes: 32 * GB, availableBytes: 30 * GB } }));
+    expect(r).toMatchObject({ status: "ok", detail: expect.stringContaining("about 1.8 GB: 700.0 MB runtime + 1.1 GB for the largest tensor") });
+    expect(checkHostRam(healthyFacts({ ...ascend, ram: { totalBytes: 32 * GB, availableBytes: 1 * GB } })).status).toBe("warn");
+  });
+
+  it("sizes a custom (tiny) model by its shape", () => {
+    const shape = { ckptBytes: 400_000, layers: 2, hidden: 64, inner: 170, vocab: 832, seqLength: 256 };
+    const model = { dir: "/tiny", exists: true, custom: true, shape, files: [{ name: "glm_6b.ckpt", size: 400_000, verified: null, elsewhere: [] }, { name: "ice_text.model", size: 250_000, verified: null, elsewhere: [] }] };
+    const r = checkHostRam(healthyFacts({ model, ram: { totalBytes: 2 * GB, availableBytes: 1 * GB } }));
+    expect(r).toMatchObject({ status: "ok", detail: expect.stringContaining("this model on CPU needs about 970.") });
   });
 });
 
 describe("disk, model files, mirror", () => {
-  const missingCkpt = { dir: "/m", exists: true, custom: false, files: [{ name: "glm_6b.ckpt", size: null, verified: null, elsewhere: [] }, { name: "ice_text.model", size: 2_706_249, verified: "md5", elsewhere: [] }] };
+  const missingCkpt = { dir: "/m", exists: true, custom: false, shape: GLM6B_SHAPE, files: [{ name: "glm_6b.ckpt", size: null, verified: null, elsewhere: [] }, { name: "ice_text.model", size: 2_706_249, verified: "md5", elsewhere: [] }] };
 
   it("fails a disk without room for the missing checkpoint", () => {
     const r = checkDisk(healthyFacts({ model: missingCkpt, disk: { dir: "/m", freeBytes: 5 * GB } }));

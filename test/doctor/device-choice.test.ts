@@ -42,26 +42,37 @@ describe("chooseDevice", () => {
 describe("resolveDevice", () => {
   const realModel = mkdtempSync(join(tmpdir(), "glm-dev-"));
   const tinyModel = mkdtempSync(join(tmpdir(), "glm-dev-tiny-"));
-  writeFileSync(join(tinyModel, "glm_config.json"), "{}");
+  writeFileSync(join(tinyModel, "glm_config.json"), JSON.stringify({ num_layers: 2, hidden_size: 64, inner_hidden_size: 170, vocab_size: 832, seq_length: 256 }));
   const small = () => ({ totalBytes: 16 * GB, availableBytes: 10 * GB });
   const base = { device: "auto" as const, deviceId: 0, modelDir: realModel, loadsModel: true, force: false };
 
-  it("refuses ChatGLM-6B on a CPU with too little RAM, with numbers", async () => {
+  it("refuses ChatGLM-6B on a CPU with too little RAM, with the estimate's breakdown", async () => {
     const error = await resolveDevice(base, probes({}), small).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeviceChoiceError);
     expect((error as DeviceChoiceError).code).toBe("DEVICE_NOT_ENOUGH_RAM");
-    expect((error as Error).message).toMatch(/needs about 28\.8 GB of RAM; this machine has 16\.0 GB \(10\.0 GB available\).*--force/);
+    expect((error as Error).message).toMatch(
+      /ChatGLM-6B on CPU needs RAM for about 30\.0 GB: 26\.8 GB weights \(float32\) \+ 1\.9 GB cache for 2,048 tokens \+ 604\.0 MB working memory \+ 700\.0 MB runtime; this machine has 16\.0 GB \(10\.0 GB available\).*--force/);
   });
 
-  it("suggests --precision float16 where half the RAM fits, and lets it through", async () => {
+  it("suggests --precision float16 where it fits, and lets it through", async () => {
     const twenty = () => ({ totalBytes: 20 * GB, availableBytes: 18 * GB });
     const error = await resolveDevice(base, probes({}), twenty).catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/runs in fp32 .*--precision float16 \(the native engine, about 15\.4 GB\)/);
+    expect((error as Error).message).toMatch(/--precision float16 \(the native engine, about 15\.7 GB\), a smaller --seq-length/);
     expect((await resolveDevice({ ...base, precision: "float16" }, probes({}), twenty)).target).toBe("CPU");
     const twelve = () => ({ totalBytes: 12 * GB, availableBytes: 10 * GB });
     const tooSmall = await resolveDevice({ ...base, precision: "float16" }, probes({}), twelve).catch((e: unknown) => e);
-    expect((tooSmall as Error).message).toMatch(/runs in fp16 and needs about 15\.4 GB/);
+    expect((tooSmall as Error).message).toMatch(/needs RAM for about 15\.7 GB: 13\.4 GB weights \(float16\)/);
     expect((tooSmall as Error).message).not.toContain("--precision");
+  });
+
+  it("counts --seq-length, and MindFormers' float32 whatever --precision says", async () => {
+    const fifteen = () => ({ totalBytes: 15 * GB, availableBytes: 14 * GB });
+    const half = { ...base, precision: "float16" as const };
+    expect(await resolveDevice(half, probes({}), fifteen).catch((e: unknown) => e)).toBeInstanceOf(DeviceChoiceError);
+    expect((await resolveDevice({ ...half, seqLength: 256 }, probes({}), fifteen)).target).toBe("CPU"); // 14.5 GB at 256 tokens
+    const twenty = () => ({ totalBytes: 20 * GB, availableBytes: 18 * GB });
+    const mindformers = await resolveDevice({ ...half, engine: "mindformers" }, probes({}), twenty).catch((e: unknown) => e);
+    expect((mindformers as Error).message).toContain("weights (float32)");
   });
 
   it("lets --force, a custom model, enough RAM or an explicit non-CPU device through", async () => {

@@ -1,5 +1,5 @@
 // `glm-chat doctor --json` through the real binary, with the real sidecar Python and the tiny model: MindSpore and MindFormers pass.
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -42,9 +42,14 @@ interface Report {
 
 describe("glm-chat doctor --json", () => {
   it("reports MindSpore, run_check and MindFormers ok with the sidecar's Python", async () => {
+    // The newest sidecar log says the last run was killed out of memory: the doctor repeats it with the fix.
+    const stateHome = join(dir, "state");
+    mkdirSync(join(stateHome, "glm-chat", "logs"), { recursive: true });
+    writeFileSync(join(stateHome, "glm-chat", "logs", "sidecar-2026-01-02T10-00-00-000Z.log"),
+      "[glm-chat] sidecar exited: code - signal SIGKILL\n[glm-chat] out of memory: the engine used 22.1 GB of 24.7 GB while loading and was killed (SIGKILL); try --precision float16, a smaller --seq-length, or a machine with more memory\n");
     const result = await execa(process.execPath, ["bin/glm-chat.js", "doctor", "--json", "--python", python, "--model-dir", modelDir, "--mirror", mirror, "--device", "CPU"], {
       reject: false,
-      env: { NO_PROXY: "127.0.0.1", GLM_CHAT_MIRROR: "" },
+      env: { NO_PROXY: "127.0.0.1", GLM_CHAT_MIRROR: "", XDG_STATE_HOME: stateHome, GLM_CHAT_SEQ_LENGTH: "128" },
     });
     const report = JSON.parse(result.stdout) as Report;
     const status = (id: string) => report.checks.find((c) => c.id === id);
@@ -53,6 +58,9 @@ describe("glm-chat doctor --json", () => {
     }
     expect(status("mindformers")?.detail).toContain("mindformers.models.glm");
     expect(status("model")?.detail).toContain("custom model");
+    // The estimate reads the tiny model's glm_config.json, and GLM_CHAT_SEQ_LENGTH
+    expect(status("ram")?.detail).toMatch(/this model on CPU needs about [\d.]+ [MG]B: [\d.]+ [kKMG]?B weights \(float32\) \+ [\d.]+ [kKMG]?B cache for 128 tokens/);
+    expect(status("last_run")).toMatchObject({ status: "warn", detail: expect.stringMatching(/^out of memory: the engine used 22\.1 GB of 24\.7 GB/), fix: expect.stringContaining("--precision float16") });
     expect(heads).toEqual(["HEAD /glm/ice_text.model"]);
     expect(result.exitCode).toBe(report.ok ? 0 : 1);
   }, 120_000);

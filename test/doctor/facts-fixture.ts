@@ -1,8 +1,10 @@
 // A healthy DoctorFacts for check tests to start from; each test overrides the part it is about.
 import type { DoctorFacts } from "../../src/doctor/doctor-facts.ts";
 import type { CommandOutcome } from "../../src/doctor/host-probes.ts";
+import type { ModelShape } from "../../src/model/memory-estimate.ts";
 
 export const GB = 1e9;
+export const GLM6B_SHAPE: ModelShape = { ckptBytes: 13_415_858_176, layers: 28, hidden: 4096, inner: 16384, vocab: 130528, seqLength: 2048 };
 export const notFound: CommandOutcome = { found: false, exitCode: null, timedOut: false, stdout: "", stderr: "" };
 export const ran = (stdout: string, exitCode = 0, stderr = ""): CommandOutcome => ({ found: true, exitCode, timedOut: false, stdout, stderr });
 
@@ -24,6 +26,7 @@ export function healthyFacts(over: Partial<DoctorFacts> = {}): DoctorFacts {
       },
     },
     device: { target: "CPU", id: 0, reason: "--device" },
+    precision: "auto",
     runCheck: ran("MindSpore version: 2.7.2\nThe result of multiplication calculation is correct, MindSpore has been installed on platform [CPU] successfully!"),
     ascend: { npuSmi: notFound, davinci: [], env: {} },
     nvidia: { smi: notFound },
@@ -37,6 +40,7 @@ export function healthyFacts(over: Partial<DoctorFacts> = {}): DoctorFacts {
         { name: "glm_6b.ckpt", size: 13_415_858_176, verified: "md5", elsewhere: [] },
         { name: "ice_text.model", size: 2_706_249, verified: "md5", elsewhere: [] },
       ],
+      shape: GLM6B_SHAPE,
     },
     notebook: [],
     mirror: { url: "https://mirror/glm/ice_text.model", status: 200, ms: 40 },

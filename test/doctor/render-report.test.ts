@@ -20,7 +20,7 @@ describe("doctor report", () => {
     const results = runChecks(healthyFacts(), "/sc");
     const doc = JSON.parse(renderJson(results, device)) as { ok: boolean; checks: { id: string; status: string }[] };
     expect(doc.ok).toBe(true);
-    expect(doc.checks.map((c) => c.id)).toEqual(["node", "zeromq", "python", "mindspore", "run_check", "mindformers", "ascend", "nvidia", "ram", "disk", "model", "notebook", "mirror"]);
+    expect(doc.checks.map((c) => c.id)).toEqual(["node", "zeromq", "python", "mindspore", "run_check", "mindformers", "ascend", "nvidia", "ram", "disk", "model", "notebook", "mirror", "last_run"]);
   });
 
   it("exits non-zero on any fail, zero on warnings", () => {

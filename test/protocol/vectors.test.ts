@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decodeBody, decodeFrames, encodeFrames, makeEnvelope, ProtocolError, sign } from "../../src/protocol/codec.ts";
-import { MESSAGE_TYPES } from "../../src/protocol/messages.ts";
+import { MESSAGE_TYPES, memoryReportOf } from "../../src/protocol/messages.ts";
 
 interface Vectors {
   message_types: string[];
@@ -47,6 +47,15 @@ describe("protocol vectors", () => {
     expect(decodeFrames([hex(signature_hex), hex(body_hex)], hex(key_hex)).msg_type).toBe("token");
     expect(() => decodeFrames([Buffer.alloc(32), hex(body_hex)], hex(key_hex))).toThrow(/signature/);
     expect(() => decodeFrames([Buffer.alloc(3), hex(body_hex)], hex(key_hex))).toThrow(/signature/);
+  });
+
+  it("reads the RSS from the memory and status vectors that carry one (64-bit sizes), nothing from the rest", () => {
+    const reports = vectors.valid.map((v) => [v.name, memoryReportOf(decodeBody(hex(v.hex)))] as const).filter(([, r]) => r);
+    expect(Object.fromEntries(reports)).toEqual({
+      "status loading with memory": { rssBytes: 4_500_000_000, rssPeakBytes: 4_600_000_000 },
+      "memory while loading": { rssBytes: 1_250_000_000, rssPeakBytes: 1_300_000_000 },
+      "memory while answering": { rssBytes: 14_500_000_000, rssPeakBytes: 15_100_000_000 },
+    });
   });
 
   it("round-trips what it encodes", () => {

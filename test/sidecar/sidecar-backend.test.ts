@@ -1,5 +1,5 @@
 // Supervision with the real sidecar process and its fake engine: crash mid-answer, restart, errors, shutdown.
-import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
@@ -104,6 +104,44 @@ describe("SidecarBackend liveness", () => {
     await new Promise((resolve) => setTimeout(resolve, 1200)); // many ping rounds, longer than the time-to-dead
     expect(sidecar.exit).toBeUndefined();
     expect(backend.status().state).toBe("ready");
+  });
+});
+
+describe("SidecarBackend out of memory", () => {
+  /** A fake-engine sidecar whose memory limit is what the test says, read when it dies. */
+  async function withLimit(limitFromRss: (rss: number) => number, extra: Partial<Parameters<typeof realSidecarLaunch>[0]> = {}) {
+    let limit: number | undefined;
+    backend = new SidecarBackend(realSidecarLaunch({ engine: "fake", extraArgs: ["--fake-token-delay", "0.02"], readMemoryLimit: () => limit, ...extra }));
+    const sidecar = await backend.start();
+    const rss = sidecar.lastMemory?.rssBytes;
+    expect(rss).toBeGreaterThan(10_000_000); // a real Python's RSS, reported over the wire while it loaded
+    limit = limitFromRss(rss!);
+    return { b: backend, sidecar };
+  }
+  const killMidAnswer = (b: SidecarBackend, pid: number, signal: NodeJS.Signals = "SIGKILL") =>
+    collect(b.generate(Array(200).fill("w").join(" ")), () => process.kill(pid, signal)).catch((e: unknown) => e);
+
+  it.runIf(process.platform === "linux")("names a SIGKILL near the memory limit out of memory, with the numbers and the fix", async () => {
+    const { b, sidecar } = await withLimit((rss) => Math.round(rss / 0.9));
+    const error = await killMidAnswer(b, sidecar.pid!);
+    expect(error).toMatchObject({ code: "SIDECAR_OUT_OF_MEMORY" });
+    expect((error as Error).message).toMatch(/^out of memory: the engine used [\d.]+ MB of [\d.]+ MB during the answer and was killed \(SIGKILL\); try --precision float16, a smaller --seq-length, or a machine with more memory$/);
+    expect(b.status()).toMatchObject({ state: "crashed", detail: expect.stringMatching(/^out of memory: /) });
+    expect(readFileSync(b.status().logPath!, "utf8")).toContain("[glm-chat] out of memory: the engine used");
+  });
+
+  it.runIf(process.platform === "linux")("keeps a SIGKILL far below the limit a plain kill", async () => {
+    const { b, sidecar } = await withLimit((rss) => rss * 100);
+    const error = await killMidAnswer(b, sidecar.pid!);
+    expect(error).toMatchObject({ code: "SIDECAR_EXITED" });
+    expect((error as Error).message).toMatch(/^the engine was killed by SIGKILL during the answer \(it last used [\d.]+ MB of [\d.]+ GB\)$/);
+  });
+
+  it.runIf(process.platform === "linux")("keeps a frozen sidecar a heartbeat problem, near the limit or not", async () => {
+    const { b, sidecar } = await withLimit((rss) => rss, { heartbeatIntervalMs: 100, timeToDeadMs: 800 });
+    const error = await killMidAnswer(b, sidecar.pid!, "SIGSTOP");
+    expect(error).toMatchObject({ code: "SIDECAR_UNRESPONSIVE" });
+    expect((error as Error).message).toMatch(/stopped responding \(no heartbeat for \d\.\d s\)/);
   });
 });
 

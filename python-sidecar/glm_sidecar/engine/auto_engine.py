@@ -27,6 +27,15 @@ def mindformers_glm_problem() -> Optional[str]:
     return None
 
 
+def settings_problem(native: Engine) -> Optional[str]:
+    """Why MindFormers cannot run with the settings the native engine was given, or None (it honours them)."""
+    device_target, precision = getattr(native, "device_target", None), getattr(native, "precision", None)
+    own = "float32" if device_target == "CPU" else "float16"  # mindformers_engine.py's dtype per device
+    if precision is None or precision == own:
+        return None
+    return "MindFormers runs GLM-6B in %s on %s and ignores --precision %s" % (own, device_target, precision)
+
+
 class AutoEngine(Engine):
     def __init__(self, make_mindformers: Callable[[], Engine], make_native: Callable[[], Engine],
                  glm_problem: Callable[[], Optional[str]] = mindformers_glm_problem) -> None:
@@ -42,7 +51,8 @@ class AutoEngine(Engine):
 
     def load(self, report: ProgressReport) -> None:
         report("import", None, "looking for MindFormers' GLM-6B")
-        problem = self._glm_problem()
+        native = self._make_native()  # only its settings so far; it loads below if MindFormers is not used
+        problem = settings_problem(native) or self._glm_problem()
         if problem is None:
             candidate = self._make_mindformers()
             try:
@@ -62,7 +72,6 @@ class AutoEngine(Engine):
         self.fallback_reason = problem
         sys.stderr.write("glm_sidecar: %s; using the native engine\n" % problem)
         report("import", None, "%s; using glm-chat's native engine" % problem)
-        native = self._make_native()
         native.load(report)
         self.engine = native
 

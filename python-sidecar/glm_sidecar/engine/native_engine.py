@@ -17,7 +17,8 @@ class NativeEngine(Engine):
 
     def __init__(self, model_dir: str, device_target: str = "CPU", device_id: int = 0,
                  seq_length: Optional[int] = None, tokenizer_only: bool = False,
-                 compile_cache_dir: Optional[str] = None, precision: Optional[str] = None) -> None:
+                 compile_cache_dir: Optional[str] = None, precision: Optional[str] = None,
+                 warm_all: bool = False) -> None:
         self.model_dir = model_dir
         self.device_target = device_target
         self.device_id = device_id
@@ -33,6 +34,8 @@ class NativeEngine(Engine):
         self.buckets = []  # type: List[int]
         self.versions = {}  # type: Dict[str, str]
         self.timings = {}  # type: Dict[str, float]
+        self.notes = {}  # type: Dict[str, Any]
+        self.warm_all = warm_all  # compile every prompt graph at load instead of on first use
 
     def load(self, report: ProgressReport) -> None:
         tokenizer_path = require_model_file(self.model_dir, TOKENIZER_NAME)
@@ -57,7 +60,8 @@ class NativeEngine(Engine):
         self.timings["import"] = time.time() - started
         self.decoder, self.shape, self.buckets = runtime.build(checkpoint, overrides, self.seq_length,
                                                                self.compute_dtype, self.tokenizer, report,
-                                                               self.timings)
+                                                               self.timings, self.device_target,
+                                                               self.compile_cache_dir, self.notes, self.warm_all)
 
     def info(self) -> Dict[str, Any]:
         from .. import __version__
@@ -75,6 +79,7 @@ class NativeEngine(Engine):
             "compute_dtype": self.compute_dtype,
             "compile_cache": self.compile_cache_dir,
             "load_timings": dict((k, round(v, 3)) for k, v in self.timings.items()),
+            "cpu_kernels": self.notes.get("cpu_kernels"),
         }
 
     def encode(self, text: str) -> List[int]:

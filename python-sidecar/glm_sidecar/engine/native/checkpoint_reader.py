@@ -1,4 +1,5 @@
-"""Reads a MindSpore .ckpt (glm_6b.ckpt) straight from a memory map: no MindSpore, no second copy of the file."""
+"""Reads a MindSpore .ckpt (glm_6b.ckpt) without MindSpore: an index from a memory map, then each tensor read once
+into memory of its own (never the mapped pages), converted to the engine's dtype on the way in small chunks."""
 from __future__ import annotations
 
 import mmap
@@ -70,23 +71,87 @@ def _tensor(buf, start: int, end: int) -> Tuple[List[int], str, Tuple[int, int]]
     return dims, dtype, content
 
 
-def _to_array(buf, dims: List[int], dtype: str, spans: List[Tuple[int, int]]):
+class TensorEntry(object):
+    """Where one tensor's bytes lie in the file (several spans when it was written in 512 MiB slices)."""
+
+    def __init__(self, dims: List[int], dtype: str, spans: List[Tuple[int, int]]) -> None:
+        if dtype not in _DTYPES:
+            raise ValueError("tensor type %r is not supported" % dtype)
+        self.shape = tuple([] if dims == [0] else dims)  # scalars are written with dims [0]
+        self.dtype = dtype
+        self.spans = spans
+
+    @property
+    def raw_dtype(self) -> str:
+        return "uint16" if self.dtype == "BFloat16" else _DTYPES[self.dtype]
+
+
+def _mapped_array(buf, entry: TensorEntry):
+    """A view of the map (a joined copy for sliced tensors): for tests and small tensors only."""
     import numpy as np
 
-    if dtype not in _DTYPES:
-        raise ValueError("tensor type %r is not supported" % dtype)
-    raw_type = "uint16" if dtype == "BFloat16" else _DTYPES[dtype]
-    parts = [np.frombuffer(buf, dtype=raw_type, count=(stop - start) // np.dtype(raw_type).itemsize, offset=start)
-             for start, stop in spans]
+    parts = [np.frombuffer(buf, dtype=entry.raw_dtype, count=(stop - start) // np.dtype(entry.raw_dtype).itemsize,
+                           offset=start) for start, stop in entry.spans]
     flat = parts[0] if len(parts) == 1 else np.concatenate(parts)
-    if dtype == "BFloat16":
+    if entry.dtype == "BFloat16":
         flat = (flat.astype(np.uint32) << 16).view(np.float32)
-    shape = [] if dims == [0] else dims  # scalars are written with dims [0]
-    return flat.reshape(shape)
+    return flat.reshape(entry.shape)
+
+
+class _LazyTensors(dict):
+    """name -> array, made on first access: indexing a 13 GB file touches none of its tensor pages."""
+
+    def __init__(self, owner: "CheckpointFile") -> None:
+        super(_LazyTensors, self).__init__()
+        self._owner = owner
+
+    def __missing__(self, name: str):
+        entry = self._owner.entries[name]
+        array = _mapped_array(self._owner._map, entry)
+        self[name] = array
+        return array
+
+    def __contains__(self, name) -> bool:
+        return name in self._owner.entries
+
+    def __iter__(self):
+        return iter(self._owner.entries)
+
+    def __len__(self) -> int:
+        return len(self._owner.entries)
+
+    def keys(self):
+        return self._owner.entries.keys()
+
+    def items(self):
+        return [(name, self[name]) for name in self._owner.entries]
+
+    def values(self):
+        return [self[name] for name in self._owner.entries]
+
+
+# Bytes converted per step when the file's dtype differs from the one asked for: bounds the temporary.
+_CHUNK_BYTES = 16 << 20
+
+
+def _pread_into(fd: int, view, offset: int) -> None:
+    done = 0
+    while done < len(view):
+        got = os.preadv(fd, [view[done:]], offset + done) if hasattr(os, "preadv") else _pread_copy(fd, view, done,
+                                                                                                    offset)
+        if got <= 0:
+            raise EngineError("CheckpointInvalid", "the checkpoint ended early at byte %d" % (offset + done))
+        done += got
+
+
+def _pread_copy(fd: int, view, done: int, offset: int) -> int:
+    data = os.pread(fd, min(len(view) - done, 1 << 26), offset + done)
+    view[done:done + len(data)] = data
+    return len(data)
 
 
 class CheckpointFile(object):
-    """name -> numpy array views into the mapped file (valid while this object is open)."""
+    """`entries` (name -> TensorEntry) and `read(name, dtype)`; `tensors` gives mapped views for tests."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -95,9 +160,10 @@ class CheckpointFile(object):
         # Copy-on-write: the arrays are writable views MindSpore can wrap without a copy; nothing writes to them,
         # so no page is ever copied and the file is never changed.
         self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_COPY) if self.size else None
-        self.tensors = self._index()
+        self.entries = self._index()
+        self.tensors = _LazyTensors(self)
 
-    def _index(self) -> Dict[str, object]:
+    def _index(self) -> Dict[str, TensorEntry]:
         if self._map is None:
             raise EngineError("CheckpointInvalid", "%s is empty" % self.path)
         buf = memoryview(self._map)
@@ -124,12 +190,46 @@ class CheckpointFile(object):
                     grouped[-1][3].append(span)
                 else:
                     grouped.append((name, dims, dtype, [span]))
-            return dict((name, _to_array(self._map, dims, dtype, spans)) for name, dims, dtype, spans in grouped)
+            return dict((name, TensorEntry(dims, dtype, spans)) for name, dims, dtype, spans in grouped)
         except (ValueError, IndexError, UnicodeDecodeError) as exc:
             raise EngineError("CheckpointInvalid", "%s is not a readable MindSpore checkpoint (%s); it may be "
                               "truncated or corrupt: run glm-chat pull again" % (self.path, exc))
         finally:
             buf.release()
+
+    def shapes(self) -> Dict[str, Tuple[int, ...]]:
+        return dict((name, entry.shape) for name, entry in self.entries.items())
+
+    def read(self, name: str, dtype: str):
+        """A new C-contiguous array of `dtype` holding the tensor: read with pread into its own memory (the map's
+        pages are never touched, so they never count in this process's RSS), converted chunk by chunk."""
+        import numpy as np
+
+        entry = self.entries[name]
+        out = np.empty(entry.shape, dtype)
+        flat = out.reshape(-1)
+        raw = np.dtype(entry.raw_dtype)
+        fd = self._file.fileno()
+        pos = 0
+        for start, stop in entry.spans:
+            count = (stop - start) // raw.itemsize
+            if raw == out.dtype:
+                _pread_into(fd, memoryview(flat[pos:pos + count]).cast("B"), start)
+            else:
+                step = max(1, _CHUNK_BYTES // raw.itemsize)
+                chunk = np.empty((min(step, count),), raw)
+                for first in range(0, count, step):
+                    n = min(step, count - first)
+                    _pread_into(fd, memoryview(chunk[:n]).cast("B"), start + first * raw.itemsize)
+                    if entry.dtype == "BFloat16":
+                        flat[pos + first:pos + first + n] = (chunk[:n].astype(np.uint32) << 16).view(np.float32)
+                    else:
+                        flat[pos + first:pos + first + n] = chunk[:n]
+            pos += count
+        if pos != flat.size:
+            raise EngineError("CheckpointInvalid", "%s: %s holds %d values, its shape says %d"
+                              % (self.path, name, pos, flat.size))
+        return out
 
     def close(self) -> None:
         self.tensors = {}

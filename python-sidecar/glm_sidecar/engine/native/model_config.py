@@ -34,13 +34,20 @@ class GlmShape(object):
         return dict(self.__dict__)
 
 
+class _ShapeOnly(object):
+    def __init__(self, value: Any) -> None:
+        self.shape = tuple(value) if isinstance(value, (tuple, list)) else tuple(value.shape)
+
+
 def layer_param(index: int, name: str) -> str:
     return "transformer.layers.%d.%s" % (index, name)
 
 
 def shape_from_checkpoint(tensors: Dict[str, Any], overrides: Dict[str, Any], seq_length: int,
                           path: str) -> GlmShape:
-    """Checks every parameter GLM-6B needs is there with a consistent shape; the error names the first that is not."""
+    """Checks every parameter GLM-6B needs is there with a consistent shape; the error names the first that is not.
+    `tensors` maps names to shapes (tuples) or to arrays."""
+    tensors = dict((name, _ShapeOnly(value)) for name, value in tensors.items())
     if EMBEDDING not in tensors:
         raise EngineError("CheckpointMismatch", "%s has no %s: it is not a GLM-6B checkpoint" % (path, EMBEDDING))
     vocab, hidden = tensors[EMBEDDING].shape

@@ -27,16 +27,23 @@ def rotary_tables(head_dim: int, seq_length: int):
     return np.cos(emb).astype(np.float32), np.sin(emb).astype(np.float32)
 
 
-def _param(array, dtype, name: str) -> Parameter:
-    # A tensor of the checkpoint's copy-on-write map is wrapped as it is where its bytes happen to be aligned
-    # (MindSpore refuses read-only or unaligned memory; protobuf puts them at any offset), else copied once;
-    # the Parameter copies again. A dtype change is MindSpore's cast, several times faster than NumPy's.
-    if not (array.flags.writeable and array.flags.aligned and array.flags.c_contiguous):
-        array = np.array(array, order="C", copy=True)
-    tensor = Tensor.from_numpy(array)
-    if array.dtype != dtype:
-        tensor = ops.cast(tensor, mstype.float32 if dtype == np.float32 else mstype.float16)
-    return Parameter(tensor, name=name, requires_grad=False)
+def _param(array, name: str) -> Parameter:
+    """Wraps a freshly read array (the checkpoint reader's own memory, already in the compute dtype) without a
+    copy: the Parameter takes over that buffer, so each weight exists once."""
+    return Parameter(Tensor.from_numpy(np.ascontiguousarray(array)), name=name, requires_grad=False)
+
+
+def _zeros(shape, dtype, name: str) -> Parameter:
+    return _param(np.zeros(shape, dtype), name)
+
+
+# A long prefill attends in query blocks of SCORE_ELEMS_PER_HEAD // prompt length queries: one block's float32
+# scores are heads x 2**19 x 4 bytes (64 MiB at 32 heads) whatever the prompt length.
+SCORE_ELEMS_PER_HEAD = 1 << 19
+# Token counts up to this go through the float16 kernel on CPU (memory-bound: each weight is read once); longer
+# prompts cast one weight at a time to float32 for MindSpore's GEMM (compute-bound; the copy is freed before
+# the next weight is cast).
+KERNEL_MAX_TOKENS = 64
 
 
 def _rotate(x, cos, sin):
@@ -46,18 +53,18 @@ def _rotate(x, cos, sin):
 
 
 class GlmLayer(nn.Cell):
-    def __init__(self, tensors, index: int, shape: GlmShape, np_dtype, ms_dtype) -> None:
+    def __init__(self, read, index: int, shape: GlmShape, np_dtype, ms_dtype, kernels=None) -> None:
         super(GlmLayer, self).__init__()
-        w = dict((name.replace(".", "_"), _param(tensors[layer_param(index, name)],
-                                                 np.float32 if "layernorm" in name else np_dtype,
-                                                 layer_param(index, name)))
-                 for name in LAYER_PARAMS)
-        for key, value in w.items():
-            setattr(self, key, value)
+        for name in LAYER_PARAMS:  # one tensor at a time: read, wrap, next
+            full = layer_param(index, name)
+            setattr(self, name.replace(".", "_"), _param(read(full, np.float32 if "layernorm" in name else np_dtype),
+                                                         full))
         cache_shape = (shape.seq_length, shape.num_heads, shape.head_dim)
-        self.k_cache = _param(np.zeros(cache_shape), np_dtype, "transformer.layers.%d.k_cache" % index)
-        self.v_cache = _param(np.zeros(cache_shape), np_dtype, "transformer.layers.%d.v_cache" % index)
+        self.k_cache = _zeros(cache_shape, np_dtype, "transformer.layers.%d.k_cache" % index)
+        self.v_cache = _zeros(cache_shape, np_dtype, "transformer.layers.%d.v_cache" % index)
         self.dtype = ms_dtype
+        self.kernel = kernels.linear_f16 if kernels is not None else None
+        self.swap = kernels.swap01 if kernels is not None else None
         self.heads = shape.num_heads
         self.head_dim = shape.head_dim
         self.hidden = shape.hidden_size
@@ -73,7 +80,16 @@ class GlmLayer(nn.Cell):
         self.write = ops.ScatterUpdate()
 
     def _linear(self, x, weight, bias):
-        return self.matmul_t(x, weight) + bias
+        """x [tokens, in] in the compute dtype -> [tokens, out] in the compute dtype."""
+        if self.kernel is None:
+            return self.matmul_t(x, weight) + bias
+        if x.shape[0] <= KERNEL_MAX_TOKENS:
+            return ops.cast(self.kernel(ops.cast(x, mstype.float32), weight, bias), self.dtype)
+        # Depend on x: the cast cannot start before this matmul's input exists, so the runtime never holds
+        # float32 copies of several weights at once (unordered, it casts them all up front).
+        wide = ops.cast(ops.depend(weight, x), mstype.float32)
+        out = self.matmul_t(ops.cast(x, mstype.float32), wide) + ops.cast(bias, mstype.float32)
+        return ops.cast(out, self.dtype)
 
     def _project(self, x, rope):
         """LayerNorm'ed input, then q (scaled), k and v as [tokens, heads, head_dim] with positions applied."""
@@ -89,12 +105,32 @@ class GlmLayer(nn.Cell):
         return attention_input, q * self.query_scale, k, v
 
     def _attend(self, q, keys, values, visible):
-        """q [t, h, d], keys/values [n, h, d], visible [t, n] -> context [t, hidden]."""
-        scores = self.bmm_t(q.transpose(1, 0, 2), keys.transpose(1, 0, 2))  # [h, t, n]
+        """q [t, h, d], keys/values [n, h, d], visible [t, n] -> context [t, hidden]; long prompts in query blocks,
+        each waiting for the one before, so only one block's scores ever exist."""
+        tokens, length = q.shape[0], keys.shape[0]
+        block = max(1, min(tokens, SCORE_ELEMS_PER_HEAD // length))
+        if block >= tokens:
+            return self._attend_block(q, keys, values, visible)
+        parts = []
+        done = None
+        for start in range(0, tokens, block):
+            part_q = q[start:start + block]
+            if done is not None:
+                part_q = ops.depend(part_q, done)
+            done = self._attend_block(part_q, keys, values, visible[start:start + block])
+            parts.append(done)
+        return ops.concat(parts, 0)
+
+    def _swap(self, x):
+        """[a, b, c] -> [b, a, c]; on CPU the aot kernel's copy, whose memory is reused (a Transpose's is not)."""
+        return x.transpose(1, 0, 2) if self.swap is None else self.swap(x)
+
+    def _attend_block(self, q, keys, values, visible):
+        scores = self.bmm_t(self._swap(q), self._swap(keys))  # [h, t, n]
         scores = ops.select(ops.broadcast_to(visible, scores.shape), scores, ops.full_like(scores, -10000.0))
         probs = self.softmax(ops.cast(scores, mstype.float32) * self.coeff)
-        context = self.bmm(ops.cast(probs, self.dtype), values.transpose(1, 0, 2))  # [h, t, d]
-        return context.transpose(1, 0, 2).reshape((q.shape[0], self.hidden))
+        context = self.bmm(ops.cast(probs, self.dtype), self._swap(values))  # [h, t, d]
+        return self._swap(context).reshape((q.shape[0], self.hidden))
 
     def _finish(self, attention_input, context):
         attention_output = self._linear(context, self.attention_dense_weight, self.attention_dense_bias)
@@ -125,24 +161,29 @@ class GlmLayer(nn.Cell):
 class GlmNetwork(nn.Cell):
     """The weights, the caches and the sampler; PrefillStep and DecodeStep are the two graphs that run them."""
 
-    def __init__(self, tensors, shape: GlmShape, compute_dtype: str = "float16", on_layer=None) -> None:
+    def __init__(self, read, shape: GlmShape, compute_dtype: str = "float16", on_layer=None, kernels=None) -> None:
+        """`read(name, numpy dtype)` returns a new array of one checkpoint tensor; `kernels` (CPU only) holds the
+        aot ops: `linear_f16` (float16 weights multiplied without a float32 copy) and `swap01` (a transpose)."""
         super(GlmNetwork, self).__init__()
         np_dtype = np.float16 if compute_dtype == "float16" else np.float32
         ms_dtype = mstype.float16 if compute_dtype == "float16" else mstype.float32
         self.shape = shape
         self.dtype = ms_dtype
-        self.embedding = _param(tensors[EMBEDDING], np_dtype, EMBEDDING)
+        self.kernel = kernels.linear_f16 if kernels is not None else None
+        self.swap = kernels.swap01 if kernels is not None else None
+        self.embedding = _param(read(EMBEDDING, np_dtype), EMBEDDING)
         layers = []
         for i in range(shape.num_layers):
-            layers.append(GlmLayer(tensors, i, shape, np_dtype, ms_dtype))
+            layers.append(GlmLayer(read, i, shape, np_dtype, ms_dtype, kernels))
             if on_layer is not None:
                 on_layer(i + 1)
         self.layers = nn.CellList(layers)
-        self.final_gamma = _param(tensors["transformer.final_layernorm.gamma"], np.float32,
+        self.final_gamma = _param(read("transformer.final_layernorm.gamma", np.float32),
                                   "transformer.final_layernorm.gamma")
-        self.final_beta = _param(tensors["transformer.final_layernorm.beta"], np.float32,
+        self.final_beta = _param(read("transformer.final_layernorm.beta", np.float32),
                                  "transformer.final_layernorm.beta")
-        self.lm_head = _param(tensors["lm_head.weight"], np_dtype, "lm_head.weight")
+        self.lm_head = _param(read("lm_head.weight", np_dtype), "lm_head.weight")
+        self.no_bias = Tensor(np.zeros((shape.vocab_size,), np.float16))
         cos, sin = rotary_tables(shape.head_dim, shape.seq_length)
         self.cos = Tensor(cos.astype(np_dtype)[:, None, :])  # [seq, 1, head_dim/2]
         self.sin = Tensor(sin.astype(np_dtype)[:, None, :])
@@ -159,11 +200,19 @@ class GlmNetwork(nn.Cell):
     def logits(self, hidden):
         """float32 logits [vocab] of one hidden row [1, hidden]."""
         normed, _, _ = self.layer_norm(hidden, self.final_gamma, self.final_beta)
+        if self.kernel is not None:
+            normed = ops.cast(ops.cast(normed, self.dtype), mstype.float32)
+            return self.kernel(normed, self.lm_head, self.no_bias).reshape((-1,))
         return ops.cast(self.matmul_t(ops.cast(normed, self.dtype), self.lm_head), mstype.float32).reshape((-1,))
 
 
 class PrefillStep(nn.Cell):
-    """(ids, positions, block positions) [bucket]; ints [context length, last valid index]; sampling floats."""
+    """(ids, positions, block positions) [bucket]; ints [context length, last valid index]; sampling floats.
+
+    Memory: MindSpore's CPU runtime keeps many of a graph's intermediates for the graph's lifetime instead of
+    reusing them (measured on 2.7.2 and 2.10.0; docs/native-engine.md), so a bucket's graph holds O(layers x n)
+    bytes once it has run. One graph per layer does not help (each keeps its own). Hence buckets compile on first
+    use, and only a prompt that needs a long bucket pays for it."""
 
     def __init__(self, network: GlmNetwork) -> None:
         super(PrefillStep, self).__init__(auto_prefix=False)

@@ -48,25 +48,78 @@ def compute_dtype_for(device_target: str, precision: Optional[str]) -> str:
     return "float32" if device_target == "CPU" else "float16"
 
 
+class CpuKernels(object):
+    """The aot ops of kernels/linear_f16.c for MindSpore's CPU backend (None where not built or not needed)."""
+
+    def __init__(self, linear_f16: Any = None, swap01: Any = None) -> None:
+        self.linear_f16 = linear_f16
+        self.swap01 = swap01
+
+
+def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report: ProgressReport,
+                notes: Dict[str, Any]) -> Optional[CpuKernels]:
+    """On CPU: `linear_f16` multiplies by float16 weights without a float32 copy (the CPU backend has no float16
+    MatMul, so MindSpore would cast every weight on every call), and `swap01` replaces Transpose, whose output
+    MindSpore's CPU runtime keeps until the graph ends. None on Ascend and GPU, which need neither."""
+    if device_target != "CPU":
+        return None
+    from mindspore import ops
+
+    from .kernel_build import SYMBOL, SWAP_SYMBOL, build_kernel
+
+    report("compile", None, "CPU kernels")
+    path, how = build_kernel(os.path.join(cache_dir, "kernels") if cache_dir else None)
+    notes["cpu_kernels"] = how if path else "unavailable: %s" % how
+    if path is None:
+        sys.stderr.write("glm-chat: CPU kernels unavailable (%s): float16 weights are cast to float32 on every call "
+                         "and long prompts need more memory\n" % how)
+        return None
+    swap = ops.Custom("%s:%s" % (path, SWAP_SYMBOL), out_shape=_swap_shape, out_dtype=_same_dtype, func_type="aot")
+    if dtype != "float16":
+        return CpuKernels(None, swap)
+    linear = ops.Custom("%s:%s" % (path, SYMBOL), out_shape=_linear_shape, out_dtype=_linear_dtype, func_type="aot")
+    return CpuKernels(linear, swap)
+
+
+def _linear_shape(x, w, _b):
+    return list(x[:-1]) + [w[0]]
+
+
+def _linear_dtype(x, _w, _b):
+    return x
+
+
+def _swap_shape(x):
+    return [x[1], x[0]] + list(x[2:])
+
+
+def _same_dtype(x):
+    return x
+
+
 def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, dtype: str, tokenizer: Any,
-          report: ProgressReport, timings: Dict[str, float]):
-    """Reads the checkpoint into a GlmNetwork, compiles every prefill bucket and the decode step."""
+          report: ProgressReport, timings: Dict[str, float], device_target: str = "CPU",
+          cache_dir: Optional[str] = None, notes: Optional[Dict[str, Any]] = None, warm_all: bool = False):
+    """Reads the checkpoint into a GlmNetwork one tensor at a time, then compiles and warms the decode step and the
+    smallest prompt graph; larger prompt graphs compile on first use (warm_all: every one now)."""
     from .checkpoint_reader import CheckpointFile
     from .decoder import GlmDecoder
     from .model_config import prefill_buckets, shape_from_checkpoint
     from .network import DecodeStep, GlmNetwork, PrefillStep
 
+    notes = notes if notes is not None else {}
+    kernels = cpu_kernels(device_target, dtype, cache_dir, report, notes)
     size = os.path.getsize(checkpoint)
     report("checkpoint", 0.0, "%.1f MB" % (size / 1e6))
     started = time.time()
     reader = CheckpointFile(checkpoint)
     try:
-        shape = shape_from_checkpoint(reader.tensors, overrides, seq_length, checkpoint)
+        shape = shape_from_checkpoint(reader.shapes(), overrides, seq_length, checkpoint)
 
         def on_layer(done: int) -> None:
             report("checkpoint", float(done) / shape.num_layers, "layer %d of %d" % (done, shape.num_layers))
 
-        network = GlmNetwork(reader.tensors, shape, dtype, on_layer)
+        network = GlmNetwork(reader.read, shape, dtype, on_layer, kernels)
     finally:
         reader.close()
     elapsed = max(time.time() - started, 1e-6)
@@ -79,9 +132,12 @@ def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, dtype: st
     started = time.time()
     warm = GenerateParams(max_new_tokens=2, do_sample=True, top_k=4, seed=0)
     ids = tokenizer.prompt_ids("warm up")
-    for i, bucket in enumerate(buckets):
-        report("compile", float(i) / (len(buckets) + 1), "prompt graph for up to %d tokens" % bucket)
+    to_warm = buckets if warm_all else buckets[:1]
+    for i, bucket in enumerate(to_warm):
+        report("compile", float(i) / (len(to_warm) + 1), "prompt graph for up to %d tokens" % bucket)
         decoder.run(ids, warm, lambda: False, lambda _t: None, bucket=bucket)  # a few tokens: fits every bucket
     timings["compile"] = time.time() - started
-    report("warmup", None, "%d prompt graphs and the decode graph ready" % len(buckets))
+    later = "" if warm_all or len(buckets) == 1 else "; longer prompts compile their graph on first use"
+    report("warmup", None, "%d prompt graph%s and the decode graph ready%s"
+           % (len(to_warm), "" if len(to_warm) == 1 else "s", later))
     return decoder, shape, buckets

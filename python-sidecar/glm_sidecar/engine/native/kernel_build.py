@@ -1,0 +1,68 @@
+"""Builds the float16-weight linear kernel (kernels/linear_f16.c) with this machine's compiler, once per machine."""
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from typing import Optional, Tuple
+
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels", "linear_f16.c")
+SYMBOL = "glm_linear_f16"
+SWAP_SYMBOL = "glm_swap01"
+# Tried in order: the machine's own vector units first, then a portable build (the kernel's scalar path).
+FLAG_SETS = (["-O3", "-march=native", "-fopenmp"], ["-O3", "-fopenmp"], ["-O3"])
+
+
+def default_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "glm-chat", "kernels")
+
+
+def _machine_tag() -> str:
+    """Compiled with -march=native: a copy is only valid on a CPU with the same flags."""
+    flags = ""
+    try:
+        with open("/proc/cpuinfo", "r") as handle:
+            for line in handle:
+                if line.startswith(("flags", "Features")):
+                    flags = line
+                    break
+    except (IOError, OSError):
+        pass
+    return hashlib.sha256((platform.machine() + flags).encode("utf-8")).hexdigest()[:12]
+
+
+def build_kernel(cache_dir: Optional[str] = None) -> Tuple[Optional[str], str]:
+    """(path of the shared library, how it was built) or (None, why not): no compiler is not an error here."""
+    cache_dir = cache_dir or default_dir()
+    with open(SOURCE, "rb") as handle:
+        source_hash = hashlib.sha256(handle.read()).hexdigest()[:12]
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if not compiler:
+        return None, "no C compiler (cc, gcc or clang) on PATH"
+    errors = []
+    for flags in FLAG_SETS:
+        name = "linear_f16-%s-%s-%s.so" % (source_hash, _machine_tag(), hashlib.sha256(
+            " ".join([compiler] + flags).encode("utf-8")).hexdigest()[:8])
+        target = os.path.join(cache_dir, name)
+        if os.path.isfile(target):
+            return target, "%s %s (cached)" % (os.path.basename(compiler), " ".join(flags))
+        try:
+            os.makedirs(cache_dir, exist_ok=True)
+            handle, tmp = tempfile.mkstemp(prefix=name, suffix=".tmp", dir=cache_dir)
+            os.close(handle)
+            done = subprocess.run([compiler] + flags + ["-shared", "-fPIC", "-o", tmp, SOURCE],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        except (OSError, subprocess.SubprocessError) as exc:
+            errors.append(str(exc))
+            continue
+        if done.returncode == 0:
+            os.replace(tmp, target)
+            return target, "%s %s" % (os.path.basename(compiler), " ".join(flags))
+        os.remove(tmp)
+        lines = done.stdout.decode("utf-8", "replace").strip().splitlines()
+        errors.append(lines[-1] if lines else "exit %d" % done.returncode)
+    return None, "%s failed: %s" % (os.path.basename(compiler), "; ".join(errors))

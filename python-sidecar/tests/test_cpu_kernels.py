@@ -1,0 +1,74 @@
+"""The CPU aot kernels against NumPy, and the reader's tensor-by-tensor read (dtype conversion, sliced tensors)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+ms = pytest.importorskip("mindspore", reason="the aot kernels run inside MindSpore")
+
+from glm_sidecar.engine.native import runtime  # noqa: E402
+from glm_sidecar.engine.native.checkpoint_reader import CheckpointFile  # noqa: E402
+
+@pytest.fixture(scope="module")
+def kernels(tmp_path_factory):
+    ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
+    notes = {}
+    built = runtime.cpu_kernels("CPU", "float16", str(tmp_path_factory.mktemp("cache")), lambda *a: None, notes)
+    assert built is not None and built.linear_f16 is not None, notes
+    return built
+
+class _Apply(ms.nn.Cell):
+    def __init__(self, op) -> None:
+        super(_Apply, self).__init__()
+        self.op = op
+
+    def construct(self, *args):
+        return self.op(*args)
+
+@pytest.mark.parametrize("tokens,k,m", [(1, 64, 7), (1, 170, 64), (5, 4096 + 3, 33), (64, 96, 130)])
+def test_linear_f16_matches_numpy_in_float32(kernels, tokens, k, m):
+    rng = np.random.RandomState(tokens * 1000 + k + m)
+    x = rng.standard_normal((tokens, k)).astype(np.float32)
+    w = (rng.standard_normal((m, k)) / np.sqrt(k)).astype(np.float16)
+    b = rng.standard_normal((m,)).astype(np.float16)
+    got = _Apply(kernels.linear_f16)(ms.Tensor(x), ms.Tensor(w), ms.Tensor(b)).asnumpy()
+    want = x.astype(np.float64) @ w.astype(np.float64).T + b.astype(np.float64)
+    assert got.dtype == np.float32 and got.shape == (tokens, m)
+    assert np.abs(got - want).max() <= 1e-4 * max(1.0, np.abs(want).max())
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_swap01_is_a_transpose_of_the_first_two_axes(kernels, dtype):
+    x = np.arange(5 * 3 * 4).reshape(5, 3, 4).astype(dtype)
+    got = _Apply(kernels.swap01)(ms.Tensor(x)).asnumpy()
+    assert got.dtype == x.dtype and np.array_equal(got, x.transpose(1, 0, 2))
+
+def test_read_gives_new_memory_in_the_asked_dtype_for_sliced_tensors(tmp_path):
+
+    def varint(n):
+        out = bytearray()
+        while True:
+            out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+            n >>= 7
+            if not n:
+                return bytes(out)
+
+    def field(number, payload):
+        return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+    def value(name, dims, raw):
+        tensor = b"".join(varint(1 << 3) + varint(d) for d in dims) + field(2, b"Float16") + field(3, raw)
+        return field(1, field(1, name.encode()) + field(2, tensor))
+
+    data = (np.arange(4 * 6, dtype=np.float32) / 7).astype(np.float16).reshape(4, 6)
+    raw = data.tobytes()
+    path = tmp_path / "sliced.ckpt"
+    path.write_bytes(value("w", [4, 6], raw[:14]) + value("w", [4, 6], raw[14:]))
+    ckpt = CheckpointFile(str(path))
+    try:
+        as_half = ckpt.read("w", "float16")
+        as_float = ckpt.read("w", "float32")
+        assert ckpt.shapes() == {"w": (4, 6)}
+        assert as_half.flags.writeable and as_half.flags.c_contiguous and np.array_equal(as_half, data)
+        assert as_float.dtype == np.float32 and np.array_equal(as_float, data.astype(np.float32))
+    finally:
+        ckpt.close()

@@ -1,0 +1,247 @@
+"""Scale benchmark of the native engine: cold/warm start, peak RSS, long-prompt first token and decode vs roofline.
+
+Usage: python scripts/bench_scale.py --model-dir DIR [--precision float16] [--tokens 32] [--prompts 16,512,1700]
+Every figure is printed as a ratio against a baseline measured in this same run (cat of the checkpoint, the
+weight bytes, numpy's memory read bandwidth, the cold start). Each engine runs in a child process of its own, so
+its VmHWM is one engine's. Last line: the figures as JSON (also --json FILE).
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GB = 1e9
+
+
+def memory_mb():
+    """VmRSS and VmHWM of this process, in MB."""
+    out = {}
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                out[line.split(":")[0]] = int(line.split()[1]) / 1024.0
+    return out
+
+
+def prompt_of(tokenizer, length):
+    """Prompt ids of exactly `length` tokens ending in [gMASK] <sop>, like tests/test_native_engine.py builds."""
+    repeats, ids = 64, []
+    while len(ids) < length - 2:
+        repeats *= 2
+        ids = tokenizer.encode("北京 " * repeats)
+    return ids[:length - 2] + [tokenizer.gmask_id, tokenizer.bos_id]
+
+
+def child(spec):
+    """One engine: load, first token per prompt length (twice), decode speed; results as JSON to spec['out']."""
+    sys.path.insert(0, os.path.join(ROOT, "python-sidecar"))
+    from glm_sidecar.engine.base import GenerateParams
+    from glm_sidecar.engine.native_engine import NativeEngine
+
+    engine = NativeEngine(spec["model_dir"], spec["device"], 0, spec["seq_length"],
+                          compile_cache_dir=spec["cache"], precision=spec["precision"])
+    started = time.perf_counter()
+    engine.load(lambda phase, progress, detail: None)
+    out = {"load_s": time.perf_counter() - started, "ready_s": time.time() - spec["launched"],
+           "after_load": memory_mb(), "info": engine.info(), "first_token_s": {}, "skipped": []}
+    if spec["mode"] == "full":
+        def first_token_s(ids):
+            stamps, begun = [], time.perf_counter()
+            engine.decoder.run(ids, GenerateParams(max_new_tokens=1, do_sample=False), lambda: False,
+                               lambda _t: stamps.append(time.perf_counter()))
+            return (stamps[0] if stamps else time.perf_counter()) - begun  # <eop> first: no on_token call
+
+        lengths = sorted(n for n in spec["prompts"] if n < engine.seq_length)
+        out["skipped"] = [n for n in spec["prompts"] if n >= engine.seq_length]
+        for n in lengths:
+            ids = prompt_of(engine.tokenizer, n)
+            if n == lengths[-1]:
+                out["before_longest"] = memory_mb()
+            out["first_token_s"][str(n)] = [first_token_s(ids), first_token_s(ids)]
+            if n == lengths[-1]:
+                out["after_longest"] = memory_mb()
+        ids, greedy, rates = prompt_of(engine.tokenizer, 16), GenerateParams(spec["tokens"], do_sample=False), []
+        for _ in range(2):
+            stamps = []
+            engine.decoder.run(ids, greedy, lambda: False, lambda _t: stamps.append(time.perf_counter()))
+            if len(stamps) >= 2:  # decode steps only: the first token (prefill) is left out
+                rates.append((len(stamps) - 1) / (stamps[-1] - stamps[0]))
+        out["decode"] = {"tok_s": max(rates) if rates else None, "tokens": len(stamps)}
+    out["end"] = memory_mb()
+    with open(spec["out"], "w") as handle:
+        json.dump(out, handle)
+
+
+def run_child(spec, label):
+    spec = dict(spec, launched=time.time())
+    log = spec["out"] + ".log"
+    env = dict(os.environ, GLOG_v=os.environ.get("GLOG_v", "3"))
+    with open(log, "w") as handle:
+        rc = subprocess.call([sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
+                             stdout=handle, stderr=subprocess.STDOUT, env=env)
+    if rc != 0 or not os.path.exists(spec["out"]):
+        with open(log) as handle:
+            sys.stderr.write("".join(handle.readlines()[-30:]))
+        raise SystemExit("%s child failed (exit %d); log above" % (label, rc))
+    with open(spec["out"]) as handle:
+        return json.load(handle)
+
+
+def read_bandwidth_gbs(size_bytes=1 << 30):
+    """Host memory read GB/s: numpy sums of a float32 array, one slice per CPU in threads, best of 3."""
+    import numpy as np
+
+    data = np.ones(size_bytes // 4, np.float32)
+    slices = np.array_split(data, os.cpu_count() or 1)
+    best = None
+    for _ in range(3):
+        threads = [threading.Thread(target=np.add.reduce, args=(s,)) for s in slices]
+        began = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seconds = time.perf_counter() - began
+        best = seconds if best is None else min(best, seconds)
+    del slices, data
+    return size_bytes / best / GB
+
+
+def resident_fraction(path):
+    """Share of the file in the page cache (fincore), or None where fincore is missing."""
+    try:
+        res = subprocess.check_output(["fincore", "--bytes", "--noheadings", "-o", "RES", path])
+        return int(res.split()[0]) / float(os.path.getsize(path))
+    except (OSError, subprocess.CalledProcessError, ValueError, IndexError):
+        return None
+
+
+def drop_from_page_cache(path, global_drop):
+    """POSIX_FADV_DONTNEED on the file; if pages stay and we are root, also drop_caches (unless forbidden)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    left = resident_fraction(path)
+    if global_drop and (left is None or left > 0.01) and os.geteuid() == 0:
+        try:
+            with open("/proc/sys/vm/drop_caches", "w") as handle:
+                handle.write("1\n")
+            left = resident_fraction(path)
+        except OSError:
+            pass
+    return left
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model-dir")
+    parser.add_argument("--precision", default="float16", choices=("float16", "float32"))
+    parser.add_argument("--seq-length", type=int, default=None, help="default: glm_config.json's, else 2048")
+    parser.add_argument("--device", default="CPU", choices=("CPU", "GPU", "Ascend"))
+    parser.add_argument("--tokens", type=int, default=32, help="greedy tokens of the decode measurement")
+    parser.add_argument("--prompts", default="16,512,1700", help="prompt lengths in tokens for first-token latency")
+    parser.add_argument("--no-cold", action="store_true", help="leave the page cache warm (no drop before cat/load)")
+    parser.add_argument("--no-global-drop", action="store_true",
+                        help="never write /proc/sys/vm/drop_caches (it evicts every file, others' too)")
+    parser.add_argument("--json", help="also write the JSON figures to this file")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return child(json.loads(args.child))
+    if not args.model_dir:
+        parser.error("--model-dir is required")
+    began = time.time()
+    model_dir = os.path.abspath(args.model_dir)
+    ckpt = os.path.join(model_dir, "glm_6b.ckpt")
+    ckpt_bytes = os.path.getsize(ckpt)
+    weight_bytes = ckpt_bytes * (2 if args.precision == "float32" else 1)
+    prompts = [int(p) for p in args.prompts.split(",") if p.strip()]
+    print("== %s: %.2f GB checkpoint, %s, %s, %d CPUs" % (model_dir, ckpt_bytes / GB, args.precision, args.device,
+                                                          os.cpu_count() or 0))
+    sys.stdout.flush()
+    gbs = read_bandwidth_gbs()
+    work = tempfile.mkdtemp(prefix="glm-bench-scale-")
+    cache = os.path.join(work, "compile-cache")
+    spec = {"model_dir": model_dir, "device": args.device, "precision": args.precision, "cache": cache,
+            "seq_length": args.seq_length, "prompts": prompts, "tokens": args.tokens}
+    try:
+        left = None if args.no_cold else drop_from_page_cache(ckpt, not args.no_global_drop)
+        started = time.perf_counter()
+        subprocess.check_call("cat %s > /dev/null" % subprocess.list2cmdline([ckpt]), shell=True)
+        cat_s = time.perf_counter() - started
+        if not args.no_cold:
+            left = max(left or 0.0, drop_from_page_cache(ckpt, not args.no_global_drop) or 0.0)
+        cold = run_child(dict(spec, mode="full", out=os.path.join(work, "cold.json")), "cold")
+        warm = run_child(dict(spec, mode="load", out=os.path.join(work, "warm.json")), "warm")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    def say(line):
+        print("  " + line)
+        sys.stdout.flush()
+
+    page = "warm page cache" if args.no_cold else "cold page cache, %s resident after drop" % (
+        "?" if left is None else "%.1f%%" % (100 * left))
+    say("baseline cat: %.2f s for %.2f GB = %.2f GB/s (%s)" % (cat_s, ckpt_bytes / GB, ckpt_bytes / GB / cat_s, page))
+    say("cold load: %.2f s = %.2fx cat (process start to ready %.2f s = %.2fx cat)"
+        % (cold["load_s"], cold["load_s"] / cat_s, cold["ready_s"], cold["ready_s"] / cat_s))
+    hwm_load, hwm_end = cold["after_load"]["VmHWM"] * 2 ** 20, cold["end"]["VmHWM"] * 2 ** 20
+    say("peak RSS: after load %.2f GB = %.2fx weight bytes (%.2f GB %s); whole run %.2f GB = %.2fx"
+        % (hwm_load / GB, hwm_load / weight_bytes, weight_bytes / GB, args.precision, hwm_end / GB,
+           hwm_end / weight_bytes))
+    ttft = cold["first_token_s"]
+    lengths = sorted(int(n) for n in ttft)
+    extra_mb = None
+    if lengths:
+        before, after = cold["before_longest"], cold["after_longest"]
+        extra_mb = after["VmHWM"] - before["VmHWM"]
+        say("longest prefill (%d tokens): +%.0f MB VmHWM = %.3fx weight bytes; RSS %.0f -> %.0f MB"
+            % (lengths[-1], extra_mb, extra_mb * 2 ** 20 / weight_bytes, before["VmRSS"], after["VmRSS"]))
+    base_ms = ttft[str(lengths[0])][1] * 1e3 if lengths else None
+    for n in lengths:
+        first, steady = [s * 1e3 for s in ttft[str(n)]]
+        say("first token, %4d-token prompt: %.1f ms with graph compile, %.1f ms steady (compile %.2fx steady; "
+            "steady %.2fx the %d-token one)" % (n, first, steady, first / steady, steady / base_ms, lengths[0]))
+    if cold["skipped"]:
+        say("skipped prompt lengths (not under seq_length %s): %s" % (cold["info"]["seq_length"], cold["skipped"]))
+    roofline = gbs * GB / weight_bytes
+    tok_s = cold["decode"]["tok_s"]
+    say("decode: %s tok/s (%d-token greedy run, prefill excluded); roofline %.2f GB/s / %.2f GB = %.2f tok/s; "
+        "ratio %s" % ("%.2f" % tok_s if tok_s else "n/a", cold["decode"]["tokens"], gbs, weight_bytes / GB, roofline,
+                      "%.3f" % (tok_s / roofline) if tok_s else "n/a"))
+    say("warm start (same compile cache, warm page cache): load %.2f s / cold %.2f s = %.2f; ready %.2f s / %.2f s"
+        " = %.2f" % (warm["load_s"], cold["load_s"], warm["load_s"] / cold["load_s"], warm["ready_s"],
+                     cold["ready_s"], warm["ready_s"] / cold["ready_s"]))
+    say("load_timings: cold %s; warm %s" % (cold["info"]["load_timings"], warm["info"]["load_timings"]))
+    say("cpu_kernels: %s; prefill buckets %s" % (cold["info"]["cpu_kernels"], cold["info"]["prefill_buckets"]))
+    result = {"model_dir": model_dir, "precision": args.precision, "device": args.device,
+              "ckpt_bytes": ckpt_bytes, "weight_bytes": weight_bytes, "cold_page_cache": not args.no_cold,
+              "resident_after_drop": left, "cat_s": cat_s, "cold_load_s": cold["load_s"],
+              "cold_ready_s": cold["ready_s"], "load_over_cat": cold["load_s"] / cat_s,
+              "peak_rss_after_load_over_weights": hwm_load / weight_bytes, "peak_rss_over_weights": hwm_end / weight_bytes,
+              "longest_prefill_extra_mb": extra_mb, "first_token_ms": dict(
+                  (n, {"with_compile": v[0] * 1e3, "steady": v[1] * 1e3}) for n, v in ttft.items()),
+              "decode_tok_s": tok_s, "read_gbs": gbs, "roofline_tok_s": roofline,
+              "decode_over_roofline": tok_s / roofline if tok_s else None, "warm_load_s": warm["load_s"],
+              "warm_over_cold_load": warm["load_s"] / cold["load_s"], "cold_memory_mb": cold["end"],
+              "load_timings": {"cold": cold["info"]["load_timings"], "warm": warm["info"]["load_timings"]},
+              "cpu_kernels": cold["info"]["cpu_kernels"], "skipped_prompts": cold["skipped"],
+              "bench_s": time.time() - began}
+    line = json.dumps(result, sort_keys=True)
+    if args.json:
+        with open(args.json, "w") as handle:
+            handle.write(line + "\n")
+    print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
