@@ -46,10 +46,18 @@ SCORE_ELEMS_PER_HEAD = 1 << 19
 KERNEL_MAX_TOKENS = 64
 
 
-def _rotate(x, cos, sin):
-    half = x.shape[-1] // 2
-    turned = ops.concat((-x[:, :, half:], x[:, :, :half]), -1)
-    return x * cos + turned * sin
+def rotation_matrix(head_dim: int):
+    """R with x @ R = rotate_half applied to each half of a head: for a half h of width w,
+    (-h[w/2:], h[:w/2]). A matmul by +-1 is exact, and unlike slices, negation and concat it leaves nothing
+    behind on MindSpore's CPU runtime (docs/native-engine.md)."""
+    half = head_dim // 2
+    quarter = half // 2
+    rot = np.zeros((head_dim, head_dim), np.float32)
+    for base in (0, half):
+        for j in range(quarter):
+            rot[base + j + quarter, base + j] = -1.0
+            rot[base + j, base + j + quarter] = 1.0
+    return rot
 
 
 class GlmLayer(nn.Cell):
@@ -73,6 +81,7 @@ class GlmLayer(nn.Cell):
         self.query_scale = 1.0 / (math.sqrt(self.head_dim) * self.coeff)
         self.layer_norm = ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1, epsilon=shape.layernorm_epsilon)
         self.matmul_t = ops.MatMul(transpose_b=True)
+        self.matmul = ops.MatMul()
         self.bmm = ops.BatchMatMul()
         self.bmm_t = ops.BatchMatMul(transpose_b=True)
         self.gelu = ops.GeLU()
@@ -82,13 +91,13 @@ class GlmLayer(nn.Cell):
     def _linear(self, x, weight, bias):
         """x [tokens, in] in the compute dtype -> [tokens, out] in the compute dtype."""
         if self.kernel is None:
-            return self.matmul_t(x, weight) + bias
+            return ops.bias_add(self.matmul_t(x, weight), bias)
         if x.shape[0] <= KERNEL_MAX_TOKENS:
             return ops.cast(self.kernel(ops.cast(x, mstype.float32), weight, bias), self.dtype)
         # Depend on x: the cast cannot start before this matmul's input exists, so the runtime never holds
         # float32 copies of several weights at once (unordered, it casts them all up front).
         wide = ops.cast(ops.depend(weight, x), mstype.float32)
-        out = self.matmul_t(ops.cast(x, mstype.float32), wide) + ops.cast(bias, mstype.float32)
+        out = ops.bias_add(self.matmul_t(ops.cast(x, mstype.float32), wide), ops.cast(bias, mstype.float32))
         return ops.cast(out, self.dtype)
 
     def _project(self, x, rope):
@@ -98,11 +107,13 @@ class GlmLayer(nn.Cell):
                              self.attention_query_key_value_bias)
         mixed = mixed.reshape((x.shape[0], self.heads, 3 * self.head_dim))
         q, k, v = ops.split(mixed, self.head_dim, -1)
-        cos_p, sin_p, cos_b, sin_b = rope
-        half = self.head_dim // 2
-        q = ops.concat((_rotate(q[:, :, :half], cos_p, sin_p), _rotate(q[:, :, half:], cos_b, sin_b)), -1)
-        k = ops.concat((_rotate(k[:, :, :half], cos_p, sin_p), _rotate(k[:, :, half:], cos_b, sin_b)), -1)
+        cos, sin, rot = rope  # cos/sin [tokens, heads, head_dim]: position half, then block-position half
+        q = q * cos + self._turn(q, rot) * sin
+        k = k * cos + self._turn(k, rot) * sin
         return attention_input, q * self.query_scale, k, v
+
+    def _turn(self, x, rot):
+        return self.matmul(x.reshape((-1, self.head_dim)), rot).reshape(x.shape)
 
     def _attend(self, q, keys, values, visible):
         """q [t, h, d], keys/values [n, h, d], visible [t, n] -> context [t, hidden]; long prompts in query blocks,
@@ -187,15 +198,20 @@ class GlmNetwork(nn.Cell):
         cos, sin = rotary_tables(shape.head_dim, shape.seq_length)
         self.cos = Tensor(cos.astype(np_dtype)[:, None, :])  # [seq, 1, head_dim/2]
         self.sin = Tensor(sin.astype(np_dtype)[:, None, :])
+        self.rot = Tensor(rotation_matrix(shape.head_dim).astype(np_dtype))
         self.layer_norm = ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1, epsilon=shape.layernorm_epsilon)
         self.matmul_t = ops.MatMul(transpose_b=True)
         self.sampler = Sampler(shape.vocab_size)
 
     def embed(self, ids, positions, blocks):
         x = ops.cast(ops.gather(self.embedding, ids, 0), mstype.float32)
-        rope = (ops.gather(self.cos, positions, 0), ops.gather(self.sin, positions, 0),
-                ops.gather(self.cos, blocks, 0), ops.gather(self.sin, blocks, 0))
-        return x, rope
+        # Broadcast once here, not implicitly in every layer's multiply: an implicitly broadcasting elementwise op
+        # keeps its memory until the graph ends on MindSpore's CPU runtime (measured; explicit BroadcastTo and
+        # BiasAdd do not), and rotary runs 4 multiplies per layer.
+        full = (ids.shape[0], self.shape.num_heads, self.shape.head_dim)
+        cos = ops.concat((ops.gather(self.cos, positions, 0), ops.gather(self.cos, blocks, 0)), -1)
+        sin = ops.concat((ops.gather(self.sin, positions, 0), ops.gather(self.sin, blocks, 0)), -1)
+        return x, (ops.broadcast_to(cos, full), ops.broadcast_to(sin, full), self.rot)
 
     def logits(self, hidden):
         """float32 logits [vocab] of one hidden row [1, hidden]."""
