@@ -71,6 +71,9 @@ class GlmLayer(nn.Cell):
         self.k_cache = _zeros(cache_shape, np_dtype, "transformer.layers.%d.k_cache" % index)
         self.v_cache = _zeros(cache_shape, np_dtype, "transformer.layers.%d.v_cache" % index)
         self.dtype = ms_dtype
+        # Activations: float32 on CPU whatever the weights' dtype (the CPU backend computes float16 through
+        # inserted casts, whose buffers it keeps until the graph ends); the compute dtype elsewhere.
+        self.act = mstype.float32 if kernels is not None else ms_dtype
         self.kernel = kernels.linear_f16 if kernels is not None else None
         self.swap = kernels.swap01 if kernels is not None else None
         self.heads = shape.num_heads
@@ -89,21 +92,20 @@ class GlmLayer(nn.Cell):
         self.write = ops.ScatterUpdate()
 
     def _linear(self, x, weight, bias):
-        """x [tokens, in] in the compute dtype -> [tokens, out] in the compute dtype."""
-        if self.kernel is None:
+        """x [tokens, in] in the activation dtype -> [tokens, out] in the activation dtype."""
+        if self.kernel is None:  # then the activation dtype is the weights' dtype
             return ops.bias_add(self.matmul_t(x, weight), bias)
         if x.shape[0] <= KERNEL_MAX_TOKENS:
-            return ops.cast(self.kernel(ops.cast(x, mstype.float32), weight, bias), self.dtype)
+            return self.kernel(ops.cast(x, mstype.float32), weight, bias)
         # Depend on x: the cast cannot start before this matmul's input exists, so the runtime never holds
         # float32 copies of several weights at once (unordered, it casts them all up front).
         wide = ops.cast(ops.depend(weight, x), mstype.float32)
-        out = ops.bias_add(self.matmul_t(ops.cast(x, mstype.float32), wide), ops.cast(bias, mstype.float32))
-        return ops.cast(out, self.dtype)
+        return ops.bias_add(self.matmul_t(ops.cast(x, mstype.float32), wide), ops.cast(bias, mstype.float32))
 
     def _project(self, x, rope):
         """LayerNorm'ed input, then q (scaled), k and v as [tokens, heads, head_dim] with positions applied."""
         attention_input, _, _ = self.layer_norm(x, self.input_layernorm_gamma, self.input_layernorm_beta)
-        mixed = self._linear(ops.cast(attention_input, self.dtype), self.attention_query_key_value_weight,
+        mixed = self._linear(ops.cast(attention_input, self.act), self.attention_query_key_value_weight,
                              self.attention_query_key_value_bias)
         mixed = mixed.reshape((x.shape[0], self.heads, 3 * self.head_dim))
         q, k, v = ops.split(mixed, self.head_dim, -1)
@@ -140,7 +142,7 @@ class GlmLayer(nn.Cell):
         scores = self.bmm_t(self._swap(q), self._swap(keys))  # [h, t, n]
         scores = ops.select(ops.broadcast_to(visible, scores.shape), scores, ops.full_like(scores, -10000.0))
         probs = self.softmax(ops.cast(scores, mstype.float32) * self.coeff)
-        context = self.bmm(ops.cast(probs, self.dtype), self._swap(values))  # [h, t, d]
+        context = self.bmm(ops.cast(probs, self.act), self._swap(values))  # [h, t, d]
         return self._swap(context).reshape((q.shape[0], self.hidden))
 
     def _finish(self, attention_input, context):
@@ -148,24 +150,25 @@ class GlmLayer(nn.Cell):
         hidden = attention_input * self.alpha + ops.cast(attention_output, mstype.float32)
         mlp_input, _, _ = self.layer_norm(hidden, self.post_attention_layernorm_gamma,
                                           self.post_attention_layernorm_beta)
-        inner = self._linear(ops.cast(mlp_input, self.dtype), self.mlp_dense_h_to_4h_weight,
+        inner = self._linear(ops.cast(mlp_input, self.act), self.mlp_dense_h_to_4h_weight,
                              self.mlp_dense_h_to_4h_bias)
-        inner = ops.cast(self.gelu(ops.cast(inner, mstype.float32)), self.dtype)
+        inner = ops.cast(self.gelu(ops.cast(inner, mstype.float32)), self.act)
         mlp_output = self._linear(inner, self.mlp_dense_4h_to_h_weight, self.mlp_dense_4h_to_h_bias)
         return mlp_input * self.alpha + ops.cast(mlp_output, mstype.float32)
 
     def prefill(self, x, rope, visible, rows):
         """The whole (padded) prompt attends within itself; its keys and values fill cache rows 0..len-1."""
         attention_input, q, k, v = self._project(x, rope)
-        written = ops.depend(self.write(self.k_cache, rows, k), self.write(self.v_cache, rows, v))
+        written = ops.depend(self.write(self.k_cache, rows, ops.cast(k, self.dtype)),
+                             self.write(self.v_cache, rows, ops.cast(v, self.dtype)))
         context = ops.depend(self._attend(q, k, v, visible), written)
         return self._finish(attention_input, context)
 
     def decode(self, x, rope, visible, row):
         """One new token: its key and value go to cache row `row`, then it attends to rows 0..row."""
         attention_input, q, k, v = self._project(x, rope)
-        keys = ops.depend(self.k_cache, self.write(self.k_cache, row, k))
-        values = ops.depend(self.v_cache, self.write(self.v_cache, row, v))
+        keys = ops.cast(ops.depend(self.k_cache, self.write(self.k_cache, row, ops.cast(k, self.dtype))), self.act)
+        values = ops.cast(ops.depend(self.v_cache, self.write(self.v_cache, row, ops.cast(v, self.dtype))), self.act)
         return self._finish(attention_input, self._attend(q, keys, values, visible))
 
 
@@ -180,6 +183,9 @@ class GlmNetwork(nn.Cell):
         ms_dtype = mstype.float16 if compute_dtype == "float16" else mstype.float32
         self.shape = shape
         self.dtype = ms_dtype
+        # Activations: float32 on CPU whatever the weights' dtype (the CPU backend computes float16 through
+        # inserted casts, whose buffers it keeps until the graph ends); the compute dtype elsewhere.
+        self.act = mstype.float32 if kernels is not None else ms_dtype
         self.kernel = kernels.linear_f16 if kernels is not None else None
         self.swap = kernels.swap01 if kernels is not None else None
         self.embedding = _param(read(EMBEDDING, np_dtype), EMBEDDING)
@@ -196,9 +202,10 @@ class GlmNetwork(nn.Cell):
         self.lm_head = _param(read("lm_head.weight", np_dtype), "lm_head.weight")
         self.no_bias = Tensor(np.zeros((shape.vocab_size,), np.float16))
         cos, sin = rotary_tables(shape.head_dim, shape.seq_length)
-        self.cos = Tensor(cos.astype(np_dtype)[:, None, :])  # [seq, 1, head_dim/2]
-        self.sin = Tensor(sin.astype(np_dtype)[:, None, :])
-        self.rot = Tensor(rotation_matrix(shape.head_dim).astype(np_dtype))
+        table_dtype = np.float32 if kernels is not None else np_dtype  # the layers' activation dtype
+        self.cos = Tensor(cos.astype(np_dtype).astype(table_dtype)[:, None, :])  # [seq, 1, head_dim/2]
+        self.sin = Tensor(sin.astype(np_dtype).astype(table_dtype)[:, None, :])
+        self.rot = Tensor(rotation_matrix(shape.head_dim).astype(table_dtype))
         self.layer_norm = ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1, epsilon=shape.layernorm_epsilon)
         self.matmul_t = ops.MatMul(transpose_b=True)
         self.sampler = Sampler(shape.vocab_size)
