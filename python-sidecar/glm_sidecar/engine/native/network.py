@@ -232,10 +232,10 @@ class GlmNetwork(nn.Cell):
 class PrefillStep(nn.Cell):
     """(ids, positions, block positions) [bucket]; ints [context length, last valid index]; sampling floats.
 
-    Memory: MindSpore's CPU runtime keeps many of a graph's intermediates for the graph's lifetime instead of
-    reusing them (measured on 2.7.2 and 2.10.0; docs/native-engine.md), so a bucket's graph holds O(layers x n)
-    bytes once it has run. One graph per layer does not help (each keeps its own). Hence buckets compile on first
-    use, and only a prompt that needs a long bucket pays for it."""
+    Memory: MindSpore's CPU runtime keeps the buffers of implicitly broadcasting ops, Transposes and the casts it
+    inserts for float16 until a graph ends (docs/native-engine.md); the layers avoid all three. What a bucket's
+    graph still holds grows with its length, so buckets compile on first use and only a prompt that needs a long
+    bucket pays for it."""
 
     def __init__(self, network: GlmNetwork) -> None:
         super(PrefillStep, self).__init__(auto_prefix=False)
