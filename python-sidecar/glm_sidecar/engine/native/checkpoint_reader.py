@@ -93,9 +93,14 @@ def _mapped_array(buf, entry: TensorEntry):
     parts = [np.frombuffer(buf, dtype=entry.raw_dtype, count=(stop - start) // np.dtype(entry.raw_dtype).itemsize,
                            offset=start) for start, stop in entry.spans]
     flat = parts[0] if len(parts) == 1 else np.concatenate(parts)
-    if entry.dtype == "BFloat16":
-        flat = (flat.astype(np.uint32) << 16).view(np.float32)
-    return flat.reshape(entry.shape)
+    return _values(flat, entry).reshape(entry.shape)
+
+
+def _values(raw, entry: TensorEntry):
+    """The stored values of raw elements: bfloat16 (kept as uint16) widened to float32, others as they are."""
+    import numpy as np
+
+    return (raw.astype(np.uint32) << 16).view(np.float32) if entry.dtype == "BFloat16" else raw
 
 
 class _LazyTensors(dict):
@@ -157,8 +162,8 @@ class CheckpointFile(object):
         self.path = path
         self.size = os.path.getsize(path)
         self._file = open(path, "rb")
-        # Copy-on-write: the arrays are writable views MindSpore can wrap without a copy; nothing writes to them,
-        # so no page is ever copied and the file is never changed.
+        # Mapped for the index and for `tensors` (test views); `read` never touches the mapped pages. Copy-on-write
+        # keeps those views writable, and as nothing writes to them the file is never changed.
         self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_COPY) if self.size else None
         self.entries = self._index()
         self.tensors = _LazyTensors(self)
@@ -221,10 +226,7 @@ class CheckpointFile(object):
                 for first in range(0, count, step):
                     n = min(step, count - first)
                     _pread_into(fd, memoryview(chunk[:n]).cast("B"), start + first * raw.itemsize)
-                    if entry.dtype == "BFloat16":
-                        flat[pos + first:pos + first + n] = (chunk[:n].astype(np.uint32) << 16).view(np.float32)
-                    else:
-                        flat[pos + first:pos + first + n] = chunk[:n]
+                    flat[pos + first:pos + first + n] = _values(chunk[:n], entry)
             pos += count
         if pos != flat.size:
             raise EngineError("CheckpointInvalid", "%s: %s holds %d values, its shape says %d"

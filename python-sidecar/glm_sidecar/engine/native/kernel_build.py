@@ -44,8 +44,9 @@ def build_kernel(cache_dir: Optional[str] = None) -> Tuple[Optional[str], str]:
     if not compiler:
         return None, "no C compiler (cc, gcc or clang) on PATH"
     errors = []
+    machine = _machine_tag()
     for flags in FLAG_SETS:
-        name = "linear_f16-%s-%s-%s.so" % (source_hash, _machine_tag(), hashlib.sha256(
+        name = "linear_f16-%s-%s-%s.so" % (source_hash, machine, hashlib.sha256(
             " ".join([compiler] + flags).encode("utf-8")).hexdigest()[:8])
         target = os.path.join(cache_dir, name)
         if os.path.isfile(target):

@@ -46,6 +46,12 @@ SCORE_ELEMS_PER_HEAD = 1 << 19
 KERNEL_MAX_TOKENS = 64
 
 
+def activation_dtype(kernels, ms_dtype):
+    """float32 on CPU (kernels present) whatever the weights' dtype: the CPU backend computes float16 through
+    casts it inserts, whose buffers it keeps until the graph ends. The compute dtype elsewhere."""
+    return mstype.float32 if kernels is not None else ms_dtype
+
+
 def rotation_matrix(head_dim: int):
     """R with x @ R = rotate_half applied to each half of a head: for a half h of width w,
     (-h[w/2:], h[:w/2]). A matmul by +-1 is exact, and unlike slices, negation and concat it leaves nothing
@@ -71,9 +77,7 @@ class GlmLayer(nn.Cell):
         self.k_cache = _zeros(cache_shape, np_dtype, "transformer.layers.%d.k_cache" % index)
         self.v_cache = _zeros(cache_shape, np_dtype, "transformer.layers.%d.v_cache" % index)
         self.dtype = ms_dtype
-        # Activations: float32 on CPU whatever the weights' dtype (the CPU backend computes float16 through
-        # inserted casts, whose buffers it keeps until the graph ends); the compute dtype elsewhere.
-        self.act = mstype.float32 if kernels is not None else ms_dtype
+        self.act = activation_dtype(kernels, ms_dtype)
         self.kernel = kernels.linear_f16 if kernels is not None else None
         self.swap = kernels.swap01 if kernels is not None else None
         self.heads = shape.num_heads
@@ -183,11 +187,7 @@ class GlmNetwork(nn.Cell):
         ms_dtype = mstype.float16 if compute_dtype == "float16" else mstype.float32
         self.shape = shape
         self.dtype = ms_dtype
-        # Activations: float32 on CPU whatever the weights' dtype (the CPU backend computes float16 through
-        # inserted casts, whose buffers it keeps until the graph ends); the compute dtype elsewhere.
-        self.act = mstype.float32 if kernels is not None else ms_dtype
         self.kernel = kernels.linear_f16 if kernels is not None else None
-        self.swap = kernels.swap01 if kernels is not None else None
         self.embedding = _param(read(EMBEDDING, np_dtype), EMBEDDING)
         layers = []
         for i in range(shape.num_layers):
@@ -202,7 +202,7 @@ class GlmNetwork(nn.Cell):
         self.lm_head = _param(read("lm_head.weight", np_dtype), "lm_head.weight")
         self.no_bias = Tensor(np.zeros((shape.vocab_size,), np.float16))
         cos, sin = rotary_tables(shape.head_dim, shape.seq_length)
-        table_dtype = np.float32 if kernels is not None else np_dtype  # the layers' activation dtype
+        table_dtype = np.float32 if activation_dtype(kernels, ms_dtype) == mstype.float32 else np_dtype
         self.cos = Tensor(cos.astype(np_dtype).astype(table_dtype)[:, None, :])  # [seq, 1, head_dim/2]
         self.sin = Tensor(sin.astype(np_dtype).astype(table_dtype)[:, None, :])
         self.rot = Tensor(rotation_matrix(shape.head_dim).astype(table_dtype))

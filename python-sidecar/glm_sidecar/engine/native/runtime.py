@@ -74,10 +74,10 @@ def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report
         sys.stderr.write("glm-chat: CPU kernels unavailable (%s): float16 weights are cast to float32 on every call "
                          "and long prompts need more memory\n" % how)
         return None
-    swap = ops.Custom("%s:%s" % (path, SWAP_SYMBOL), out_shape=_swap_shape, out_dtype=_same_dtype, func_type="aot")
+    swap = ops.Custom("%s:%s" % (path, SWAP_SYMBOL), out_shape=_swap_shape, out_dtype=_first_dtype, func_type="aot")
     if dtype != "float16":
         return CpuKernels(None, swap)
-    linear = ops.Custom("%s:%s" % (path, SYMBOL), out_shape=_linear_shape, out_dtype=_linear_dtype, func_type="aot")
+    linear = ops.Custom("%s:%s" % (path, SYMBOL), out_shape=_linear_shape, out_dtype=_first_dtype, func_type="aot")
     return CpuKernels(linear, swap)
 
 
@@ -85,15 +85,12 @@ def _linear_shape(x, w, _b):
     return list(x[:-1]) + [w[0]]
 
 
-def _linear_dtype(x, _w, _b):
-    return x
-
-
 def _swap_shape(x):
     return [x[1], x[0]] + list(x[2:])
 
 
-def _same_dtype(x):
+def _first_dtype(x, *_rest):
+    """Both kernels give the dtype of their first input (float32 for the linear, x's own for the swap)."""
     return x
 
 
