@@ -34,11 +34,12 @@ describe.runIf(linux)("processIsDying with real processes", () => {
   });
 
   it("is true for a zombie no one has reaped, and for a pid that is gone", async () => {
-    // The backgrounded `true` becomes the child of `sleep` (after exec), which never reaps it.
-    const parent = execa("sh", ["-c", "true & echo $!; exec sleep 30"], { buffer: false });
+    // The backgrounded `sleep 0.2` becomes the child of `sleep 30` (after exec), which never reaps it. It must
+    // outlive the exec: a child that exits before it can be reaped by sh itself (seen once in CI with `true`).
+    const parent = execa("sh", ["-c", "sleep 0.2 & echo $!; exec sleep 30"], { buffer: false });
     try {
       const zombie = await new Promise<number>((resolve) => parent.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await new Promise((resolve) => setTimeout(resolve, 700));
       expect(readFileSync(`/proc/${zombie}/stat`, "utf8")).toMatch(/\) Z /); // the premise: a zombie, not yet reaped
       expect(processIsDying(zombie)).toBe(true);
     } finally {
