@@ -72,3 +72,24 @@ def test_read_gives_new_memory_in_the_asked_dtype_for_sliced_tensors(tmp_path):
         assert as_float.dtype == np.float32 and np.array_equal(as_float, data.astype(np.float32))
     finally:
         ckpt.close()
+
+
+@pytest.mark.parametrize("cache_dtype", [np.float16, np.float32])
+@pytest.mark.parametrize("rows,heads,d,last", [(8, 2, 16, 0), (64, 4, 128, 37), (2048, 32, 128, 2047), (16, 3, 20, 9)])
+def test_attend_reads_rows_up_to_last_and_matches_numpy(kernels, cache_dtype, rows, heads, d, last):
+    rng = np.random.RandomState(rows + heads + d + last)
+    q = (rng.standard_normal((1, heads, d)) / np.sqrt(d) / 3.0).astype(np.float32)
+    k = rng.standard_normal((rows, heads, d)).astype(cache_dtype)
+    v = rng.standard_normal((rows, heads, d)).astype(cache_dtype)
+    k[last + 1:] = np.nan  # rows past `last` must never be read
+    v[last + 1:] = np.nan
+    coeff = np.array([3.0], np.float32)
+    got = _Apply(kernels.attend)(ms.Tensor(q), ms.Tensor(k), ms.Tensor(v), ms.Tensor(np.array([last], np.int32)),
+                                 ms.Tensor(coeff)).asnumpy()
+    kk, vv = k[:last + 1].astype(np.float64), v[:last + 1].astype(np.float64)
+    scores = np.einsum("hd,jhd->hj", q[0].astype(np.float64), kk) * 3.0
+    probs = np.exp(scores - scores.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    want = np.einsum("hj,jhd->hd", probs, vv).reshape(1, heads * d)
+    assert got.dtype == np.float32 and got.shape == (1, heads * d)
+    assert np.abs(got - want).max() <= 1e-5

@@ -12,14 +12,15 @@ export const GLM6B_WIDTHS = { hidden: 4096, inner: 16384, vocab: 130528 } as con
 /** The native engine's seq_length when neither --seq-length nor glm_config.json sets one. */
 export const DEFAULT_SEQ_LENGTH = 2048;
 
-// ---- Calibrated from bench-scale measurements (peak RSS of the native engine on real and 1-layer checkpoints). ----
-// Re-fit these three, and only these, when the measurements move; every estimate in glm-chat goes through them.
+// ---- Calibrated from VmHWM of the native engine in float16 at seq_length 2048 on CPU (docs/native-engine.md):
+// the tiny model 0.535 GB, one full-width layer 3.861 GB, GLM-6B 16.49 GB, each after a prompt in its longest
+// bucket. Re-fit these three, and only these, when the measurements move; every estimate goes through them. ----
 /** Working memory of the largest prompt graph, per token of seq_length per hidden unit. */
-export const ACT_BYTES_PER_TOKEN_PER_HIDDEN = 40;
-/** Fixed part of the working memory: graph buffers, allocator slack. */
-export const ACT_BASE_BYTES = 256 * 1024 * 1024;
-/** Python, MindSpore and the tokenizer, before any weight is loaded. */
-export const RUNTIME_BASE_BYTES = 700_000_000;
+export const ACT_BYTES_PER_TOKEN_PER_HIDDEN = 88;
+/** What each further layer leaves behind in that graph (MindSpore's CPU runtime keeps some buffers per layer). */
+export const ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER = 4;
+/** Python, MindSpore, the tokenizer, the CPU kernels and the small graphs, before any weight is loaded. */
+export const RUNTIME_BASE_BYTES = 530_000_000;
 
 export interface ModelShape {
   ckptBytes: number;
@@ -75,7 +76,7 @@ export function estimateMemory(shape: ModelShape, device: Device, precision: Pre
   const p = resolvePrecision(device, precision);
   const weightBytes = p === "float32" ? 2 * shape.ckptBytes : shape.ckptBytes; // the checkpoint is float16
   const cacheBytes = 2 * shape.layers * shape.seqLength * shape.hidden * bytesPerElement(p);
-  const workingBytes = shape.seqLength * shape.hidden * ACT_BYTES_PER_TOKEN_PER_HIDDEN + ACT_BASE_BYTES;
+  const workingBytes = shape.seqLength * shape.hidden * (ACT_BYTES_PER_TOKEN_PER_HIDDEN + shape.layers * ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER);
   const largestTensorBytes = shape.vocab * shape.hidden * 2;
   const onDevice = weightBytes + cacheBytes + workingBytes;
   return {
@@ -92,7 +93,7 @@ export function estimateMemory(shape: ModelShape, device: Device, precision: Pre
   };
 }
 
-/** "about 15.7 GB: 13.4 GB weights (float16) + 0.9 GB cache for 2,048 tokens + 0.6 GB working memory + 0.7 GB runtime" */
+/** "about 16.6 GB: 13.4 GB weights (float16) + 939.5 MB cache for 2,048 tokens + 1.7 GB working memory + 530.0 MB runtime" */
 export function describeNeed(e: MemoryEstimate, where: "host" | "device" = e.device === "CPU" ? "host" : "device"): string {
   const f = formatBytes;
   if (where === "host" && e.device !== "CPU") {

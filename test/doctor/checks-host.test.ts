@@ -28,7 +28,7 @@ describe("Ascend", () => {
     expect(checkAscend(healthyFacts({ ascend, device: { target: "Ascend", id: 0, reason: "auto" } })).status).toBe("ok");
     const full = checkAscend(healthyFacts({ ascend, device: { target: "Ascend", id: 1, reason: "auto" } }));
     expect(full.status).toBe("fail");
-    expect(full.detail).toMatch(/2\.9 GB free, the model needs about 15\.0 GB: 13\.4 GB weights \(float16\) \+ 939\.5 MB cache for 2,048 tokens/);
+    expect(full.detail).toMatch(/2\.9 GB free, the model needs about 16\.0 GB: 13\.4 GB weights \(float16\) \+ 939\.5 MB cache for 2,048 tokens/);
     expect(full.fix).toContain("a smaller --seq-length");
   });
 
@@ -62,18 +62,20 @@ describe("NVIDIA", () => {
 
 describe("host RAM", () => {
   const cpu16 = { ram: { totalBytes: 16 * GB, availableBytes: 12 * GB } };
+  const cpu18 = { ram: { totalBytes: 18 * GB, availableBytes: 12 * GB } };
 
-  it("fails ChatGLM-6B on a 16 GB CPU box with the float32 breakdown, and offers float16", () => {
-    const r = checkHostRam(healthyFacts(cpu16));
+  it("fails ChatGLM-6B on an 18 GB CPU box with the float32 breakdown, and offers float16", () => {
+    const r = checkHostRam(healthyFacts(cpu18));
     expect(r.status).toBe("fail");
-    expect(r.detail).toContain("ChatGLM-6B on CPU needs about 30.0 GB: 26.8 GB weights (float32) + 1.9 GB cache for 2,048 tokens + 604.0 MB working memory + 700.0 MB runtime");
-    expect(r.fix).toContain("--precision float16 (the native engine, about 15.7 GB)");
+    expect(r.detail).toContain("ChatGLM-6B on CPU needs about 30.9 GB: 26.8 GB weights (float32) + 1.9 GB cache for 2,048 tokens + 1.7 GB working memory + 530.0 MB runtime");
+    expect(r.fix).toContain("--precision float16 (the native engine, about 16.6 GB)");
     expect(r.fix).toContain("a smaller --seq-length (now 2,048)");
     expect(r.fix).toContain("--force");
   });
 
   it("counts --precision float16 and a shorter --seq-length", () => {
-    expect(checkHostRam(healthyFacts({ ...cpu16, precision: "float16" })).status).toBe("warn"); // fits in 16 GB, not in the 12 free
+    expect(checkHostRam(healthyFacts({ ...cpu16, precision: "float16" })).status).toBe("fail"); // 16.6 GB: over 16 GB
+    expect(checkHostRam(healthyFacts({ ...cpu18, precision: "float16" })).status).toBe("warn"); // fits in 18 GB, not in the 12 free
     const short = healthyFacts({ ...cpu16, precision: "float16", model: { ...healthyFacts().model, shape: { ...GLM6B_SHAPE, seqLength: 256 } } });
     expect(checkHostRam(short).detail).toContain("cache for 256 tokens");
   });
@@ -81,7 +83,7 @@ describe("host RAM", () => {
   it("needs only the runtime and the embedding in host RAM on Ascend, and warns when too little is free now", () => {
     const ascend = { device: { target: "Ascend" as const, id: 0, reason: "auto" } };
     const r = checkHostRam(healthyFacts({ ...ascend, ram: { totalBytes: 32 * GB, availableBytes: 30 * GB } }));
-    expect(r).toMatchObject({ status: "ok", detail: expect.stringContaining("about 1.8 GB: 700.0 MB runtime + 1.1 GB for the largest tensor") });
+    expect(r).toMatchObject({ status: "ok", detail: expect.stringContaining("about 1.6 GB: 530.0 MB runtime + 1.1 GB for the largest tensor") });
     expect(checkHostRam(healthyFacts({ ...ascend, ram: { totalBytes: 32 * GB, availableBytes: 1 * GB } })).status).toBe("warn");
   });
 
@@ -89,7 +91,7 @@ describe("host RAM", () => {
     const shape = { ckptBytes: 400_000, layers: 2, hidden: 64, inner: 170, vocab: 832, seqLength: 256 };
     const model = { dir: "/tiny", exists: true, custom: true, shape, files: [{ name: "glm_6b.ckpt", size: 400_000, verified: null, elsewhere: [] }, { name: "ice_text.model", size: 250_000, verified: null, elsewhere: [] }] };
     const r = checkHostRam(healthyFacts({ model, ram: { totalBytes: 2 * GB, availableBytes: 1 * GB } }));
-    expect(r).toMatchObject({ status: "ok", detail: expect.stringContaining("this model on CPU needs about 970.") });
+    expect(r).toMatchObject({ status: "ok", detail: expect.stringContaining("this model on CPU needs about 532.") });
   });
 });
 

@@ -51,17 +51,17 @@ describe("resolveDevice", () => {
     expect(error).toBeInstanceOf(DeviceChoiceError);
     expect((error as DeviceChoiceError).code).toBe("DEVICE_NOT_ENOUGH_RAM");
     expect((error as Error).message).toMatch(
-      /ChatGLM-6B on CPU needs RAM for about 30\.0 GB: 26\.8 GB weights \(float32\) \+ 1\.9 GB cache for 2,048 tokens \+ 604\.0 MB working memory \+ 700\.0 MB runtime; this machine has 16\.0 GB \(10\.0 GB available\).*--force/);
+      /ChatGLM-6B on CPU needs RAM for about 30\.9 GB: 26\.8 GB weights \(float32\) \+ 1\.9 GB cache for 2,048 tokens \+ 1\.7 GB working memory \+ 530\.0 MB runtime; this machine has 16\.0 GB \(10\.0 GB available\).*--force/);
   });
 
   it("suggests --precision float16 where it fits, and lets it through", async () => {
     const twenty = () => ({ totalBytes: 20 * GB, availableBytes: 18 * GB });
     const error = await resolveDevice(base, probes({}), twenty).catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/--precision float16 \(the native engine, about 15\.7 GB\), a smaller --seq-length/);
+    expect((error as Error).message).toMatch(/--precision float16 \(the native engine, about 16\.6 GB\), a smaller --seq-length/);
     expect((await resolveDevice({ ...base, precision: "float16" }, probes({}), twenty)).target).toBe("CPU");
     const twelve = () => ({ totalBytes: 12 * GB, availableBytes: 10 * GB });
     const tooSmall = await resolveDevice({ ...base, precision: "float16" }, probes({}), twelve).catch((e: unknown) => e);
-    expect((tooSmall as Error).message).toMatch(/needs RAM for about 15\.7 GB: 13\.4 GB weights \(float16\)/);
+    expect((tooSmall as Error).message).toMatch(/needs RAM for about 16\.6 GB: 13\.4 GB weights \(float16\)/);
     expect((tooSmall as Error).message).not.toContain("--precision");
   });
 

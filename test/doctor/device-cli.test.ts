@@ -24,6 +24,6 @@ describe("--device auto on a CPU", () => {
   it.skipIf(totalmem() >= estimateMemory(modelShapeOf(modelDir), "CPU", "auto").hostBytes)("refuses the 6B model with the RAM numbers and exits 1", async () => {
     const result = await execa(process.execPath, ["bin/glm-chat.js", "-p", "hi", "--model-dir", modelDir, "--device", "auto"], { reject: false, env: { GLM_CHAT_PYTHON: python } });
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toMatch(/needs RAM for about 30\.0 GB: 26\.8 GB weights \(float32\) .*; this machine has [\d.]+ GB .*--force.*\[DEVICE_NOT_ENOUGH_RAM\]/);
+    expect(result.stderr).toMatch(/needs RAM for about 30\.9 GB: 26\.8 GB weights \(float32\) .*; this machine has [\d.]+ GB .*--force.*\[DEVICE_NOT_ENOUGH_RAM\]/);
   }, 60_000);
 });

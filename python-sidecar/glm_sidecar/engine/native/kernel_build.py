@@ -1,4 +1,5 @@
-"""Builds the float16-weight linear kernel (kernels/linear_f16.c) with this machine's compiler, once per machine."""
+"""Builds the CPU kernels (kernels/*.c: the float16-weight linear, the axis swap, the decode attention) into one
+shared library with this machine's compiler, once per machine and source."""
 from __future__ import annotations
 
 import hashlib
@@ -9,9 +10,12 @@ import subprocess
 import tempfile
 from typing import Optional, Tuple
 
-SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels", "linear_f16.c")
+KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
+SOURCES = ("linear_f16.c", "attend_f16.c")
+HEADERS = ("simd_f16.h",)
 SYMBOL = "glm_linear_f16"
 SWAP_SYMBOL = "glm_swap01"
+ATTEND_SYMBOL = "glm_attend_f16"
 # Tried in order: the machine's own vector units first, then a portable build (the kernel's scalar path).
 FLAG_SETS = (["-O3", "-march=native", "-fopenmp"], ["-O3", "-fopenmp"], ["-O3"])
 
@@ -38,15 +42,18 @@ def _machine_tag() -> str:
 def build_kernel(cache_dir: Optional[str] = None) -> Tuple[Optional[str], str]:
     """(path of the shared library, how it was built) or (None, why not): no compiler is not an error here."""
     cache_dir = cache_dir or default_dir()
-    with open(SOURCE, "rb") as handle:
-        source_hash = hashlib.sha256(handle.read()).hexdigest()[:12]
+    digest = hashlib.sha256()
+    for name in SOURCES + HEADERS:
+        with open(os.path.join(KERNEL_DIR, name), "rb") as handle:
+            digest.update(handle.read())
+    source_hash = digest.hexdigest()[:12]
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if not compiler:
         return None, "no C compiler (cc, gcc or clang) on PATH"
     errors = []
     machine = _machine_tag()
     for flags in FLAG_SETS:
-        name = "linear_f16-%s-%s-%s.so" % (source_hash, machine, hashlib.sha256(
+        name = "cpu-kernels-%s-%s-%s.so" % (source_hash, machine, hashlib.sha256(
             " ".join([compiler] + flags).encode("utf-8")).hexdigest()[:8])
         target = os.path.join(cache_dir, name)
         if os.path.isfile(target):
@@ -55,7 +62,8 @@ def build_kernel(cache_dir: Optional[str] = None) -> Tuple[Optional[str], str]:
             os.makedirs(cache_dir, exist_ok=True)
             handle, tmp = tempfile.mkstemp(prefix=name, suffix=".tmp", dir=cache_dir)
             os.close(handle)
-            done = subprocess.run([compiler] + flags + ["-shared", "-fPIC", "-o", tmp, SOURCE],
+            sources = [os.path.join(KERNEL_DIR, source) for source in SOURCES]
+            done = subprocess.run([compiler] + flags + ["-shared", "-fPIC", "-o", tmp] + sources + ["-lm"],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
         except (OSError, subprocess.SubprocessError) as exc:
             errors.append(str(exc))

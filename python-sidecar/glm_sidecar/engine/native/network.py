@@ -29,8 +29,13 @@ def rotary_tables(head_dim: int, seq_length: int):
 
 def _param(array, name: str) -> Parameter:
     """Wraps a freshly read array (the checkpoint reader's own memory, already in the compute dtype) without a
-    copy: the Parameter takes over that buffer, so each weight exists once."""
-    return Parameter(Tensor.from_numpy(np.ascontiguousarray(array)), name=name, requires_grad=False)
+    copy, so each weight exists once. `Parameter(Tensor.from_numpy(a))` copies `a` (MindSpore 2.7 and 2.10:
+    a transient of the tensor's size, 1.07 GB for GLM-6B's embedding); `set_data` on a one-element Parameter
+    shares the array's memory."""
+    array = np.ascontiguousarray(array)
+    param = Parameter(Tensor(np.zeros((1,) * max(array.ndim, 1), array.dtype)), name=name, requires_grad=False)
+    param.set_data(Tensor.from_numpy(array), slice_shape=True)
+    return param
 
 
 def _zeros(shape, dtype, name: str) -> Parameter:
@@ -80,6 +85,8 @@ class GlmLayer(nn.Cell):
         self.act = activation_dtype(kernels, ms_dtype)
         self.kernel = kernels.linear_f16 if kernels is not None else None
         self.swap = kernels.swap01 if kernels is not None else None
+        self.attend_cache = kernels.attend if kernels is not None else None
+        self.coeff_tensor = Tensor(np.array([index + 2], np.float32))
         self.heads = shape.num_heads
         self.head_dim = shape.head_dim
         self.hidden = shape.hidden_size
@@ -171,9 +178,13 @@ class GlmLayer(nn.Cell):
     def decode(self, x, rope, visible, row):
         """One new token: its key and value go to cache row `row`, then it attends to rows 0..row."""
         attention_input, q, k, v = self._project(x, rope)
-        keys = ops.cast(ops.depend(self.k_cache, self.write(self.k_cache, row, ops.cast(k, self.dtype))), self.act)
-        values = ops.cast(ops.depend(self.v_cache, self.write(self.v_cache, row, ops.cast(v, self.dtype))), self.act)
-        return self._finish(attention_input, self._attend(q, keys, values, visible))
+        keys = ops.depend(self.k_cache, self.write(self.k_cache, row, ops.cast(k, self.dtype)))
+        values = ops.depend(self.v_cache, self.write(self.v_cache, row, ops.cast(v, self.dtype)))
+        if self.attend_cache is not None:  # CPU: reads rows 0..row of the caches as they are stored
+            context = self.attend_cache(q, keys, values, row, self.coeff_tensor)
+        else:
+            context = self._attend(q, ops.cast(keys, self.act), ops.cast(values, self.act), visible)
+        return self._finish(attention_input, context)
 
 
 class GlmNetwork(nn.Cell):

@@ -49,23 +49,26 @@ def compute_dtype_for(device_target: str, precision: Optional[str]) -> str:
 
 
 class CpuKernels(object):
-    """The aot ops of kernels/linear_f16.c for MindSpore's CPU backend (None where not built or not needed)."""
+    """The aot ops of kernels/*.c for MindSpore's CPU backend (None where not built or not needed)."""
 
-    def __init__(self, linear_f16: Any = None, swap01: Any = None) -> None:
+    def __init__(self, linear_f16: Any = None, swap01: Any = None, attend: Any = None) -> None:
         self.linear_f16 = linear_f16
         self.swap01 = swap01
+        self.attend = attend
 
 
 def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report: ProgressReport,
                 notes: Dict[str, Any]) -> Optional[CpuKernels]:
     """On CPU: `linear_f16` multiplies by float16 weights without a float32 copy (the CPU backend has no float16
-    MatMul, so MindSpore would cast every weight on every call), and `swap01` replaces Transpose, whose output
-    MindSpore's CPU runtime keeps until the graph ends. None on Ascend and GPU, which need neither."""
+    MatMul, so MindSpore would cast every weight on every call), `swap01` replaces Transpose, whose output
+    MindSpore's CPU runtime keeps until the graph ends, and `attend` is the decode step's attention over the cache
+    rows in use, read in their own dtype (the graph's ops would cast and transpose the whole cache every token).
+    None on Ascend and GPU, which need none of them."""
     if device_target != "CPU":
         return None
     from mindspore import ops
 
-    from .kernel_build import SYMBOL, SWAP_SYMBOL, build_kernel
+    from .kernel_build import ATTEND_SYMBOL, SWAP_SYMBOL, SYMBOL, build_kernel
 
     report("compile", None, "CPU kernels")
     path, how = build_kernel(os.path.join(cache_dir, "kernels") if cache_dir else None)
@@ -75,14 +78,20 @@ def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report
                          "and long prompts need more memory\n" % how)
         return None
     swap = ops.Custom("%s:%s" % (path, SWAP_SYMBOL), out_shape=_swap_shape, out_dtype=_first_dtype, func_type="aot")
+    attend = ops.Custom("%s:%s" % (path, ATTEND_SYMBOL), out_shape=_attend_shape, out_dtype=_first_dtype,
+                        func_type="aot")
     if dtype != "float16":
-        return CpuKernels(None, swap)
+        return CpuKernels(None, swap, attend)
     linear = ops.Custom("%s:%s" % (path, SYMBOL), out_shape=_linear_shape, out_dtype=_first_dtype, func_type="aot")
-    return CpuKernels(linear, swap)
+    return CpuKernels(linear, swap, attend)
 
 
 def _linear_shape(x, w, _b):
     return list(x[:-1]) + [w[0]]
+
+
+def _attend_shape(q, *_rest):
+    return [q[0], q[1] * q[2]]
 
 
 def _swap_shape(x):
@@ -90,7 +99,8 @@ def _swap_shape(x):
 
 
 def _first_dtype(x, *_rest):
-    """Both kernels give the dtype of their first input (float32 for the linear, x's own for the swap)."""
+    """Each kernel gives the dtype of its first input (float32 for the linear and the attention, x's own for the
+    swap)."""
     return x
 
 

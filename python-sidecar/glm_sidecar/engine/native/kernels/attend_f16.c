@@ -1,0 +1,74 @@
+/* One new token's attention over a KV cache held in float16 (or float32), read in place: GLM-6B's decode step.
+ *
+ * A MindSpore "aot" Custom op: inputs q float32 [1, heads, d] (already scaled by 1 / (sqrt(d) * coeff)),
+ * k and v caches [rows, heads, d] in float16 or float32, last int32 [1] (the last cache row the token sees),
+ * coeff float32 [1]; output float32 [1, heads * d]. Per head: scores q.k[j] * coeff for j <= last, a float32
+ * softmax, then the probability-weighted sum of v[j]. Rows past `last` are never read, so a token costs
+ * O(length) cache bytes, not the whole cache cast to float32 and transposed as the graph's ops would. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "simd_f16.h"
+
+/* Reads cache row j of head h (d values) as float32 lanes, for either cache dtype. */
+static inline vec load_row(const void *cache, int half, int64_t offset) {
+  return half ? load_h((const uint16_t *)cache + offset) : load_f((const float *)cache + offset);
+}
+
+static inline float scalar_at(const void *cache, int half, int64_t offset) {
+  return half ? half_to_float(((const uint16_t *)cache)[offset]) : ((const float *)cache)[offset];
+}
+
+/* out[0..d) = softmax_j(q . k[j] * coeff) . v[j] over j = 0..count-1 for one head; `scores` holds count floats. */
+static void attend_head(const float *q, const void *k, const void *v, int half, int64_t stride, int64_t count,
+                        int64_t d, float coeff, float *scores, float *out) {
+  int64_t body = d - d % LANES;
+  float top = -INFINITY;
+  for (int64_t j = 0; j < count; j++) {
+    vec acc = zero_v();
+    for (int64_t i = 0; i < body; i += LANES) acc = fma_v(load_row(k, half, j * stride + i), load_f(q + i), acc);
+    float s = sum_v(acc);
+    for (int64_t i = body; i < d; i++) s += scalar_at(k, half, j * stride + i) * q[i];
+    scores[j] = s * coeff;
+    if (scores[j] > top) top = scores[j];
+  }
+  float total = 0.0f;
+  for (int64_t j = 0; j < count; j++) {
+    scores[j] = expf(scores[j] - top);
+    total += scores[j];
+  }
+  for (int64_t i = 0; i < d; i++) out[i] = 0.0f;
+  for (int64_t j = 0; j < count; j++) {
+    float p = scores[j] / total;
+    vec pv = set_v(p);
+    for (int64_t i = 0; i < body; i += LANES) store_f(out + i, fma_v(load_row(v, half, j * stride + i), pv, load_f(out + i)));
+    for (int64_t i = body; i < d; i++) out[i] += p * scalar_at(v, half, j * stride + i);
+  }
+}
+
+int glm_attend_f16(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
+                   void *extra) {
+  (void)stream;
+  (void)extra;
+  if (nparam != 6 || strcmp(dtypes[0], "float32") || strcmp(dtypes[1], dtypes[2]) || strcmp(dtypes[3], "int32") ||
+      strcmp(dtypes[4], "float32") || strcmp(dtypes[5], "float32") || ndims[0] != 3 || ndims[1] != 3 || ndims[2] != 3)
+    return 1;
+  int half = strcmp(dtypes[1], "float16") == 0;
+  if (!half && strcmp(dtypes[1], "float32")) return 2;
+  int64_t rows = shapes[1][0], heads = shapes[1][1], d = shapes[1][2];
+  if (shapes[0][0] != 1 || shapes[0][1] != heads || shapes[0][2] != d) return 3;
+  int64_t last = *(const int32_t *)params[3];
+  if (last < 0 || last >= rows) return 4;
+  float coeff = *(const float *)params[4];
+  const float *q = (const float *)params[0];
+  float *out = (float *)params[5];
+  float *scores = (float *)malloc((size_t)heads * (size_t)(last + 1) * sizeof(float));  /* 256 KiB at 2,048 rows */
+  if (scores == NULL) return 5;
+  size_t item = half ? 2 : 4;
+#pragma omp parallel for schedule(static)
+  for (int64_t h = 0; h < heads; h++)
+    attend_head(q + h * d, (const char *)params[1] + (size_t)(h * d) * item, (const char *)params[2] + (size_t)(h * d) * item,
+                half, heads * d, last + 1, d, coeff, scores + h * (last + 1), out + h * d);
+  free(scores);
+  return 0;
+}

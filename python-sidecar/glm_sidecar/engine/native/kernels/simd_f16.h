@@ -1,0 +1,65 @@
+/* The vector lanes the CPU kernels share: float16 loads widened to float32, fused multiply-adds and sums, on
+ * AVX-512, AVX2 + F16C + FMA, or one lane of portable C. Included by each kernel file. */
+#ifndef GLM_SIMD_F16_H
+#define GLM_SIMD_F16_H
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define LANES 16
+typedef __m512 vec;
+static inline vec load_h(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
+static inline vec load_f(const float *p) { return _mm512_loadu_ps(p); }
+static inline vec fma_v(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
+static inline vec zero_v(void) { return _mm512_setzero_ps(); }
+static inline float sum_v(vec a) { return _mm512_reduce_add_ps(a); }
+static inline vec set_v(float a) { return _mm512_set1_ps(a); }
+static inline void store_f(float *p, vec a) { _mm512_storeu_ps(p, a); }
+#elif defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
+#include <immintrin.h>
+#define LANES 8
+typedef __m256 vec;
+static inline vec load_h(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+static inline vec load_f(const float *p) { return _mm256_loadu_ps(p); }
+static inline vec fma_v(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+static inline vec zero_v(void) { return _mm256_setzero_ps(); }
+static inline vec set_v(float a) { return _mm256_set1_ps(a); }
+static inline void store_f(float *p, vec a) { _mm256_storeu_ps(p, a); }
+static inline float sum_v(vec a) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+#else
+#define LANES 1
+typedef float vec;
+static inline vec load_f(const float *p) { return *p; }
+static inline vec fma_v(vec a, vec b, vec c) { return a * b + c; }
+static inline vec zero_v(void) { return 0.0f; }
+static inline float sum_v(vec a) { return a; }
+static inline vec set_v(float a) { return a; }
+static inline void store_f(float *p, vec a) { *p = a; }
+#endif
+
+/* IEEE half -> float for the remainder lanes and the portable build. */
+static inline float half_to_float(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+  if (exp == 0) {
+    if (man == 0) { bits = sign; } else {
+      exp = 127 - 15 + 1;
+      while (!(man & 0x400)) { man <<= 1; exp--; }
+      bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
+    }
+  } else if (exp == 31) { bits = sign | 0x7f800000 | (man << 13); }
+  else { bits = sign | ((exp + 127 - 15) << 23) | (man << 13); }
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+#if LANES == 1
+static inline vec load_h(const uint16_t *p) { return half_to_float(*p); }
+#endif
+
+#endif
