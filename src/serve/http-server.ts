@@ -111,13 +111,6 @@ export class ApiServer {
     const ctx = new RequestContext(req, res, url, this.facts, this.#corsHeaders());
     const ollama = url.pathname.startsWith("/api/");
     this.#inFlight += 1;
-    res.on("close", () => {
-      if (--this.#inFlight === 0) this.#idle?.();
-      if (url.pathname === "/health") return; // probes would drown the log
-      const status = res.writableFinished ? res.statusCode : 499; // 499: the client closed the connection first
-      const tokens = ctx.usage ? `${ctx.usage.promptTokens}+${ctx.usage.completionTokens} tokens` : "-";
-      this.config.log(`${req.method} ${url.pathname} ${status} ${tokens} ${Math.round(performance.now() - startedMs)} ms`);
-    });
     try {
       if (req.method === "OPTIONS") {
         res.writeHead(204, { ...ctx.baseHeaders, "Access-Control-Allow-Methods": "GET, POST, OPTIONS", "Access-Control-Allow-Headers": "Authorization, Content-Type", "Access-Control-Max-Age": "600" });
@@ -137,6 +130,14 @@ export class ApiServer {
       await route.handler(ctx, url.pathname.match(route.path)!);
     } catch (error) {
       this.#fail(ctx, error, ollama);
+    } finally {
+      // Logged when the handler is done (a cancelled answer has stopped by then), not when the socket closes.
+      if (url.pathname !== "/health") {
+        const status = ctx.signal.aborted ? 499 : res.statusCode; // 499: the client closed the connection first
+        const tokens = ctx.usage ? `${ctx.usage.promptTokens}+${ctx.usage.completionTokens} tokens` : "-";
+        this.config.log(`${req.method} ${url.pathname} ${status} ${tokens} ${Math.round(performance.now() - startedMs)} ms`);
+      }
+      if (--this.#inFlight === 0) this.#idle?.();
     }
   }
 
