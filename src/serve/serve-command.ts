@@ -30,13 +30,16 @@ function defaultsOf(options: CliOptions): GenerationSettings {
 /** Tells the console how the engine loads and fails, as the chat's status line does. */
 function reportStatus(write: (line: string) => void): (status: BackendStatus) => void {
   let last = "";
+  /** Until the first load succeeds, a failure ends the server and is reported by the caller. */
+  let served = false;
   return (status) => {
+    if (status.state === "ready") served = true;
     let line = "";
     if (status.state === "loading" || status.state === "starting") {
       // The sidecar's detail names its phase ("checkpoint 40% (5.2 GB)"); progress is shown in quarters.
       const step = status.progress === undefined ? "" : ` ${Math.floor(status.progress * 4) * 25}%`;
       line = `loading: ${status.progress === undefined ? (status.detail ?? status.phase ?? "") : `${status.phase ?? ""}${step}`}`;
-    } else if (status.state === "crashed") {
+    } else if (status.state === "crashed" && served) {
       line = `the engine stopped: ${status.detail ?? "unknown cause"}${status.logPath ? ` (log: ${status.logPath})` : ""}; the next request restarts it`;
     } else if (status.state === "ready" && last !== "" && !last.startsWith("engine ready") && !last.startsWith("serving")) {
       line = `engine ready: ${status.engine ?? "?"} on ${status.device ?? "?"}`;

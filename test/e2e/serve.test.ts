@@ -31,6 +31,11 @@ let ollama: Ollama;
 beforeAll(async () => {
   server = glmChatServe(["--port", "0", "--api-key", KEY, "--max-queue", "8"]);
   server.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
+  await waitFor(() => expect(log).toMatch(/listening on /), 60_000);
+  // It listens before the model is loaded (a ~15 s load on the tiny model): /health says so.
+  const loading = await fetch(`${/listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log)![1]}/health`);
+  expect(loading.status).toBe(503);
+  expect((await loading.json()).status).toMatch(/^(starting|loading)$/);
   await waitFor(() => expect(log).toMatch(/glm-chat: ready: /), 240_000);
   base = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log)![1]!;
   openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: KEY, maxRetries: 0 });
@@ -71,6 +76,7 @@ describe("glm-chat serve with the openai client", () => {
     expect(finishes.at(-1)).toBe("length");
     expect(usage).toEqual(plain.usage);
     expect(log).toMatch(/glm-chat: POST \/v1\/chat\/completions 200 3\+10 tokens \d+ ms\n/);
+    expect(log).toMatch(/glm-chat: loading: checkpoint 100%\n[^]*glm-chat: ready: ChatGLM-6B on CPU:0 \(mindformers /); // the load phases, as the chat shows them
   }, 60_000);
 
   it("repeats a seeded sampled answer, and cuts at a stop string with finish_reason stop", async () => {

@@ -14,20 +14,20 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => (s.server.closeAllConnections(), s.close())));
 });
 
-async function start(backend: FakeBackend, options: { maxQueue?: number; apiKey?: string } = {}) {
+async function start(backend: FakeBackend, options: { maxQueue?: number; apiKey?: string; cors?: string } = {}) {
   const queue = new EngineQueue(options.maxQueue ?? 16);
   const runner = new JobRunner(backend, new TokenCounter((t) => backend.countTokens(t)), queue);
   const logs: string[] = [];
   const server = new ApiServer(
     { runner, defaults: DEFAULT_GENERATION_SETTINGS, status: () => backend.status(), startedAt: new Date(), version: "test", modelBytes: 0 },
-    { apiKey: options.apiKey, log: (line) => logs.push(line) },
+    { apiKey: options.apiKey, cors: options.cors, log: (line) => logs.push(line) },
   );
   servers.push(server);
   const { port } = await server.listen(0, "127.0.0.1");
   const url = `http://127.0.0.1:${port}`;
   const post = (path: string, body: unknown, init: RequestInit = {}) =>
     fetch(url + path, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json", ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) }, ...init });
-  return { url, post, logs, queue };
+  return { url, post, logs, queue, server };
 }
 
 const ask = (content: string, extra: Record<string, unknown> = {}) => ({ model: "chatglm-6b", messages: [{ role: "user" as const, content }], ...extra });
@@ -151,5 +151,36 @@ describe("serve on a fake engine", () => {
     const tooLong = await post("/v1/chat/completions", ask(Array.from({ length: 80 }, (_, i) => `w${i}`).join(" ")));
     expect(tooLong.status).toBe(400);
     expect(await tooLong.json()).toMatchObject({ error: { code: "context_length_exceeded" } });
+  });
+
+  it("stopping drains: waiting requests get 503 server_stopping, the answer in progress finishes, then it closes", async () => {
+    const backend = new FakeBackend(readyStatus);
+    const { post, queue, server } = await start(backend);
+    const running = post("/api/chat", { model: "chatglm-6b", messages: [{ role: "user", content: "one" }], stream: false });
+    const turn = await backend.turnAt(0);
+    const waiting = post("/v1/chat/completions", ask("two"));
+    await waitFor(() => expect(queue.waiting).toBe(1));
+    let closed = false;
+    const closing = server.close().then(() => (closed = true));
+    const refused = await waiting;
+    expect(refused.status).toBe(503);
+    expect((await refused.json()).error.code).toBe("server_stopping");
+    expect(closed).toBe(false);
+    turn.delta("answer").finish("stop");
+    expect(await (await running).json()).toMatchObject({ message: { role: "assistant", content: "answer" }, done: true, done_reason: "stop", truncated_rounds: 0 });
+    await closing;
+    expect(backend.turns).toHaveLength(1);
+  });
+
+  it("--cors answers preflights and marks replies for the browser", async () => {
+    const backend = new FakeBackend(readyStatus);
+    const { url } = await start(backend, { cors: "https://app.example", apiKey: "k" });
+    const preflight = await fetch(`${url}/v1/chat/completions`, { method: "OPTIONS", headers: { origin: "https://app.example", "access-control-request-method": "POST" } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(preflight.headers.get("access-control-allow-headers")).toMatch(/Authorization/);
+    const models = await fetch(`${url}/v1/models`, { headers: { authorization: "Bearer k" } });
+    expect(models.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect((await models.json()).data[0]).toMatchObject({ id: "chatglm-6b", status: "ready", context_length: 64 });
   });
 });
