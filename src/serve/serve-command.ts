@@ -114,7 +114,7 @@ export async function runServe(argv: string[], paths: AppPaths, startBackend: (o
     const status = backend.status();
     if (status.state === "ready") say(`ready: ChatGLM-6B on ${status.device ?? "?"} (${status.engine ?? "?"}), seq_length ${status.seqLength ?? "?"}; ${serve.apiKey ? "API key required" : "no API key"}`);
     await stopped;
-    say("stopping: finishing the answer in progress (Ctrl+C again to cut it off)");
+    say(queue.running ? "stopping: finishing the answer in progress (Ctrl+C again to cut it off)" : "stopping");
   } finally {
     await server.close();
     await backend.close();
