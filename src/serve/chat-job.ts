@@ -14,9 +14,7 @@ export interface ServeMessage {
 }
 
 /** A request reduced to what the chat core takes. */
-export interface ServeJob {
-  rounds: ChatRound[];
-  query: string;
+export interface ServeJob extends Conversation {
   settings: Partial<GenerationSettings>;
   stop: readonly string[];
 }
@@ -38,12 +36,20 @@ export interface JobHooks {
   onDelta?: (text: string) => void;
 }
 
+/** A request's conversation: past rounds, the question, and the system text kept apart (see withSystem). */
+export interface Conversation {
+  rounds: ChatRound[];
+  query: string;
+  /** System (and developer) messages, in order, joined by newlines; undefined when there are none. */
+  system?: string;
+}
+
 /**
- * ChatGLM-6B has no system role: system (and developer) messages, in order and joined by newlines, go
- * before the first user message, on a line of their own. User/assistant pairs become rounds; the last
- * message must be the user's and is the query. Consecutive messages of one role are joined by a newline.
+ * User/assistant pairs become rounds; the last message must be the user's and is the query.
+ * Consecutive messages of one role are joined by a newline; an assistant message before any user
+ * message is a round with an empty question.
  */
-export function conversationOf(messages: readonly ServeMessage[]): { rounds: ChatRound[]; query: string } {
+export function conversationOf(messages: readonly ServeMessage[]): Conversation {
   const system = messages.filter((m) => m.role === "system" || m.role === "developer").map((m) => m.content);
   const turns: { role: "user" | "assistant"; content: string }[] = [];
   for (const message of messages) {
@@ -55,8 +61,6 @@ export function conversationOf(messages: readonly ServeMessage[]): { rounds: Cha
   if (turns.at(-1)?.role !== "user") {
     throw badRequest("invalid_messages", "The last message must be the user's (a user message after any assistant one): it is the question the model answers.", "messages");
   }
-  const firstUser = turns.find((t) => t.role === "user")!;
-  if (system.length) firstUser.content = `${system.join("\n")}\n${firstUser.content}`;
   const rounds: ChatRound[] = [];
   let query: string | undefined;
   for (const turn of turns.slice(0, -1)) {
@@ -66,8 +70,17 @@ export function conversationOf(messages: readonly ServeMessage[]): { rounds: Cha
       query = undefined;
     }
   }
-  if (query !== undefined) throw new Error("unreachable: two user turns in a row were joined");
-  return { rounds, query: turns.at(-1)!.content };
+  return { rounds, query: turns.at(-1)!.content, ...(system.length ? { system: system.join("\n") } : {}) };
+}
+
+/**
+ * ChatGLM-6B has no system role: the system text goes before the first question sent, on a line of
+ * its own (`SYSTEM\nQUESTION`): the first round's, or the query's when no round is sent.
+ */
+export function withSystem(rounds: readonly ChatRound[], query: string, system: string | undefined): { rounds: ChatRound[]; query: string } {
+  if (system === undefined) return { rounds: [...rounds], query };
+  if (rounds.length === 0) return { rounds: [], query: `${system}\n${query}` };
+  return { rounds: [{ ...rounds[0]!, query: `${system}\n${rounds[0]!.query}` }, ...rounds.slice(1)], query };
 }
 
 /** Runs jobs one at a time on one backend, sharing its token counts. */
@@ -94,15 +107,15 @@ export class JobRunner {
     signal.addEventListener("abort", forward, { once: true });
     try {
       const session = new ChatSession(this.backend, { settings: job.settings, tokenCounter: this.counter });
-      session.replaceHistory(job.rounds);
+      const { query, dropped } = await this.#fitSystem(session, job);
       const stops = new StopMatcher(job.stop);
       let context: ContextInfo | undefined;
       let started = false;
       const start = (info: ContextInfo | undefined) => {
         if (started) return;
         started = true;
-        context = info;
-        hooks.onStart?.(info);
+        context = info && { ...info, droppedRounds: info.droppedRounds + dropped };
+        hooks.onStart?.(context);
       };
       let text = "";
       const emit = (piece: string) => {
@@ -110,7 +123,7 @@ export class JobRunner {
         text += piece;
         hooks.onDelta?.(piece);
       };
-      for await (const event of session.send(job.query, { signal: inner.signal, onContext: start })) {
+      for await (const event of session.send(query, { signal: inner.signal, onContext: start })) {
         start(undefined);
         if (event.type === "delta") {
           if (stops.stopped) continue;
@@ -128,6 +141,23 @@ export class JobRunner {
       signal.removeEventListener("abort", forward);
       this.meanAnswerMs = 0.8 * this.meanAnswerMs + 0.2 * (performance.now() - startedMs);
       release();
+    }
+  }
+
+  /**
+   * Gives the session the job's rounds with the system text on the first one sent: when the budget
+   * drops the oldest rounds, the text moves to the first round kept (which may drop more), so it is
+   * never dropped with them. Returns the query to send and how many rounds were dropped here.
+   */
+  async #fitSystem(session: ChatSession, job: ServeJob): Promise<{ query: string; dropped: number }> {
+    let dropped = 0;
+    for (;;) {
+      const fitted = withSystem(job.rounds.slice(dropped), job.query, job.system);
+      session.replaceHistory(fitted.rounds);
+      if (job.system === undefined || fitted.rounds.length === 0) return { query: fitted.query, dropped };
+      const plan = await session.planPrompt(fitted.query);
+      if (!("droppedRounds" in plan) || plan.droppedRounds === 0) return { query: fitted.query, dropped };
+      dropped += plan.droppedRounds;
     }
   }
 }

@@ -93,9 +93,9 @@ export async function ollamaChat(ctx: RequestContext): Promise<void> {
     }
     return { role: m.role, content: m.content ?? "" };
   });
-  const { rounds, query } = conversationOf(messages);
+  const conversation = conversationOf(messages);
   const settings = jobSettings(ctx, body);
-  await respond(ctx, body, { rounds, query, settings, stop: stopList(body.options?.stop) }, (text) => ({ message: { role: "assistant", content: text } }));
+  await respond(ctx, body, { ...conversation, settings, stop: stopList(body.options?.stop) }, (text) => ({ message: { role: "assistant", content: text } }));
 }
 
 export async function ollamaGenerate(ctx: RequestContext): Promise<void> {
@@ -109,8 +109,8 @@ export async function ollamaGenerate(ctx: RequestContext): Promise<void> {
     ctx.send(200, { model: OLLAMA_MODEL_NAME, created_at: new Date().toISOString(), response: "", done: true, done_reason: "load" });
     return;
   }
-  const { rounds, query } = conversationOf([...(body.system ? [{ role: "system" as const, content: body.system }] : []), { role: "user", content: body.prompt }]);
-  await respond(ctx, body, { rounds, query, settings, stop: stopList(body.options?.stop) }, (text) => ({ response: text }));
+  const conversation = conversationOf([...(body.system ? [{ role: "system" as const, content: body.system }] : []), { role: "user", content: body.prompt }]);
+  await respond(ctx, body, { ...conversation, settings, stop: stopList(body.options?.stop) }, (text) => ({ response: text }));
 }
 
 function modelDetails(ctx: RequestContext) {

@@ -121,9 +121,9 @@ export async function chatCompletions(ctx: RequestContext): Promise<void> {
   refuseUnsupported(body);
   if (body.tools?.length) throw badRequest("unsupported_value", "tools are not supported by ChatGLM-6B.", "tools");
   if (body.response_format && body.response_format.type !== "text") throw badRequest("unsupported_value", "only response_format {type: \"text\"} is supported.", "response_format");
-  const { rounds, query } = conversationOf(chatMessages(body.messages));
+  const conversation = conversationOf(chatMessages(body.messages));
   const settings = settingsFor(ctx.facts.defaults, { ...body, maxTokens: body.max_completion_tokens ?? body.max_tokens, topP: body.top_p, topK: body.top_k, repetitionPenalty: body.repetition_penalty });
-  await respond(ctx, body, { rounds, query, settings, stop: stopList(body.stop) }, {
+  await respond(ctx, body, { ...conversation, settings, stop: stopList(body.stop) }, {
     object: "chat.completion",
     chunkObject: "chat.completion.chunk",
     choice: (text, r) => ({ index: 0, message: { role: "assistant", content: text, refusal: null }, logprobs: null, finish_reason: finishReason(r) }),

@@ -148,6 +148,15 @@ describe("serve on a fake engine", () => {
     const fitted = await post("/v1/chat/completions", { model: "chatglm-6b", messages, max_tokens: 8 });
     expect(fitted.status).toBe(200);
     expect(Number(fitted.headers.get("x-context-dropped-rounds"))).toBeGreaterThan(0);
+
+    // The system text is never dropped with the oldest rounds: it moves to the first round sent.
+    backend.reply("done");
+    const withSystem = await post("/v1/chat/completions", { model: "chatglm-6b", messages: [{ role: "system", content: "SYS" }, ...messages], max_tokens: 8 });
+    const dropped = Number(withSystem.headers.get("x-context-dropped-rounds"));
+    expect(dropped).toBeGreaterThan(0);
+    expect(backend.turns[1]!.prompt).toMatch(/^\[Round 0\]\n问：SYS\nw0 w1 /);
+    expect(backend.turns[1]!.prompt.match(/\[Round \d+\]/g)).toHaveLength(4 - dropped + 1);
+
     const tooLong = await post("/v1/chat/completions", ask(Array.from({ length: 80 }, (_, i) => `w${i}`).join(" ")));
     expect(tooLong.status).toBe(400);
     expect(await tooLong.json()).toMatchObject({ error: { code: "context_length_exceeded" } });
