@@ -140,7 +140,7 @@ let parsedOptions: CliOptions | undefined;
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "pull") return runPull(argv.slice(1), pullIo());
   if (argv[0] === "doctor") return runDoctor(argv.slice(1), appPaths(), pullIo());
-  if (argv[0] === "serve") return runServe(argv.slice(1), appPaths(), (options) => startBackend(options, appPaths()));
+  if (argv[0] === "serve") return runServe(argv.slice(1), appPaths(), (options) => startBackend((parsedOptions = options), appPaths()));
   const paths = appPaths();
   let options: CliOptions;
   try {
