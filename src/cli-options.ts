@@ -72,7 +72,7 @@ export function parseCliOptions(argv: string[], paths: AppPaths): CliOptions {
     .addOption(new Option("--dry-run", "one-shot: print the exact prompt and its token count; loads only the tokenizer").default(false))
     .addOption(new Option("--session <name>", "continue (or start) the saved session NAME; turns are saved into it"))
     .addOption(new Option("-y, --yes", "download missing model files without asking").default(false))
-    .addHelpText("after", "\nCommands:\n  glm-chat pull [options]  download glm_6b.ckpt and ice_text.model (glm-chat pull --help)\n  glm-chat doctor [options]  check this machine, the Python, MindSpore, devices and model files")
+    .addHelpText("after", "\nCommands:\n  glm-chat pull [options]  download glm_6b.ckpt and ice_text.model (glm-chat pull --help)\n  glm-chat doctor [options]  check this machine, the Python, MindSpore, devices and model files\n  glm-chat serve [options]  serve the model over HTTP: OpenAI-compatible /v1 and Ollama-compatible /api")
     .addOption(new Option("--force", "load the model even where the RAM check says it will not fit").default(false))
     .addOption(new Option("--truncate-long-query", "send the start of a question too long for the context, instead of refusing it").default(false))
     .exitOverride()

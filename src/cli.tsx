@@ -13,6 +13,7 @@ import { resolveDevice } from "./doctor/device-choice.ts";
 import { runDoctor } from "./doctor/doctor-command.ts";
 import { startupDiagnosis, STARTUP_FAILURE_CODES } from "./doctor/startup-diagnosis.ts";
 import { runPull } from "./download/pull-command.ts";
+import { runServe } from "./serve/serve-command.ts";
 import { checkModelFiles } from "./model/model-files.ts";
 import { SidecarError } from "./sidecar/errors.ts";
 import { ensurePythonEnv } from "./sidecar/python-env.ts";
@@ -139,6 +140,7 @@ let parsedOptions: CliOptions | undefined;
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "pull") return runPull(argv.slice(1), pullIo());
   if (argv[0] === "doctor") return runDoctor(argv.slice(1), appPaths(), pullIo());
+  if (argv[0] === "serve") return runServe(argv.slice(1), appPaths(), (options) => startBackend((parsedOptions = options), appPaths()));
   const paths = appPaths();
   let options: CliOptions;
   try {

@@ -34,6 +34,8 @@ export interface ChatSessionOptions {
   truncateLongQuery?: boolean;
   /** Called after each round joins the history (e.g. to autosave); may throw. */
   onRecord?: (history: readonly ChatRound[]) => void;
+  /** A token counter shared with other sessions on the same backend (its counts are cached). */
+  tokenCounter?: TokenCounter;
 }
 
 export interface SendOptions {
@@ -67,7 +69,7 @@ export class ChatSession {
   constructor(backend: ChatBackend, options: ChatSessionOptions = {}) {
     this.#backend = backend;
     this.#options = options;
-    this.#counter = new TokenCounter((text) => backend.countTokens(text));
+    this.#counter = options.tokenCounter ?? new TokenCounter((text) => backend.countTokens(text));
     this.#overrides = { ...options.settings };
     if (options.maxNewTokens !== undefined) this.#overrides.maxNewTokens = options.maxNewTokens;
   }

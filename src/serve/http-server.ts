@@ -1,0 +1,161 @@
+// The HTTP server: routes to the OpenAI and Ollama handlers, API key, CORS, /health, one log line per request, draining stop.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { timingSafeEqual } from "node:crypto";
+import { ApiError, openAiErrorBody, toApiError } from "./api-errors.ts";
+import { QueueLeftError } from "./engine-queue.ts";
+import { ollamaChat, ollamaGenerate, ollamaPs, ollamaTags, ollamaVersion } from "./ollama-api.ts";
+import { chatCompletions, completions, getModel, listModels } from "./openai-api.ts";
+import { DROPPED_ROUNDS_HEADER, RequestContext, type ServerFacts } from "./request-context.ts";
+
+export interface ApiServerConfig {
+  apiKey?: string;
+  /** Access-Control-Allow-Origin for browsers (an origin, or *). */
+  cors?: string;
+  /** One line per request (method, path, status, tokens, ms). */
+  log: (line: string) => void;
+}
+
+type Handler = (ctx: RequestContext, match: RegExpMatchArray) => void | Promise<void>;
+interface Route {
+  method: "GET" | "POST";
+  path: RegExp;
+  handler: Handler;
+}
+
+const ROUTES: Route[] = [
+  { method: "GET", path: /^\/health$/, handler: health },
+  { method: "GET", path: /^\/$/, handler: (ctx) => ctx.send(200, { name: "glm-chat serve", model: "chatglm-6b", docs: "docs/serve.md" }) },
+  { method: "GET", path: /^\/v1\/models$/, handler: listModels },
+  { method: "GET", path: /^\/v1\/models\/([^/]+)$/, handler: (ctx, m) => getModel(ctx, decodeURIComponent(m[1]!)) },
+  { method: "POST", path: /^\/v1\/chat\/completions$/, handler: chatCompletions },
+  { method: "POST", path: /^\/v1\/completions$/, handler: completions },
+  { method: "POST", path: /^\/api\/chat$/, handler: ollamaChat },
+  { method: "POST", path: /^\/api\/generate$/, handler: ollamaGenerate },
+  { method: "GET", path: /^\/api\/tags$/, handler: ollamaTags },
+  { method: "GET", path: /^\/api\/ps$/, handler: ollamaPs },
+  { method: "GET", path: /^\/api\/version$/, handler: ollamaVersion },
+];
+
+/** GET /health: the engine's state (loading with its phase, ready, busy, crashed) and the queue; 200 only when it can answer. */
+function health(ctx: RequestContext): void {
+  const s = ctx.facts.status();
+  const queue = ctx.facts.runner.queue;
+  const ok = s.state === "ready" || s.state === "busy";
+  ctx.send(ok ? 200 : 503, {
+    status: s.state,
+    phase: s.phase ?? null,
+    progress: s.progress ?? null,
+    detail: s.detail ?? null,
+    engine: s.engine ?? null,
+    device: s.device ?? null,
+    seq_length: s.seqLength ?? null,
+    queue: { running: queue.running, waiting: queue.waiting, max_waiting: queue.maxWaiting },
+  });
+}
+
+function keyMatches(expected: string, header: string | undefined): boolean {
+  const given = /^Bearer\s+(.+)$/i.exec(header ?? "")?.[1]?.trim() ?? "";
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export class ApiServer {
+  readonly server: Server;
+  #stopping = false;
+  #inFlight = 0;
+  #idle: (() => void) | undefined;
+
+  constructor(
+    private readonly facts: ServerFacts,
+    private readonly config: ApiServerConfig,
+  ) {
+    this.server = createServer({ noDelay: true, keepAliveTimeout: 5000 }, (req, res) => void this.#handle(req, res));
+  }
+
+  listen(port: number, host: string): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        const address = this.server.address();
+        resolve({ host, port: typeof address === "object" && address ? address.port : port });
+      });
+    });
+  }
+
+  /** Stops listening, refuses whoever waits in the queue, lets the answer in progress finish, then closes. */
+  async close(): Promise<void> {
+    this.#stopping = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.facts.runner.queue.refuseWaiting(new QueueLeftError("SERVER_STOPPING", "The server is stopping."));
+    this.server.closeIdleConnections();
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  #corsHeaders(): Record<string, string> {
+    const origin = this.config.cors;
+    if (!origin) return {};
+    return {
+      "Access-Control-Allow-Origin": origin,
+      "Access-Control-Expose-Headers": `${DROPPED_ROUNDS_HEADER}, X-Context-Prompt-Tokens, Retry-After`,
+      ...(origin === "*" ? {} : { Vary: "Origin" }),
+    };
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const startedMs = performance.now();
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const ctx = new RequestContext(req, res, url, this.facts, this.#corsHeaders());
+    const ollama = url.pathname.startsWith("/api/");
+    this.#inFlight += 1;
+    try {
+      if (req.method === "OPTIONS") {
+        res.writeHead(204, { ...ctx.baseHeaders, "Access-Control-Allow-Methods": "GET, POST, OPTIONS", "Access-Control-Allow-Headers": "Authorization, Content-Type", "Access-Control-Max-Age": "600" });
+        res.end();
+        return;
+      }
+      if (this.#stopping) throw new ApiError(503, "server_error", "server_stopping", "The server is stopping.");
+      const matching = ROUTES.filter((r) => r.path.test(url.pathname));
+      const route = matching.find((r) => r.method === req.method);
+      if (!route) {
+        if (matching.length) throw new ApiError(405, "invalid_request_error", "method_not_allowed", `${req.method} is not allowed on ${url.pathname}; use ${matching.map((r) => r.method).join(" or ")}.`);
+        throw new ApiError(404, "not_found_error", "unknown_url", `Unknown URL: ${req.method} ${url.pathname}. See docs/serve.md for the endpoints.`);
+      }
+      if (this.config.apiKey && url.pathname !== "/health" && !keyMatches(this.config.apiKey, req.headers.authorization)) {
+        throw new ApiError(401, "authentication_error", "invalid_api_key", "Incorrect or missing API key: send it as Authorization: Bearer KEY.");
+      }
+      await route.handler(ctx, url.pathname.match(route.path)!);
+    } catch (error) {
+      this.#fail(ctx, error, ollama);
+    } finally {
+      // Logged when the handler is done (a cancelled answer has stopped by then), not when the socket closes.
+      if (url.pathname !== "/health") {
+        const status = ctx.signal.aborted ? 499 : res.statusCode; // 499: the client closed the connection first
+        const tokens = ctx.usage ? `${ctx.usage.promptTokens}+${ctx.usage.completionTokens} tokens` : "-";
+        this.config.log(`${req.method} ${url.pathname} ${status} ${tokens} ${Math.round(performance.now() - startedMs)} ms`);
+      }
+      if (--this.#inFlight === 0) this.#idle?.();
+    }
+  }
+
+  #fail(ctx: RequestContext, error: unknown, ollama: boolean): void {
+    const api = toApiError(error, this.#retryAfterS());
+    if (ctx.signal.aborted) return void ctx.res.destroy(); // the client is gone: nobody to tell
+    if (api.status === 500) this.config.log(`error ${api.code}: ${api.message.split("\n")[0]}`);
+    if (ctx.res.headersSent) {
+      ctx.end(ctx.streamError?.(api));
+      return;
+    }
+    const headers: Record<string, string> = api.retryAfterS === undefined ? {} : { "Retry-After": String(api.retryAfterS) };
+    ctx.send(api.status, ollama ? { error: api.message } : openAiErrorBody(api), headers);
+  }
+
+  /** Seconds until the queue has likely moved: the waiting requests times the mean answer time, at least 1. */
+  #retryAfterS(): number {
+    const { runner } = this.facts;
+    return Math.max(1, Math.ceil(((runner.queue.waiting + 1) * runner.meanAnswerMs) / 1000));
+  }
+}
