@@ -1,5 +1,5 @@
 // The interactive glm-chat in a real terminal (tmux) with the real sidecar on the tiny model: stream,
-// Ctrl+C, /retry, multi-line input, /save then --session, 40 columns. Assertions on capture-pane text.
+// Ctrl+C (stops an answer; twice at an empty prompt quits), /retry, multi-line input, /save then --session, 40 columns. Assertions on capture-pane text.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,7 +76,9 @@ describe("glm-chat in tmux", () => {
     await see("a", /› 写一首长诗\n[^…\s][\s\S]*Ctrl\+C stops the answer/, 30_000);
     await keys("a", "C-c");
     text = await see("a", "(stopped)");
+    // Ctrl+C during an answer only stops it: no quit, and no quit question.
     expect(text).not.toContain("EXITED");
+    expect(text).not.toContain("Press Ctrl+C again");
 
     await type("a", "/retry");
     await keys("a", "Enter");
@@ -110,6 +112,10 @@ describe("glm-chat in tmux", () => {
     expect(text).toContain("› 你好");
     expect(text).toMatch(/› first line\n {2}second line/);
     await see("b", "● ready");
+    // With the engine loaded, one Ctrl+C at an empty prompt only asks; the second, within ~2 s, quits.
+    await keys("b", "C-c");
+    text = await see("b", "Press Ctrl+C again to quit");
+    expect(text).not.toContain("EXITED");
     await keys("b", "C-c");
     await see("b", "EXITED 0");
   }, 120_000);
