@@ -127,7 +127,8 @@ async function ensureModelFiles(options: CliOptions, interactiveTerminal: boolea
     return 0;
   } catch (error) {
     if (!interactiveTerminal || (error as SidecarError).code !== "MODEL_FILE_MISSING") throw error;
-    process.stderr.write(`glm-chat: ${(error as Error).message}\n\n`);
+    // Only what is missing: the ways forward come from the pull, and only if it fails.
+    process.stderr.write(`glm-chat: ${(error as Error).message.split("\n")[0]}\n\n`);
   }
   const code = await runPull(["--model-dir", options.modelDir, ...(options.yes ? ["--yes"] : [])], pullIo());
   if (code === 0) checkModelFiles(options.modelDir);
