@@ -15,6 +15,7 @@ import { startupDiagnosis, STARTUP_FAILURE_CODES } from "./doctor/startup-diagno
 import { runPull } from "./download/pull-command.ts";
 import { checkModelFiles } from "./model/model-files.ts";
 import { SidecarError } from "./sidecar/errors.ts";
+import { installReporter } from "./sidecar/install-progress-view.ts";
 import { ensurePythonEnv } from "./sidecar/python-env.ts";
 import { SidecarBackend } from "./sidecar/sidecar-backend.ts";
 import { versionReport } from "./sidecar/version-report.ts";
@@ -37,7 +38,8 @@ async function startBackend(options: CliOptions, paths: AppPaths): Promise<Sidec
     explicitPython: options.python,
     venvDir: paths.venvDir,
     sidecarDir: paths.sidecarDir,
-    onProgress: (line) => process.stderr.write(`glm-chat: ${line}\n`),
+    onEvent: installReporter(process.stderr, "glm-chat: ").onEvent,
+    logFile: join(paths.logDir, "python-install.log"),
   });
   const loadsModel = options.engine !== "fake" && !options.dryRun;
   const device = await resolveDevice({ ...options, loadsModel, python: env.python });
