@@ -144,7 +144,7 @@ export async function runPull(argv: string[], io: PullIo): Promise<number> {
     if (flags.json) io.stdout.write(`${JSON.stringify({ type: "error", code: e.code, file: e.file ?? null, message: e.message })}\n`);
     io.stderr.write(`glm-chat pull: ${e.message}\n`);
     // No source answered (offline, DNS, proxy, HTTP): say what works from here instead.
-    if (SOURCE_FAILURES.has(e.code) && !flags.json) io.stderr.write(`${waysToGetModelFiles(flags.modelDir, missingModelFiles(flags.modelDir), true)}\n`);
+    if (err instanceof DownloadError && SOURCE_FAILURES.has(e.code) && !flags.json) io.stderr.write(`${waysToGetModelFiles(flags.modelDir, missingModelFiles(flags.modelDir), true)}\n`);
     return e.isCancelled ? 130 : 1;
   } finally {
     process.removeListener("SIGINT", onSigint);

@@ -63,9 +63,11 @@ export function installReporter(out: InstallOutput, prefix: string, now: () => n
   const draw = () => {
     if (!step) return;
     const detail = pip ? describePip(pip) : "";
-    const line = `${prefix}${step}${detail ? ` · ${detail}` : ""} · ${elapsed()}`;
-    const width = Math.max(20, (out.columns ?? 80) - 1);
-    out.write(`\r\x1b[K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`);
+    const tail = `${detail ? ` · ${detail}` : ""} · ${elapsed()}`;
+    // One row: a long step text gives way first, so the numbers stay in view.
+    const room = Math.max(10, (out.columns ?? 80) - 1 - prefix.length - tail.length);
+    const text = step.length > room ? `${step.slice(0, room - 1)}…` : step;
+    out.write(`\r\x1b[K${`${prefix}${text}${tail}`.slice(0, Math.max(20, (out.columns ?? 80) - 1))}`);
   };
   const clearLive = () => {
     if (live && step) out.write("\r\x1b[K");

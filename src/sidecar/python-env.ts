@@ -82,14 +82,14 @@ async function ensureManagedVenv(options: PythonEnvOptions): Promise<PythonEnv> 
   const onChange = (file: string, install: (file: string) => Promise<void>) =>
     installOnChange(venvDir, [file, constraints[1]!], () => install(file));
   await onChange(inSidecar("requirements.txt"), (file) =>
-    pipInstall(python, ["-r", file, ...constraints], `Installing the sidecar's Python packages (${basename(file)}) into ${venvDir}`, ctx));
+    pipInstall(python, ["-r", file, ...constraints], `Installing the sidecar's packages (${basename(file)})`, ctx));
   await onChange(inSidecar("requirements-mindspore.txt"), async (file) => {
     const { missing } = await probe(python, ["mindspore", "mindformers"]);
     if (missing.includes("mindspore")) {
-      await pipInstall(python, ["-r", file, ...constraints], "Installing the pinned MindSpore + MindFormers (MindSpore is not importable; about 1 GB)", ctx);
+      await pipInstall(python, ["-r", file, ...constraints], "Installing MindSpore + MindFormers (about 1 GB; MindSpore is not importable here)", ctx);
     } else if (missing.includes("mindformers")) {
       try {
-        await pipInstall(python, ["mindformers==1.3.2", ...constraints], "Installing the pinned MindFormers (using the MindSpore already installed)", ctx);
+        await pipInstall(python, ["mindformers==1.3.2", ...constraints], "Installing MindFormers (MindSpore is already installed)", ctx);
       } catch (cause) {
         // Optional: without it, --engine auto runs the native engine (MindSpore alone).
         ctx.emit({ type: "note", text: `MindFormers could not be installed (${(cause as Error).message.split("\n")[0]}); the native engine will run` });
@@ -114,7 +114,7 @@ async function createVenv(options: PythonEnvOptions, python: string, ctx: Instal
     }
     const [major = 0, minor = 0] = found.version.split(".").map(Number);
     if (major < 3 || (major === 3 && minor < 7)) continue;
-    ctx.emit({ type: "step", text: `Creating the sidecar's Python environment with ${base} (Python ${found.version}) in ${options.venvDir}` });
+    ctx.emit({ type: "step", text: `Creating the sidecar's Python environment ${options.venvDir} with ${base} (Python ${found.version})` });
     await mkdir(options.venvDir, { recursive: true });
     const args = ["-m", "venv", "--system-site-packages", options.venvDir];
     const result = await runLogged(base, args, ctx, () => {});

@@ -1,5 +1,5 @@
 // The npm package as users get it: `npm pack` holds what runs and no tests; a global install into a temp prefix
-// runs `glm-chat -p` on the tiny model with the real sidecar, from a directory outside the checkout.
+// runs `glm-chat -p` on the tiny model with the real sidecar, and the chat screen, from a directory outside the checkout.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,5 +45,21 @@ describe("the npm package", () => {
     expect(answer.usage.completion_tokens).toBe(8);
     expect(answer.answer.length).toBeGreaterThan(0);
     expect(answer.engine).toMatch(/mindspore 2\./);
+
+    // The chat screen itself (JSX) from there, in a pseudo-terminal (`script`), on the fake engine; /exit,
+    // typed once the status line says ready (the prompt reads keys by then), quits.
+    const chat = execa("script", ["-qfec", `stty cols 100 rows 30; exec ${glmChat} --engine fake --python ${python}`, "/dev/null"], {
+      cwd: elsewhere, env, reject: false, timeout: 120_000,
+    });
+    let screen = "";
+    chat.stdout!.on("data", (chunk: Buffer) => {
+      const seen = screen.includes("● ready");
+      screen += chunk.toString();
+      if (!seen && screen.includes("● ready")) chat.stdin!.write("/exit\r");
+    });
+    const ended = await chat;
+    expect(ended.exitCode, screen).toBe(0);
+    expect(screen).toContain("glm-chat · ChatGLM-6B");
+    expect(screen).not.toContain("React is not defined");
   }, 300_000);
 });

@@ -62,6 +62,18 @@ describe("installReporter", () => {
     expect(out.text().split("\n")).toHaveLength(2); // one finished line, nothing after it
   });
 
+  it("shortens a long step text first, so the numbers stay on the one row", () => {
+    let text = "";
+    const reporter = installReporter({ write: (s: string) => (text += s), isTTY: true, columns: 80 }, "glm-chat: ", () => 0);
+    reporter.onEvent({ type: "step", text: `Installing the sidecar's packages into ${"/very/long/path".repeat(5)}` });
+    reporter.onEvent(progress(collecting));
+    const last = text.split("\r\x1b[K").at(-1)!;
+    expect(last.length).toBe(79);
+    expect(last).toMatch(/^glm-chat: Installing the sidecar.s… · /);
+    expect(last.endsWith(" · package 1 (six) · 11.0 MB downloaded · 0s")).toBe(true);
+    reporter.onEvent({ type: "step-done" });
+  });
+
   it("without a terminal prints the step, a line per pip phase (and every 30 s within one), and the outcome", () => {
     const out = capture(false);
     out.send({ type: "step", text: "Installing X" }, progress(["Collecting six"]), progress(["Collecting six", "Collecting msgpack"]));

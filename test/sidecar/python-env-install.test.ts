@@ -68,7 +68,7 @@ describe("ensurePythonEnv installing into a managed venv", () => {
     expect(env).toMatchObject({ managed: true, python: join(venvDir, "bin", "python") });
 
     const steps = events.filter((e) => e.type === "step").map((e) => e.text);
-    expect(steps).toEqual([`Installing the sidecar's Python packages (requirements.txt) into ${venvDir}`, expect.stringMatching(/^Installing the pinned MindSpore \+ MindFormers/)]);
+    expect(steps).toEqual(["Installing the sidecar's packages (requirements.txt)", expect.stringMatching(/^Installing MindSpore \+ MindFormers/)]);
     expect(events.filter((e) => e.type === "step-done")).toHaveLength(2);
     const last = events.filter((e) => e.type === "pip").at(-1);
     expect(last).toMatchObject({ progress: { phase: "done", packagesSeen: 2, installing: 1, downloadedBytes: 2_500_000 } });
@@ -126,7 +126,7 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     const events: InstallEvent[] = [];
     const env = await ensurePythonEnv({ venvDir, sidecarDir: sidecarDir("sc-real", wheel, wheel), logFile, basePythons: ["python3"], onEvent: (e) => events.push(e) });
     expect(existsSync(join(venvDir, "bin", "python"))).toBe(true);
-    expect(events[0]).toMatchObject({ type: "step", text: expect.stringMatching(/^Creating the sidecar's Python environment with python3 \(Python 3\.\d+\.\d+\)/) });
+    expect(events[0]).toMatchObject({ type: "step", text: `Creating the sidecar's Python environment ${venvDir} with python3 (Python ${env.version})` });
     expect(events[1]).toEqual({ type: "step-done" });
     // The first pip run installs it; the second (the MindSpore file, same wheel) finds it satisfied.
     const progress = events.filter((e) => e.type === "pip").map((e) => e.progress);
