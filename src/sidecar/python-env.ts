@@ -1,11 +1,12 @@
 // Finds or makes the sidecar's Python: an explicit one wins, else a managed venv that sees system site-packages.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { execa } from "execa";
 import { SidecarError } from "./errors.ts";
 import type { InstallEvent } from "./install-progress-view.ts";
+import { failureTail, runLogged } from "./logged-run.ts";
 import { initialPipReadState, readPipLine } from "./pip-progress.ts";
 
 export interface PythonEnvOptions {
@@ -117,7 +118,7 @@ async function createVenv(options: PythonEnvOptions, python: string, ctx: Instal
     ctx.emit({ type: "step", text: `Creating the sidecar's Python environment ${options.venvDir} with ${base} (Python ${found.version})` });
     await mkdir(options.venvDir, { recursive: true });
     const args = ["-m", "venv", "--system-site-packages", options.venvDir];
-    const result = await runLogged(base, args, ctx, () => {});
+    const result = await runLogged(base, args, ctx.logFile, () => {});
     if (result.failed) {
       ctx.emit({ type: "step-failed" });
       throw new SidecarError("VENV_CREATE_FAILED", `${base} -m venv ${options.venvDir} failed${failureTail(result, ctx.logFile)}`, { cause: result.cause, logPath: ctx.logFile });
@@ -142,7 +143,7 @@ async function pipInstall(python: string, args: string[], step: string, ctx: Ins
   ctx.emit({ type: "step", text: step });
   let state = initialPipReadState();
   const flags = ["--progress-bar", await progressBarFlag(python), "--disable-pip-version-check"];
-  const result = await runLogged(python, ["-m", "pip", "install", ...flags, ...args], ctx, (line) => {
+  const result = await runLogged(python, ["-m", "pip", "install", ...flags, ...args], ctx.logFile, (line) => {
     const next = readPipLine(state, line);
     if (next !== state) ctx.emit({ type: "pip", progress: (state = next).progress });
   });
@@ -151,48 +152,6 @@ async function pipInstall(python: string, args: string[], step: string, ctx: Ins
     throw new SidecarError("PIP_FAILED", `pip install ${args.join(" ")} failed${failureTail(result, ctx.logFile)}`, { cause: result.cause, logPath: ctx.logFile });
   }
   ctx.emit({ type: "step-done" });
-}
-
-interface LoggedRun {
-  failed: boolean;
-  exitCode: number | undefined;
-  lastLines: string[];
-  cause?: unknown;
-}
-
-/** Runs a command with its output appended to the install log and passed on line by line; never throws for its exit status. */
-async function runLogged(file: string, args: string[], ctx: InstallContext, onLine: (line: string) => void): Promise<LoggedRun> {
-  await mkdir(dirname(ctx.logFile), { recursive: true });
-  await appendFile(ctx.logFile, `\n$ ${[file, ...args].join(" ")}   # ${new Date().toISOString()}\n`);
-  const child = execa(file, args, { all: true, buffer: false, reject: false });
-  const tail: string[] = [];
-  let pending = "";
-  const writes: Promise<void>[] = [];
-  child.all?.on("data", (chunk: Buffer) => {
-    const text = chunk.toString();
-    writes.push(appendFile(ctx.logFile, text));
-    const lines = (pending + text).split(/\r?\n/);
-    pending = lines.pop() ?? "";
-    for (const line of lines) {
-      if (!line.trim()) continue;
-      tail.push(line.trimEnd());
-      if (tail.length > 12) tail.shift();
-      onLine(line);
-    }
-  });
-  const result = await child;
-  if (pending.trim()) {
-    tail.push(pending.trimEnd());
-    onLine(pending);
-  }
-  await Promise.all(writes);
-  const failed = result.failed;
-  return { failed, exitCode: result.exitCode, lastLines: failed && tail.length === 0 ? [String(result.message)] : tail.slice(-12), cause: failed ? result : undefined };
-}
-
-function failureTail(run: LoggedRun, logFile: string): string {
-  const status = run.exitCode === undefined ? "" : ` (exit ${run.exitCode})`;
-  return `${status}; its last lines:\n${run.lastLines.map((l) => `  ${l}`).join("\n")}\nFull output: ${logFile}`;
 }
 
 /** Runs `install` when the files it depends on changed since its last success in this venv. */
