@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { execa } from "execa";
 import { appPaths } from "../src/config/paths.ts";
+import { installReporter } from "../src/sidecar/install-progress-view.ts";
 import { ensurePythonEnv } from "../src/sidecar/python-env.ts";
 
 const paths = appPaths();
@@ -9,7 +10,8 @@ const env = await ensurePythonEnv({
   explicitPython: process.env.GLM_CHAT_PYTHON,
   venvDir: paths.venvDir,
   sidecarDir: paths.sidecarDir,
-  onProgress: (line) => process.stderr.write(`demo: ${line}\n`),
+  onEvent: installReporter(process.stderr, "demo: ").onEvent,
+  logFile: join(paths.logDir, "python-install.log"),
 });
 const tinyDir = join(paths.packageRoot, ".cache", "tiny-model");
 await execa(env.python, [join(paths.packageRoot, "scripts", "make_tiny_model.py"), "--out", tinyDir], { stdio: "inherit" });

@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { execa } from "execa";
 import { appPaths } from "../src/config/paths.ts";
+import { installReporter } from "../src/sidecar/install-progress-view.ts";
 import { ensurePythonEnv } from "../src/sidecar/python-env.ts";
 
 const paths = appPaths();
@@ -12,7 +13,8 @@ const env = await ensurePythonEnv({
   venvDir: paths.venvDir,
   sidecarDir: paths.sidecarDir,
   extraRequirements: ["requirements-dev.txt"],
-  onProgress: (line) => say(line),
+  onEvent: installReporter(process.stdout, "[test-all] ").onEvent,
+  logFile: join(paths.logDir, "python-install.log"),
 });
 say(`sidecar Python: ${env.python} (${env.version}${env.managed ? ", managed venv" : ""})`);
 

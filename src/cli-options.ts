@@ -32,6 +32,15 @@ export interface CliOptions {
   truncateLongQuery: boolean;
   /** Load the model even where the RAM check says it will not fit. */
   force: boolean;
+  /** -v/--version: print the version and exit; with --verbose, MindSpore's and the engine's too. */
+  version: boolean;
+  verbose: boolean;
+}
+
+/** A subcommand for `--help`'s list: `glm-chat NAME …`, run by the CLI before these options are parsed. */
+export interface SubcommandSummary {
+  name: string;
+  summary: string;
 }
 
 const int = (name: string) => (value: string) => {
@@ -45,7 +54,8 @@ const num = (name: string) => (value: string) => {
   return n;
 };
 
-export function parseCliOptions(argv: string[], paths: AppPaths): CliOptions {
+/** `subcommands` only fill `--help`'s Commands list; the CLI dispatches them itself. */
+export function parseCliOptions(argv: string[], paths: AppPaths, subcommands: readonly SubcommandSummary[] = []): CliOptions {
   const program = new Command("glm-chat")
     .description("Chat with ChatGLM-6B (glm_6b.ckpt + ice_text.model) on MindSpore: Ascend, GPU or CPU.")
     .addOption(new Option("--model-dir <dir>", "directory holding glm_6b.ckpt and ice_text.model")
@@ -72,11 +82,19 @@ export function parseCliOptions(argv: string[], paths: AppPaths): CliOptions {
     .addOption(new Option("--dry-run", "one-shot: print the exact prompt and its token count; loads only the tokenizer").default(false))
     .addOption(new Option("--session <name>", "continue (or start) the saved session NAME; turns are saved into it"))
     .addOption(new Option("-y, --yes", "download missing model files without asking").default(false))
-    .addHelpText("after", "\nCommands:\n  glm-chat pull [options]  download glm_6b.ckpt and ice_text.model (glm-chat pull --help)\n  glm-chat doctor [options]  check this machine, the Python, MindSpore, devices and model files\n  glm-chat serve [options]  serve the model over HTTP: OpenAI-compatible /v1 and Ollama-compatible /api")
     .addOption(new Option("--force", "load the model even where the RAM check says it will not fit").default(false))
     .addOption(new Option("--truncate-long-query", "send the start of a question too long for the context, instead of refusing it").default(false))
+    .addOption(new Option("-v, --version", "print glm-chat's version (with --verbose: Node's, Python's, MindSpore's and the engine's)").default(false))
+    .addOption(new Option("--verbose", "with --version: also probe the sidecar's Python").default(false))
+    .helpCommand(false)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .parse(argv, { from: "user" });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const { name, summary } of subcommands) {
+    program.command(name).description(summary);
+  }
+  // With subcommands registered, commander would show help when none is named: the chat is the default action.
+  program.action(() => {});
+  if (subcommands.length > 0) program.addHelpText("after", "\nRun `glm-chat COMMAND --help` for a command's options.");
+  program.parse(argv, { from: "user" });
   return program.opts<CliOptions>();
 }

@@ -7,17 +7,20 @@ import { ConversationFiles } from "./chat/conversation-files.ts";
 import { questionFromStdin, runOneShot } from "./chat/one-shot.ts";
 import type { ChatRound } from "./chat/prompt.ts";
 import { SessionStore } from "./chat/session-store.ts";
-import { parseCliOptions, type CliOptions } from "./cli-options.ts";
+import { parseCliOptions, type CliOptions, type SubcommandSummary } from "./cli-options.ts";
 import { appPaths, type AppPaths } from "./config/paths.ts";
 import { resolveDevice } from "./doctor/device-choice.ts";
 import { runDoctor } from "./doctor/doctor-command.ts";
 import { startupDiagnosis, STARTUP_FAILURE_CODES } from "./doctor/startup-diagnosis.ts";
 import { runPull } from "./download/pull-command.ts";
 import { runServe } from "./serve/serve-command.ts";
+import { SERVE_DESCRIPTION } from "./serve/serve-options.ts";
 import { checkModelFiles } from "./model/model-files.ts";
 import { SidecarError } from "./sidecar/errors.ts";
+import { installReporter } from "./sidecar/install-progress-view.ts";
 import { ensurePythonEnv } from "./sidecar/python-env.ts";
 import { SidecarBackend } from "./sidecar/sidecar-backend.ts";
+import { versionReport } from "./sidecar/version-report.ts";
 import { App } from "./ui/App.tsx";
 import { FileInputHistory } from "./chat/input-history-store.ts";
 
@@ -37,7 +40,8 @@ async function startBackend(options: CliOptions, paths: AppPaths): Promise<Sidec
     explicitPython: options.python,
     venvDir: paths.venvDir,
     sidecarDir: paths.sidecarDir,
-    onProgress: (line) => process.stderr.write(`glm-chat: ${line}\n`),
+    onEvent: installReporter(process.stderr, "glm-chat: ").onEvent,
+    logFile: join(paths.logDir, "python-install.log"),
   });
   const loadsModel = options.engine !== "fake" && !options.dryRun;
   const device = await resolveDevice({ ...options, loadsModel, python: env.python });
@@ -127,7 +131,8 @@ async function ensureModelFiles(options: CliOptions, interactiveTerminal: boolea
     return 0;
   } catch (error) {
     if (!interactiveTerminal || (error as SidecarError).code !== "MODEL_FILE_MISSING") throw error;
-    process.stderr.write(`glm-chat: ${(error as Error).message}\n\n`);
+    // Only what is missing: the ways forward come from the pull, and only if it fails.
+    process.stderr.write(`glm-chat: ${(error as Error).message.split("\n")[0]}\n\n`);
   }
   const code = await runPull(["--model-dir", options.modelDir, ...(options.yes ? ["--yes"] : [])], pullIo());
   if (code === 0) checkModelFiles(options.modelDir);
@@ -137,18 +142,29 @@ async function ensureModelFiles(options: CliOptions, interactiveTerminal: boolea
 /** The parsed options, for the start-up diagnosis when the run fails. */
 let parsedOptions: CliOptions | undefined;
 
+/** `glm-chat NAME …`: each runs with the arguments after its name; `--help` lists them with their summaries. */
+const SUBCOMMANDS: readonly (SubcommandSummary & { run(argv: string[]): Promise<number> })[] = [
+  { name: "pull", summary: "download glm_6b.ckpt and ice_text.model (resumable, mirrors, finds local copies)", run: (argv) => runPull(argv, pullIo()) },
+  { name: "doctor", summary: "check this machine, the Python, MindSpore, devices and model files", run: (argv) => runDoctor(argv, appPaths(), pullIo()) },
+  { name: "serve", summary: SERVE_DESCRIPTION, run: (argv) => runServe(argv, appPaths(), (options) => startBackend((parsedOptions = options), appPaths())) },
+];
+
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === "pull") return runPull(argv.slice(1), pullIo());
-  if (argv[0] === "doctor") return runDoctor(argv.slice(1), appPaths(), pullIo());
-  if (argv[0] === "serve") return runServe(argv.slice(1), appPaths(), (options) => startBackend((parsedOptions = options), appPaths()));
+  const subcommand = SUBCOMMANDS.find((c) => c.name === argv[0]);
+  if (subcommand) return subcommand.run(argv.slice(1));
   const paths = appPaths();
   let options: CliOptions;
   try {
-    options = parseCliOptions(argv, paths);
+    options = parseCliOptions(argv, paths, SUBCOMMANDS);
     parsedOptions = options;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     throw error;
+  }
+  if (options.version) {
+    const report = { packageRoot: paths.packageRoot, verbose: options.verbose, explicitPython: options.python, venvDir: paths.venvDir, engine: options.engine };
+    process.stdout.write(`${(await versionReport(report)).join("\n")}\n`);
+    return 0;
   }
   // A question by -p, or piped on stdin, makes a one-shot run; so do --json and --dry-run.
   const piped = options.prompt === undefined && !process.stdin.isTTY;

@@ -68,8 +68,21 @@ export function networkError(err: unknown, url: string, signal?: AbortSignal): D
     return new DownloadError("DOWNLOAD_PROXY", `the proxy refused ${url}: ${msg}`, { cause: err, url });
   }
   const detail = [e.code, e.cause?.code, e.cause?.message].filter(Boolean).join(" ");
-  return new DownloadError("DOWNLOAD_NETWORK", `cannot fetch ${url}: ${msg}${detail ? ` (${detail})` : ""}`, { cause: err, url });
+  const plain = Object.entries(PLAIN_REASONS).find(([code]) => e.code === code || e.cause?.code === code)?.[1];
+  const why = [detail, plain].filter(Boolean).join(": ");
+  return new DownloadError("DOWNLOAD_NETWORK", `cannot fetch ${url}: ${msg}${why ? ` (${why})` : ""}`, { cause: err, url });
 }
+
+/** What the usual network error codes mean for someone at a notebook without a route out. */
+const PLAIN_REASONS: Record<string, string> = {
+  ENOTFOUND: "the host name does not resolve: no network or no DNS from here",
+  EAI_AGAIN: "the host name does not resolve: no network or no DNS from here",
+  ECONNREFUSED: "nothing listens there",
+  ENETUNREACH: "no route to that network from here",
+  EHOSTUNREACH: "no route to that host from here",
+  ETIMEDOUT: "no answer: a firewall or no route out",
+  UND_ERR_CONNECT_TIMEOUT: "no answer: a firewall or no route out",
+};
 
 export interface GetOptions {
   dispatcher: Dispatcher;

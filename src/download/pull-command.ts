@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { appPaths } from "../config/paths.ts";
+import { missingModelFiles, waysToGetModelFiles } from "../model/model-files.ts";
 import { renderDownloadProgress } from "../ui/DownloadProgress.tsx";
 import { formatBytes } from "./disk-space.ts";
 import { DownloadError } from "./errors.ts";
@@ -106,6 +107,8 @@ function progressSink(flags: PullFlags, io: PullIo): ProgressSink {
   return { onEvent, pause: stop, finish: stop };
 }
 
+const SOURCE_FAILURES: ReadonlySet<DownloadError["code"]> = new Set(["DOWNLOAD_NETWORK", "DOWNLOAD_PROXY", "DOWNLOAD_HTTP", "DOWNLOAD_STALLED", "DOWNLOAD_NO_SOURCE"]);
+
 /** Runs `glm-chat pull` with the arguments after "pull"; resolves with the exit code (0 ok, 1 failed, 2 usage, 130 cancelled). */
 export async function runPull(argv: string[], io: PullIo): Promise<number> {
   const env = io.env ?? process.env;
@@ -140,6 +143,8 @@ export async function runPull(argv: string[], io: PullIo): Promise<number> {
     const e = err instanceof DownloadError ? err : new DownloadError("DOWNLOAD_NETWORK", String(err), { cause: err });
     if (flags.json) io.stdout.write(`${JSON.stringify({ type: "error", code: e.code, file: e.file ?? null, message: e.message })}\n`);
     io.stderr.write(`glm-chat pull: ${e.message}\n`);
+    // No source answered (offline, DNS, proxy, HTTP): say what works from here instead.
+    if (err instanceof DownloadError && SOURCE_FAILURES.has(e.code) && !flags.json) io.stderr.write(`${waysToGetModelFiles(flags.modelDir, missingModelFiles(flags.modelDir), true)}\n`);
     return e.isCancelled ? 130 : 1;
   } finally {
     process.removeListener("SIGINT", onSigint);

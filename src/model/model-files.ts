@@ -10,22 +10,34 @@ export const MODEL_FILES = [
   { name: "ice_text.model", what: "the ChatGLM tokenizer (about 2.7 MB)" },
 ] as const;
 
-/** Throws MODEL_FILE_MISSING naming every missing file, its URL, and where it must go. */
+/** The model files not in `modelDir` (all of them when the directory is missing). */
+export function missingModelFiles(modelDir: string): string[] {
+  const isDir = existsSync(modelDir) && statSync(modelDir).isDirectory();
+  return MODEL_FILES.filter((f) => !isDir || !existsSync(join(modelDir, f.name))).map((f) => f.name);
+}
+
+/**
+ * What a user can do about missing model files from where they are, in a few lines. `downloadFailed`:
+ * the default source was just tried and failed, so it is not offered again.
+ */
+export function waysToGetModelFiles(modelDir: string, missing: readonly string[], downloadFailed = false): string {
+  const target = existsSync(modelDir) ? `${modelDir}/` : `${modelDir}/ (mkdir -p it first)`;
+  const ways = [
+    `copy ${missing.join(" and ")} into ${target} from anywhere you have them (another machine, OBS, a disk),` +
+      "\n    or pass --model-dir DIR where they already are",
+    "a mirror serving the same file names: glm-chat pull --mirror URL, or GLM_CHAT_MIRROR=URL in the environment",
+    ...(downloadFailed ? [] : [`download from ${DOWNLOAD_BASE}: glm-chat pull --model-dir ${modelDir}`]),
+    "try glm-chat offline on a tiny random model: npm run demo (in a glm-chat checkout)",
+    "every download option: glm-chat pull --help",
+  ];
+  return `Ways forward:\n${ways.map((w) => `  - ${w}`).join("\n")}`;
+}
+
+/** Throws MODEL_FILE_MISSING naming every missing file, where it must go, and the ways to get it there. */
 export function checkModelFiles(modelDir: string): void {
-  if (!existsSync(modelDir) || !statSync(modelDir).isDirectory()) {
-    throw new SidecarError(
-      "MODEL_FILE_MISSING",
-      `model directory ${modelDir} does not exist.\n` +
-        `Create it and put ${MODEL_FILES.map((f) => f.name).join(" and ")} there, or pass --model-dir DIR.`,
-    );
-  }
-  const missing = MODEL_FILES.filter((f) => !existsSync(join(modelDir, f.name)));
+  const missing = missingModelFiles(modelDir);
   if (missing.length === 0) return;
-  const lines = missing.map((f) => `  ${f.name}: ${f.what}\n    curl -L -C - -o ${join(modelDir, f.name)} ${DOWNLOAD_BASE}${f.name}`);
-  throw new SidecarError(
-    "MODEL_FILE_MISSING",
-    `missing in ${modelDir}:\n${lines.join("\n")}\n` +
-      "(or `glm-chat pull --model-dir DIR`, or pass --model-dir DIR where the files already are;\n" +
-      " `npm run demo` chats with a tiny random model)",
-  );
+  const what = missing.map((name) => `${name}, ${MODEL_FILES.find((f) => f.name === name)!.what}`).join("; ");
+  const where = existsSync(modelDir) ? `missing in ${modelDir}` : `model directory ${modelDir} does not exist; it needs`;
+  throw new SidecarError("MODEL_FILE_MISSING", `${where}: ${what}\n${waysToGetModelFiles(modelDir, missing)}`);
 }

@@ -5,6 +5,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { execa } from "execa";
 import { SidecarError } from "./errors.ts";
+import type { InstallEvent } from "./install-progress-view.ts";
+import { failureTail, runLogged } from "./logged-run.ts";
+import { initialPipReadState, readPipLine } from "./pip-progress.ts";
 
 export interface PythonEnvOptions {
   /** --python or GLM_CHAT_PYTHON: used as it is, never modified. */
@@ -15,7 +18,10 @@ export interface PythonEnvOptions {
   extraRequirements?: string[];
   /** Base interpreters to try for creating the venv, first that works wins. */
   basePythons?: string[];
-  onProgress?: (line: string) => void;
+  /** Steps and pip's progress, for installReporter (a live line or plain lines). */
+  onEvent?: (event: InstallEvent) => void;
+  /** Where pip's and venv's full output is appended; shown when a step fails. Default: install.log in the venv. */
+  logFile?: string;
 }
 
 export interface PythonEnv {
@@ -62,41 +68,43 @@ async function checkExplicitPython(python: string, sidecarDir: string): Promise<
   return { python, managed: false, version: found.version };
 }
 
+interface InstallContext {
+  emit: (event: InstallEvent) => void;
+  logFile: string;
+}
+
 async function ensureManagedVenv(options: PythonEnvOptions): Promise<PythonEnv> {
-  const { venvDir, sidecarDir, onProgress = () => {} } = options;
+  const { venvDir, sidecarDir } = options;
+  const ctx: InstallContext = { emit: options.onEvent ?? (() => {}), logFile: options.logFile ?? join(venvDir, "install.log") };
   const python = join(venvDir, "bin", "python");
-  if (!existsSync(python)) await createVenv(options, python);
+  if (!existsSync(python)) await createVenv(options, python, ctx);
   const inSidecar = (f: string) => (f.startsWith("/") ? f : join(sidecarDir, f));
   const constraints = ["-c", join(sidecarDir, "constraints.txt")];
   const onChange = (file: string, install: (file: string) => Promise<void>) =>
     installOnChange(venvDir, [file, constraints[1]!], () => install(file));
-  await onChange(inSidecar("requirements.txt"), async (file) => {
-    onProgress("Installing the sidecar's Python packages into " + venvDir);
-    await pipInstall(python, ["-r", file, ...constraints], onProgress);
-  });
+  await onChange(inSidecar("requirements.txt"), (file) =>
+    pipInstall(python, ["-r", file, ...constraints], `Installing the sidecar's packages (${basename(file)})`, ctx));
   await onChange(inSidecar("requirements-mindspore.txt"), async (file) => {
     const { missing } = await probe(python, ["mindspore", "mindformers"]);
     if (missing.includes("mindspore")) {
-      onProgress("MindSpore is not importable: installing the pinned MindSpore + MindFormers (a few GB)");
-      await pipInstall(python, ["-r", file, ...constraints], onProgress);
+      await pipInstall(python, ["-r", file, ...constraints], "Installing MindSpore + MindFormers (about 1 GB; MindSpore is not importable here)", ctx);
     } else if (missing.includes("mindformers")) {
-      onProgress("Using the MindSpore already installed; installing the pinned MindFormers");
       try {
-        await pipInstall(python, ["mindformers==1.3.2", ...constraints], onProgress);
+        await pipInstall(python, ["mindformers==1.3.2", ...constraints], "Installing MindFormers (MindSpore is already installed)", ctx);
       } catch (cause) {
         // Optional: without it, --engine auto runs the native engine (MindSpore alone).
-        onProgress(`MindFormers could not be installed (${(cause as Error).message.split("\n")[0]}); the native engine will run`);
+        ctx.emit({ type: "note", text: `MindFormers could not be installed (${(cause as Error).message.split("\n")[0]}); the native engine will run` });
       }
     }
   });
   for (const extra of options.extraRequirements ?? []) {
-    await onChange(inSidecar(extra), (file) => pipInstall(python, ["-r", file, ...constraints], onProgress));
+    await onChange(inSidecar(extra), (file) => pipInstall(python, ["-r", file, ...constraints], `Installing ${basename(file)}`, ctx));
   }
   const { version } = await probe(python, []);
   return { python, managed: true, version };
 }
 
-async function createVenv(options: PythonEnvOptions, python: string): Promise<void> {
+async function createVenv(options: PythonEnvOptions, python: string, ctx: InstallContext): Promise<void> {
   const candidates = options.basePythons ?? [process.env.GLM_CHAT_BASE_PYTHON, "python3", "python"];
   for (const base of candidates.filter((c): c is string => Boolean(c))) {
     let found: Probe;
@@ -107,13 +115,15 @@ async function createVenv(options: PythonEnvOptions, python: string): Promise<vo
     }
     const [major = 0, minor = 0] = found.version.split(".").map(Number);
     if (major < 3 || (major === 3 && minor < 7)) continue;
-    options.onProgress?.(`Creating the sidecar's Python environment with ${base} (Python ${found.version}) in ${options.venvDir}`);
+    ctx.emit({ type: "step", text: `Creating the sidecar's Python environment ${options.venvDir} with ${base} (Python ${found.version})` });
     await mkdir(options.venvDir, { recursive: true });
-    try {
-      await execa(base, ["-m", "venv", "--system-site-packages", options.venvDir]);
-    } catch (cause) {
-      throw new SidecarError("VENV_CREATE_FAILED", `${base} -m venv ${options.venvDir} failed: ${lastLines(cause)}`, { cause });
+    const args = ["-m", "venv", "--system-site-packages", options.venvDir];
+    const result = await runLogged(base, args, ctx.logFile, () => {});
+    if (result.failed) {
+      ctx.emit({ type: "step-failed" });
+      throw new SidecarError("VENV_CREATE_FAILED", `${base} -m venv ${options.venvDir} failed${failureTail(result, ctx.logFile)}`, { cause: result.cause, logPath: ctx.logFile });
     }
+    ctx.emit({ type: "step-done" });
     if (existsSync(python)) return;
   }
   throw new SidecarError(
@@ -122,19 +132,26 @@ async function createVenv(options: PythonEnvOptions, python: string): Promise<vo
   );
 }
 
-async function pipInstall(python: string, args: string[], onProgress: (line: string) => void): Promise<void> {
-  const child = execa(python, ["-m", "pip", "install", "--progress-bar", "off", "--disable-pip-version-check", ...args], {
-    all: true,
-    buffer: { all: true },
+/** pip >= 24.1 reports each download's bytes with `--progress-bar raw`; older pips get `off`. */
+async function progressBarFlag(python: string): Promise<string> {
+  const { stdout } = await execa(python, ["-m", "pip", "--version"], { reject: false });
+  const [major = 0, minor = 0] = (/^pip (\d+)\.(\d+)/.exec(stdout) ?? []).slice(1).map(Number);
+  return major > 24 || (major === 24 && minor >= 1) ? "raw" : "off";
+}
+
+async function pipInstall(python: string, args: string[], step: string, ctx: InstallContext): Promise<void> {
+  ctx.emit({ type: "step", text: step });
+  let state = initialPipReadState();
+  const flags = ["--progress-bar", await progressBarFlag(python), "--disable-pip-version-check"];
+  const result = await runLogged(python, ["-m", "pip", "install", ...flags, ...args], ctx.logFile, (line) => {
+    const next = readPipLine(state, line);
+    if (next !== state) ctx.emit({ type: "pip", progress: (state = next).progress });
   });
-  child.all?.on("data", (chunk: Buffer) => {
-    for (const line of chunk.toString().split(/\r?\n/)) if (line.trim()) onProgress(line.trimEnd());
-  });
-  try {
-    await child;
-  } catch (cause) {
-    throw new SidecarError("PIP_FAILED", `pip install ${args.join(" ")} failed:\n${lastLines(cause)}`, { cause });
+  if (result.failed) {
+    ctx.emit({ type: "step-failed" });
+    throw new SidecarError("PIP_FAILED", `pip install ${args.join(" ")} failed${failureTail(result, ctx.logFile)}`, { cause: result.cause, logPath: ctx.logFile });
   }
+  ctx.emit({ type: "step-done" });
 }
 
 /** Runs `install` when the files it depends on changed since its last success in this venv. */
@@ -146,10 +163,4 @@ async function installOnChange(venvDir: string, files: string[], install: () => 
   if ((await readFile(stampPath, "utf8").catch(() => "")) === stamp) return;
   await install();
   await writeFile(stampPath, stamp);
-}
-
-function lastLines(error: unknown, n = 12): string {
-  const e = error as { all?: string; stderr?: string; message?: string };
-  const text = e.all || e.stderr || e.message || String(error);
-  return text.split(/\r?\n/).slice(-n).join("\n");
 }

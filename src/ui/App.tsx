@@ -1,7 +1,7 @@
 // The chat screen: transcript, in-flight answer, crash panel, prompt and status line.
 // Render it with Ink's `exitOnCtrlC: false`: App handles Ctrl+C itself (stop answer / clear / exit).
 import { useCallback, useMemo, useReducer, useRef } from "react";
-import { Box } from "ink";
+import { Box, Text } from "ink";
 import type { ChatBackend } from "../chat/backend.ts";
 import type { ChatSession } from "../chat/chat-session.ts";
 import { completeCommandName, parseChatInput } from "../chat/commands.ts";
@@ -22,6 +22,7 @@ import { Transcript } from "./Transcript.tsx";
 import { useBackendStatus } from "./useBackendStatus.ts";
 import { useChatTurn } from "./useChatTurn.ts";
 import { usePromptInput } from "./usePromptInput.ts";
+import { useQuitConfirm } from "./useQuitConfirm.ts";
 import { useTerminalModes } from "./useTerminalModes.ts";
 import { useTranscriptReprint } from "./useTranscriptReprint.ts";
 import { TerminalSizeContext, useTerminalSize } from "./useTerminalSize.ts";
@@ -38,8 +39,9 @@ export interface AppProps {
   session: ChatSession;
   backend: ChatBackend;
   /**
-   * Called when the user quits: 0 for stop, /exit, /quit, Ctrl+C or Ctrl+D on an empty line; 130 for
-   * a second Ctrl+C while an answer ignores the first. The CLI unmounts and picks the exit code.
+   * Called when the user quits: 0 for stop, /exit, /quit, Ctrl+D on an empty line, or Ctrl+C on an empty
+   * line (pressed twice within ~2 s while an engine is loaded or loading); 130 for a second Ctrl+C while
+   * an answer ignores the first. The CLI unmounts and picks the exit code.
    */
   onExit: (code: number) => void;
   /** Shown in the banner, e.g. "ChatGLM-6B (int4)". */
@@ -143,7 +145,8 @@ export function App({ session, backend, onExit, modelLabel, noColor = false, fil
   const stop = useCallback(() => {
     if (!turn.stop()) onExit(130);
   }, [turn, onExit]);
-  const prompt = usePromptInput({ busy, onSubmit: submit, onStop: stop, onExit: exit, onClearScreen: clearScreen, complete: completeCommandName, history });
+  const quit = useQuitConfirm(status.state, exit);
+  const prompt = usePromptInput({ busy, onSubmit: submit, onStop: stop, onExit: exit, onQuitRequest: quit.request, onClearScreen: clearScreen, complete: completeCommandName, history });
   lineRowsRef.current = prompt.text.split("\n").length;
   const loading = (status.state === "starting" || status.state === "loading") && !busy;
 
@@ -158,6 +161,7 @@ export function App({ session, backend, onExit, modelLabel, noColor = false, fil
           <Box flexDirection="column" marginTop={1}>
             <PromptInput prompt={prompt} busy={busy} />
             {!busy && <CommandHints line={prompt.text} />}
+            {quit.armed && <Text color={themeFor(noColor).warning}>Press Ctrl+C again to quit (Ctrl+D or /exit quit at once)</Text>}
             <StatusLine status={status} turn={!state.pending ? "none" : state.pending.stopping ? "stopping" : "streaming"} stats={state.lastStats} context={state.context} />
           </Box>
         </Box>

@@ -23,7 +23,7 @@ const KEYS: readonly { usage: string; summary: string }[] = [
   { usage: "Ctrl+U / Ctrl+K", summary: "remove to the start / end of the line" },
   { usage: "Ctrl+W", summary: "remove the word before the cursor" },
   { usage: "Tab", summary: "complete a /command" },
-  { usage: "Ctrl+C", summary: "stop the answer; clear the line; quit on an empty line" },
+  { usage: "Ctrl+C", summary: "stop the answer; clear the line; twice on an empty line: quit" },
   { usage: "Ctrl+D", summary: "quit on an empty line (else remove under the cursor)" },
   { usage: "Ctrl+L", summary: "clear the screen (the conversation stays)" },
 ];

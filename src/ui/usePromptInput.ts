@@ -17,7 +17,10 @@ export interface PromptInputOptions {
   busy: boolean;
   onSubmit(text: string): void;
   onStop(): void;
+  /** Ctrl+D on an empty line: quit at once. */
   onExit(): void;
+  /** Ctrl+C on an empty line (onExit when left out): the app may ask for a second press. */
+  onQuitRequest?(): void;
   /** Ctrl+L: clear the screen (the conversation stays). */
   onClearScreen?(): void;
   /** Tab: the completed line for `line`, if there is one. */
@@ -64,7 +67,7 @@ export function usePromptInput(options: PromptInputOptions): PromptText {
 
   const handleInput = useCallback(
     (input: string, key: Key) => {
-      const { busy, onStop, onExit, onClearScreen, complete } = optionsRef.current;
+      const { busy, onStop, onExit, onQuitRequest = onExit, onClearScreen, complete } = optionsRef.current;
       const current = promptRef.current;
       if (input === PASTE_START || input === PASTE_END) {
         pastingRef.current = input === PASTE_START;
@@ -79,7 +82,7 @@ export function usePromptInput(options: PromptInputOptions): PromptText {
       if (key.ctrl && input === "c") {
         if (busy) onStop();
         else if (current.text !== "") setPrompt(EMPTY_PROMPT);
-        else onExit();
+        else onQuitRequest();
         return;
       }
       if (key.ctrl && input === "l") return onClearScreen?.();

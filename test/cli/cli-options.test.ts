@@ -48,3 +48,28 @@ describe("parseCliOptions", () => {
     }
   });
 });
+
+describe("parseCliOptions: --version and --help", () => {
+  it("reads -v / --version and --verbose in either order", () => {
+    expect(parseCliOptions(["-v"], paths)).toMatchObject({ version: true, verbose: false });
+    expect(parseCliOptions(["--version", "--verbose"], paths)).toMatchObject({ version: true, verbose: true });
+    expect(parseCliOptions(["--verbose", "--version"], paths)).toMatchObject({ version: true, verbose: true });
+    expect(parseCliOptions([], paths)).toMatchObject({ version: false });
+  });
+
+  it("lists the subcommands it is given in --help, one line each, and still runs the chat without one", () => {
+    let help = "";
+    const write = process.stdout.write;
+    process.stdout.write = ((s: string) => ((help += s), true)) as typeof process.stdout.write;
+    try {
+      parseCliOptions(["--help"], paths, [{ name: "pull", summary: "download the files" }, { name: "serve", summary: "an HTTP API" }]);
+    } catch (error) {
+      expect((error as { exitCode?: number }).exitCode).toBe(0);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(help).toMatch(/\nCommands:\n {2}pull +download the files\n {2}serve +an HTTP API\n/);
+    expect(help).not.toMatch(/^ {2}help /m);
+    expect(parseCliOptions(["--greedy"], paths, [{ name: "pull", summary: "x" }])).toMatchObject({ greedy: true });
+  });
+});

@@ -47,4 +47,31 @@ describe("glm-chat pull", () => {
     expect(result.stderr).toMatch(/glm-chat pull: .*(glm_6b\.ckpt|ice_text\.model)/);
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
   }, 60_000);
+
+  it("with no route to any source, names each source and why, then the ways forward that work offline", async () => {
+    const modelDir = join(dir, "offline");
+    // Every https:// request goes through a proxy that is not there: the default source fails too, on any network.
+    const result = await execa(process.execPath, ["bin/glm-chat.js", "pull", "--model-dir", modelDir, "--mirror", "http://127.0.0.1:1/glm/", "--yes"], {
+      reject: false,
+      env: { XDG_DATA_HOME: join(dir, "data"), HTTPS_PROXY: "http://127.0.0.1:1", HTTP_PROXY: "", NO_PROXY: "127.0.0.1" },
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/http:\/\/127\.0\.0\.1:1\/glm\/(glm_6b\.ckpt|ice_text\.model).*ECONNREFUSED: nothing listens there/);
+    expect(result.stderr).toMatch(/https:\/\/ascend-repo-modelzoo\.obs\.cn-east-2\.myhuaweicloud\.com\/XFormer_for_mindspore\/glm\//);
+    expect(result.stderr).toContain(`Ways forward:\n  - copy glm_6b.ckpt and ice_text.model into ${modelDir}`);
+    expect(result.stderr).toContain("glm-chat pull --mirror URL, or GLM_CHAT_MIRROR=URL");
+    expect(result.stderr).toContain("npm run demo");
+    expect(result.stderr).toContain("glm-chat pull --help");
+    expect(result.stderr).not.toContain("download from"); // the source that just failed is not offered again
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  it("a one-shot run without the model files lists the ways forward and exits 1", async () => {
+    const modelDir = join(dir, "empty");
+    const result = await execa(process.execPath, ["bin/glm-chat.js", "-p", "hi", "--model-dir", modelDir], { reject: false, env: { XDG_DATA_HOME: join(dir, "data") } });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(`glm-chat: model directory ${modelDir} does not exist; it needs: glm_6b.ckpt`);
+    expect(result.stderr).toContain("Ways forward:");
+    expect(result.stderr).toContain(`glm-chat pull --model-dir ${modelDir}`);
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
-// The interactive glm-chat in a real terminal (tmux) with the real sidecar on the tiny model: stream,
-// Ctrl+C, /retry, multi-line input, /save then --session, 40 columns. Assertions on capture-pane text.
+// The interactive glm-chat in a real terminal (tmux), started as the README's `npm run demo` / `npm start`, with the real sidecar on the tiny model: stream,
+// Ctrl+C (stops an answer; twice at an empty prompt quits), /retry, multi-line input, /save then --session, 40 columns. Assertions on capture-pane text.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,15 +14,21 @@ if (!python || !modelDir) {
 const scratch = mkdtempSync(join(tmpdir(), "glm-chat-tmux-"));
 // Our own tmux server, so the test never touches a user's sessions.
 const socket = `glm-chat-e2e-${process.pid}-${Date.now()}`;
-const bin = join(import.meta.dirname, "..", "..", "bin", "glm-chat.js");
 const env = [`XDG_DATA_HOME=${join(scratch, "data")}`, `XDG_STATE_HOME=${join(scratch, "state")}`, `XDG_CACHE_HOME=${join(scratch, "cache")}`, `XDG_CONFIG_HOME=${join(scratch, "config")}`];
 
 const tmux = (...args: string[]) => execa("tmux", ["-L", socket, ...args]);
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-async function start(name: string, extra: string[] = []): Promise<void> {
-  const argv = [process.execPath, bin, "--model-dir", modelDir!, "--python", python!, "--greedy", "--max-new-tokens", "40", ...extra];
-  const command = `env ${env.map(quote).join(" ")} ${argv.map(quote).join(" ")}; echo EXITED $?; sleep 60`;
+const root = join(import.meta.dirname, "..", "..");
+
+/**
+ * Starts the chat in tmux the way the README's Quick start does: `npm start -- …` (the real binary), or
+ * `npm run demo -- …` (the tiny model under .cache/, made if missing). Flags after `--` reach glm-chat.
+ */
+async function start(name: string, how: "npm start" | "npm run demo", extra: string[] = []): Promise<void> {
+  const flags = ["--greedy", "--max-new-tokens", "40", ...extra];
+  const argv = how === "npm start" ? ["npm", "start", "--", "--model-dir", modelDir!, "--python", python!, ...flags] : ["npm", "run", "demo", "--", ...flags];
+  const command = `cd ${quote(root)} && env ${[...env, `GLM_CHAT_PYTHON=${python}`].map(quote).join(" ")} ${argv.map(quote).join(" ")}; echo EXITED $?; sleep 60`;
   await tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "30", command);
 }
 
@@ -58,7 +64,7 @@ afterAll(async () => {
 
 describe("glm-chat in tmux", () => {
   it("streams, stops on Ctrl+C, retries, takes multi-line input, saves and continues a session, fits 40 columns", async () => {
-    await start("a");
+    await start("a", "npm run demo");
     await see("a", "● ready");
     await type("a", "你好");
     await keys("a", "Enter");
@@ -76,7 +82,9 @@ describe("glm-chat in tmux", () => {
     await see("a", /› 写一首长诗\n[^…\s][\s\S]*Ctrl\+C stops the answer/, 30_000);
     await keys("a", "C-c");
     text = await see("a", "(stopped)");
+    // Ctrl+C during an answer only stops it: no quit, and no quit question.
     expect(text).not.toContain("EXITED");
+    expect(text).not.toContain("Press Ctrl+C again");
 
     await type("a", "/retry");
     await keys("a", "Enter");
@@ -105,11 +113,15 @@ describe("glm-chat in tmux", () => {
     await keys("a", "C-d");
     await see("a", "EXITED 0");
 
-    await start("b", ["--session", "x"]);
+    await start("b", "npm start", ["--session", "x"]);
     text = await see("b", 'Continuing session "x": 3 rounds.');
     expect(text).toContain("› 你好");
     expect(text).toMatch(/› first line\n {2}second line/);
     await see("b", "● ready");
+    // With the engine loaded, one Ctrl+C at an empty prompt only asks; the second, within ~2 s, quits.
+    await keys("b", "C-c");
+    text = await see("b", "Press Ctrl+C again to quit");
+    expect(text).not.toContain("EXITED");
     await keys("b", "C-c");
     await see("b", "EXITED 0");
   }, 120_000);

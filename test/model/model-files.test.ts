@@ -1,9 +1,9 @@
-// checkModelFiles: missing files and directories are named with their URL and where they must go.
+// checkModelFiles: missing files and directories are named with where they must go and the ways to get them there.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { checkModelFiles } from "../../src/model/model-files.ts";
+import { checkModelFiles, missingModelFiles, waysToGetModelFiles } from "../../src/model/model-files.ts";
 import { SidecarError } from "../../src/sidecar/errors.ts";
 
 let dir: string;
@@ -19,18 +19,33 @@ function errorOf(fn: () => void): SidecarError {
 }
 
 describe("checkModelFiles", () => {
-  it("names each missing file, its download URL and its destination", () => {
+  it("names each missing file and lists the ways forward: copy (where), mirror, download, demo, pull --help", () => {
     dir = mkdtempSync(join(tmpdir(), "glm-model-"));
     writeFileSync(join(dir, "ice_text.model"), "x");
     const error = errorOf(() => checkModelFiles(dir));
     expect(error.code).toBe("MODEL_FILE_MISSING");
-    expect(error.message).toContain(`curl -L -C - -o ${join(dir, "glm_6b.ckpt")} https://`);
-    expect(error.message).not.toContain("ice_text.model: ");
+    expect(error.message).toMatch(new RegExp(`^missing in ${dir}: glm_6b\\.ckpt, the GLM-6B checkpoint \\(about 13\\.4 GB\\)$`, "m"));
+    expect(error.message).not.toContain("ice_text.model");
+    expect(error.message).toContain(`  - copy glm_6b.ckpt into ${dir}/ from anywhere`);
+    expect(error.message).toContain("glm-chat pull --mirror URL, or GLM_CHAT_MIRROR=URL in the environment");
+    expect(error.message).toContain(`download from https://ascend-repo-modelzoo.obs.cn-east-2.myhuaweicloud.com/XFormer_for_mindspore/glm/: glm-chat pull --model-dir ${dir}`);
+    expect(error.message).toContain("npm run demo");
+    expect(error.message).toContain("glm-chat pull --help");
+  });
+
+  it("leaves out the download that just failed", () => {
+    dir = mkdtempSync(join(tmpdir(), "glm-model-"));
+    const ways = waysToGetModelFiles(dir, missingModelFiles(dir), true);
+    expect(ways).toContain("copy glm_6b.ckpt and ice_text.model into");
+    expect(ways).not.toContain("download from");
+    expect(ways.split("\n").length).toBeLessThanOrEqual(7);
   });
 
   it("says when the directory itself is missing", () => {
     dir = join(tmpdir(), "glm-model-does-not-exist");
-    expect(errorOf(() => checkModelFiles(dir)).message).toMatch(/model directory .* does not exist/);
+    const message = errorOf(() => checkModelFiles(dir)).message;
+    expect(message).toMatch(/model directory .* does not exist; it needs: glm_6b\.ckpt, .*; ice_text\.model, /);
+    expect(message).toContain(`into ${dir}/ (mkdir -p it first)`);
   });
 
   it("accepts a directory holding both files", () => {

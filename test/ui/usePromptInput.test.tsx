@@ -29,15 +29,35 @@ describe("prompt keys", () => {
     expect(app.backend.turns).toHaveLength(0);
   });
 
-  it("Ctrl+C clears a non-empty line, and exits on an empty one", async () => {
+  it("Ctrl+C clears a non-empty line; on an empty one with the engine loaded, it asks for a second press, which quits", async () => {
     const app = renderApp();
     app.stdin.write("draft");
     await app.see("› draft");
     app.stdin.write(KEYS.ctrlC);
     await waitFor(() => expect(app.frame()).not.toContain("draft"));
+    expect(app.frame()).not.toContain("Press Ctrl+C again");
+    app.stdin.write(KEYS.ctrlC);
+    await app.see("Press Ctrl+C again to quit");
     expect(app.onExit).not.toHaveBeenCalled();
     app.stdin.write(KEYS.ctrlC);
     await waitFor(() => expect(app.onExit).toHaveBeenCalledWith(0));
+  });
+
+  it("the quit hint goes after ~2 s, and a Ctrl+C after that asks again instead of quitting", async () => {
+    const app = renderApp({ state: "loading", phase: "compile" });
+    app.stdin.write(KEYS.ctrlC);
+    await app.see("Press Ctrl+C again to quit");
+    await waitFor(() => expect(app.frame()).not.toContain("Press Ctrl+C again"), 4000);
+    app.stdin.write(KEYS.ctrlC);
+    await app.see("Press Ctrl+C again to quit");
+    expect(app.onExit).not.toHaveBeenCalled();
+  });
+
+  it("Ctrl+C on an empty line quits at once where no engine is held (crashed)", async () => {
+    const app = renderApp({ state: "crashed", detail: "engine died" });
+    app.stdin.write(KEYS.ctrlC);
+    await waitFor(() => expect(app.onExit).toHaveBeenCalledWith(0));
+    expect(app.frame()).not.toContain("Press Ctrl+C again");
   });
 
   it("Ctrl+D exits only on an empty line", async () => {
