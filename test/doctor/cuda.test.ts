@@ -1,5 +1,5 @@
 // MindSpore's GPU rules on fake NVIDIA boxes (cc-built library stand-ins, pip's layout, fake nvcc and nvidia-smi): plugin choice, ldd, the stand-in, the checks and --device GPU/auto.
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
@@ -158,4 +158,31 @@ describe.skipIf(!msPlugin)("glm-chat doctor --device GPU on the fake box with th
     expect(check("run_check")?.detail).toMatch(/RuntimeError: Unsupported device target GPU \| Load dynamic library: libmindspore_gpu\.so\.11\.6 failed/);
     expect(result.exitCode).toBe(1);
   }, 180_000);
+});
+
+describe.skipIf(!process.env.GLM_CHAT_PYTHON || !process.env.GLM_CHAT_TINY_MODEL_DIR)("a GPU sidecar's environment", () => {
+  it("has pip's CUDA folders first on LD_LIBRARY_PATH and CUDA_HOME at the stand-in (fake engine, real supervisor)", async () => {
+    const { realSidecarLaunch, removeLaunchDirs } = await import("../e2e/real-sidecar.ts");
+    const { SidecarBackend } = await import("../../src/sidecar/sidecar-backend.ts");
+    const box = makeFakeCudaBox({ pip: ALL_PIP, python: process.env.GLM_CHAT_PYTHON });
+    const saved = { cuda: process.env.CUDA_HOME, ld: process.env.LD_LIBRARY_PATH };
+    delete process.env.CUDA_HOME;
+    process.env.LD_LIBRARY_PATH = box.driverDir;
+    const backend = new SidecarBackend(realSidecarLaunch({ engine: "fake", deviceTarget: "GPU", python: box.python }));
+    try {
+      const sidecar = await backend.start();
+      const environ = readFileSync(`/proc/${sidecar.pid}/environ`, "utf8").split("\0");
+      const ld = environ.find((e) => e.startsWith("LD_LIBRARY_PATH="))!.slice("LD_LIBRARY_PATH=".length).split(":");
+      expect(ld.slice(0, 8).every((d) => d.startsWith(join(box.site, "nvidia")))).toBe(true);
+      expect(ld.at(-1)).toBe(box.driverDir);
+      expect(environ).toContain(`CUDA_HOME=${join(sidecarDir, "cuda-standin")}`);
+    } finally {
+      await backend.close();
+      removeLaunchDirs();
+      for (const [name, value] of [["CUDA_HOME", saved.cuda], ["LD_LIBRARY_PATH", saved.ld]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  }, 60_000);
 });
