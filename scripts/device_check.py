@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -85,6 +86,7 @@ def step(report, name, fn):
 
 def run_steps(report, device, dirs, seq_length):
     python = sys.executable
+    work = tempfile.mkdtemp(prefix="glm-device-check-")  # bench_scale's JSON files, read into the report
     tiny = dirs.get("tiny") or next(iter(dirs.values()))
     doctor = [os.environ.get("GLM_CHAT_NODE", "node"), os.path.join(ROOT, "bin", "glm-chat.js"), "doctor", "--json",
               "--offline", "--device", device, "--python", python, "--model-dir", tiny]
@@ -106,7 +108,7 @@ def run_steps(report, device, dirs, seq_length):
         timeout=1800, env=parity_env)))
     step(report, "device_bandwidth", lambda: child(BANDWIDTH, device))
     for label, model_dir in dirs.items():
-        out = os.path.join(report["work_dir"], "scale-%s.json" % label)
+        out = os.path.join(work, "scale-%s.json" % label)
         scale = [python, os.path.join(HERE, "bench_scale.py"), "--model-dir", model_dir, "--device", device,
                  "--precision", "float16", "--json", out, "--no-cold"]
         step(report, "scale_%s" % label, lambda: (lambda r: dict(
@@ -156,7 +158,7 @@ def main(argv=None):
               "python": sys.version.split()[0], "mindspore": device_facts.mindspore_facts(),
               "ascend": device_facts.ascend_facts() if device == "Ascend" else None,
               "nvidia": device_facts.nvidia_facts() if device == "GPU" else None,
-              "work_dir": os.path.dirname(out), "steps": {}}
+              "steps": {}}
     print("device-check: %s (%s); MindSpore %s" % (device, why, report["mindspore"].get("version")))
     dirs = models([m.strip() for m in args.models.split(",") if m.strip()], args.seq_length)
     run_steps(report, device, dirs, args.seq_length)

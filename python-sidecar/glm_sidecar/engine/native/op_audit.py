@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -133,7 +134,12 @@ def review(op: str, notes: List[str], nodes: List[Dict[str, Any]]) -> Dict[str, 
 def audit(model_dir: str, dump_dir: Optional[str] = None) -> Dict[str, Any]:
     import mindspore as ms
 
-    dumped = compiled_graph_ops(model_dir, dump_dir or tempfile.mkdtemp(prefix="glm-op-audit-"))
+    scratch = None if dump_dir else tempfile.mkdtemp(prefix="glm-op-audit-")  # ~30-110 MB of IR: removed after
+    try:
+        dumped = compiled_graph_ops(model_dir, dump_dir or scratch)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
     by_op = {}  # type: Dict[str, List[Tuple[str, Dict[str, Any]]]]
     for graph, nodes in dumped["graphs"].items():
         for node in nodes:
