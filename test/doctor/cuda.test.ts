@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { appPaths } from "../../src/config/paths.ts";
 import { checkCuda, gpuBlockers } from "../../src/doctor/checks-cuda.ts";
 import { gatherCudaFacts, type CudaFacts } from "../../src/doctor/cuda-probe.ts";
@@ -10,9 +10,10 @@ import { computeCapabilityNote, PLUGIN_LIBRARIES, pluginVersions, selectPlugin }
 import { chooseDevice, resolveDevice } from "../../src/doctor/device-choice.ts";
 import { runCommand, type RunCommand } from "../../src/doctor/host-probes.ts";
 import { DeviceChoiceError } from "../../src/doctor/memory-needs.ts";
-import { ALL_PIP, makeFakeCudaBox, PLUGIN_NEEDS, type FakeCudaBox } from "./fake-cuda-box.ts";
+import { ALL_PIP, makeFakeCudaBox, PLUGIN_NEEDS, removeFakeCudaBoxes, type FakeCudaBox } from "./fake-cuda-box.ts";
 
 const sidecarDir = appPaths().sidecarDir;
+afterAll(removeFakeCudaBoxes);
 
 /** The real probes, with the box's PATH, CUDA_HOME and LD_LIBRARY_PATH as the environment glm-chat runs in. */
 function facts(box: FakeCudaBox, version = "2.7.2"): Promise<CudaFacts> {

@@ -1,5 +1,5 @@
 // A fake NVIDIA box in a temp dir: real ELF stand-ins for the CUDA 11 libraries (built with cc), pip's nvidia/*/lib layout, a driver dir, nvcc and nvidia-smi scripts.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execaSync } from "execa";
@@ -32,8 +32,16 @@ export interface FakeCudaBox {
   env: Record<string, string>;
 }
 
+const made: string[] = [];
+
+/** Removes every box this test file made; call in afterAll. */
+export function removeFakeCudaBoxes(): void {
+  for (const root of made.splice(0)) rmSync(root, { recursive: true, force: true });
+}
+
 export function makeFakeCudaBox(o: { pip: string[]; driver?: boolean; nvcc?: string; smi?: string; python?: string }): FakeCudaBox {
   const root = mkdtempSync(join(tmpdir(), "glm-fake-cuda-"));
+  made.push(root);
   const built = join(root, "built");
   const bin = join(root, "bin");
   const site = join(root, "site");
