@@ -32,7 +32,7 @@ export function checkAscend(f: DoctorFacts): CheckResult {
   const visible = (npuSmi.found && npuSmi.exitCode === 0) || davinci.length > 0;
   if (!visible) {
     if (!wanted) return skip("ascend", "Ascend NPU", "none visible (no npu-smi, no /dev/davinci*)");
-    return fail("ascend", "Ascend NPU", "--device Ascend, but no npu-smi and no /dev/davinci*", "in Docker pass --device /dev/davinci0 --device /dev/davinci_manager and mount the driver (see README, Docker); else use --device CPU");
+    return fail("ascend", "Ascend NPU", "--device Ascend, but no npu-smi and no /dev/davinci*", "in Docker pass --device /dev/davinci0 --device /dev/davinci_manager and mount the driver (see docs/docker.md); else use --device CPU");
   }
   const toolkit = env.ASCEND_HOME_PATH ?? env.ASCEND_TOOLKIT_HOME;
   const summary = `${davinci.length || "?"} NPU(s)${npuSmi.found ? "" : " (npu-smi not on PATH)"}; CANN ${toolkit ?? "environment not set"}`;
@@ -99,14 +99,14 @@ export function checkModelFiles(f: DoctorFacts): CheckResult {
 export function checkNotebook(f: DoctorFacts): CheckResult {
   const title = "OpenI / ModelArts";
   if (!f.notebook.length) return skip("notebook", title, "not an OpenI/ModelArts notebook");
-  return ok("notebook", title, `notebook detected (${f.notebook.join(", ")}); model files are looked for in its mounts first (README: OpenI / ModelArts)`);
+  return ok("notebook", title, `notebook detected (${f.notebook.join(", ")}); model files are looked for in its mounts first (docs/openi-notebook.md)`);
 }
 
 export function checkMirror(f: DoctorFacts): CheckResult {
   const title = "download mirror";
   if (!f.mirror) return skip("mirror", title, "not checked (--offline)");
   const complete = f.model.files.every((x) => x.size !== null);
-  const bad = (detail: string) => (complete ? warn : fail)("mirror", title, detail, "set HTTPS_PROXY, or --mirror / GLM_CHAT_MIRROR to a reachable copy; on OpenI copy the files from OBS (README)");
+  const bad = (detail: string) => (complete ? warn : fail)("mirror", title, detail, "set HTTPS_PROXY, or --mirror / GLM_CHAT_MIRROR to a reachable copy; on OpenI copy the files from OBS (docs/model-files.md)");
   if ("error" in f.mirror) return bad(`${f.mirror.url}: ${f.mirror.error}`);
   if (f.mirror.status >= 400) return bad(`${f.mirror.url}: HTTP ${f.mirror.status}`);
   return ok("mirror", title, `${f.mirror.url}: HTTP ${f.mirror.status} in ${f.mirror.ms} ms`);

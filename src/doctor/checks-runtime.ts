@@ -1,7 +1,7 @@
 // Checks of what runs glm-chat: Node, the zeromq addon, the sidecar's Python, MindSpore (+ run_check), MindFormers.
 import { fail, ok, skip, warn, type CheckResult } from "./check-result.ts";
 import type { DoctorFacts } from "./doctor-facts.ts";
-import { RUN_CHECK_SUCCESS } from "./python-probe.ts";
+import { RUN_CHECK_SUCCESS, runCheckFailure } from "./python-probe.ts";
 
 const major = (version: string) => Number(/^v?(\d+)/.exec(version)?.[1] ?? 0);
 const versionAtLeast = (have: string, want: [number, number]) => {
@@ -59,12 +59,12 @@ export function checkRunCheck(f: DoctorFacts): CheckResult {
   if (!f.runCheck) return skip("run_check", title, "MindSpore not available");
   const r = f.runCheck;
   if (r.exitCode === 0 && RUN_CHECK_SUCCESS.test(r.stdout + r.stderr)) return ok("run_check", title, `passed on ${target}`);
-  const last = (r.stderr || r.stdout).trim().split("\n").filter(Boolean).slice(-2).join(" | ");
+  const last = runCheckFailure(`${r.stdout}\n${r.stderr}`);
   const why = r.timedOut ? "timed out" : `failed (exit ${r.exitCode}): ${last}`;
   const fix = target === "Ascend"
     ? "check the driver and CANN (npu-smi info; source /usr/local/Ascend/ascend-toolkit/set_env.sh) and that the MindSpore build matches the CANN version"
     : target === "GPU"
-      ? "MindSpore's GPU builds need CUDA 11.1/11.6 + cuDNN 8; after 2.2.14 GPU is unsupported: use --device CPU or Ascend"
+      ? "MindSpore's GPU plugins need CUDA_HOME with an 11.x nvcc and the CUDA 11 libraries with cuDNN 8: see the GPU plugin and CUDA libraries lines (docs/devices.md); else --device CPU"
       : "reinstall MindSpore: pip install -r python-sidecar/requirements-mindspore.txt";
   return fail("run_check", title, why, fix);
 }

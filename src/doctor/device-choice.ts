@@ -1,8 +1,11 @@
 // `--device auto`: Ascend if an NPU is visible, else GPU if nvidia-smi works and MindSpore runs on it, else CPU.
+import { appPaths } from "../config/paths.ts";
+import { gpuBlockers } from "./checks-cuda.ts";
+import { cudaFactsOf, type CudaFacts } from "./cuda-probe.ts";
 import { davinciDevices, hostRam, runCommand, type RamFacts, type RunCommand } from "./host-probes.ts";
 import { modelShapeOf } from "../model/model-shape.ts";
-import { checkCpuRam, isCustomModel, type Device, type Precision } from "./memory-needs.ts";
-import { RUN_CHECK_SUCCESS, runCheckScript } from "./python-probe.ts";
+import { checkCpuRam, DeviceChoiceError, isCustomModel, type Device, type Precision } from "./memory-needs.ts";
+import { RUN_CHECK_SUCCESS, runCheckFailure, runCheckScript } from "./python-probe.ts";
 
 export type DeviceOption = Device | "auto";
 
@@ -11,7 +14,12 @@ export interface DeviceProbes {
   davinci: () => Promise<string[]>;
   /** Python for the GPU self-test; without one GPU is never picked. */
   python?: string;
+  /** The GPU facts (default: gathered with `run` for `python`); undefined when unknown. */
+  cuda?: () => Promise<CudaFacts | undefined>;
 }
+
+const gpuFacts = (probes: DeviceProbes, python: string): Promise<CudaFacts | undefined> =>
+  probes.cuda ? probes.cuda() : cudaFactsOf({ run: probes.run, env: process.env, python, sidecarDir: appPaths().sidecarDir });
 
 export interface DeviceChoice {
   target: Device;
@@ -29,10 +37,13 @@ export async function chooseDevice(probes: DeviceProbes, deviceId = 0): Promise<
   if (davinci.length) return { target: "Ascend", reason: `${davinci.join(", ")} present` };
   if (await works(probes.run, "nvidia-smi", ["-L"])) {
     if (!probes.python) return { target: "CPU", reason: "nvidia-smi works, but no Python to test MindSpore's GPU support" };
-    // A MindSpore wheel may ship GPU plugins built for a CUDA this box lacks: only its own self-test tells.
-    const gpu = await probes.run(probes.python, ["-c", runCheckScript("GPU", deviceId)], 120_000);
+    // MindSpore's plugin rules first (CUDA_HOME, nvcc, libraries: docs/devices.md), then its own self-test with the sidecar's environment.
+    const cuda = await gpuFacts(probes, probes.python);
+    const blockers = cuda ? gpuBlockers(cuda, probes.python, deviceId) : [];
+    if (blockers.length) return { target: "CPU", reason: `an NVIDIA GPU is visible, but MindSpore cannot use it: ${blockers[0]}` };
+    const gpu = await probes.run(probes.python, ["-c", runCheckScript("GPU", deviceId)], 120_000, cuda?.plan.env);
     if (gpu.exitCode === 0 && RUN_CHECK_SUCCESS.test(gpu.stdout + gpu.stderr)) return { target: "GPU", reason: "nvidia-smi works and MindSpore's GPU run_check passed" };
-    return { target: "CPU", reason: "an NVIDIA GPU is visible, but this MindSpore build cannot run on it" };
+    return { target: "CPU", reason: `an NVIDIA GPU is visible, but MindSpore's GPU run_check failed: ${runCheckFailure(`${gpu.stdout}\n${gpu.stderr}`)}` };
   }
   return { target: "CPU", reason: "no Ascend NPU or NVIDIA GPU visible" };
 }
@@ -63,6 +74,12 @@ export async function resolveDevice(
     : !input.loadsModel
       ? { target: "CPU" as const, reason: "no model to load" }
       : await chooseDevice({ ...probes, python: probes.python ?? input.python }, input.deviceId);
+  if (choice.target === "GPU" && input.device === "GPU" && input.loadsModel && input.python) {
+    // --device GPU: what would make MindSpore fall back to CPU (or refuse GPU) is said now, with the fix.
+    const cuda = await gpuFacts(probes, input.python);
+    const blockers = cuda ? gpuBlockers(cuda, input.python, input.deviceId) : [];
+    if (blockers.length) throw new DeviceChoiceError("DEVICE_GPU_NOT_READY", `--device GPU, but MindSpore cannot use this GPU:\n  ${blockers.join("\n  ")}\n(glm-chat doctor --device GPU shows every GPU fact)`);
+  }
   if (choice.target === "CPU" && input.loadsModel) {
     const precision = input.engine === "mindformers" ? "auto" : input.precision;
     const shape = modelShapeOf(input.modelDir, input.seqLength);

@@ -5,6 +5,7 @@ import type { AppPaths } from "../config/paths.ts";
 import { resolveMirrors } from "../download/manifest.ts";
 import { exitCodeFor, type CheckResult } from "./check-result.ts";
 import { checkAscend, checkDisk, checkHostRam, checkMirror, checkModelFiles, checkNotebook, checkNvidia } from "./checks-host.ts";
+import { checkCuda } from "./checks-cuda.ts";
 import { checkMindFormers, checkMindSpore, checkNode, checkPython, checkRunCheck, checkZeromq } from "./checks-runtime.ts";
 import type { DoctorFacts } from "./doctor-facts.ts";
 import { gatherFacts } from "./gather-facts.ts";
@@ -21,6 +22,7 @@ export function runChecks(facts: DoctorFacts, sidecarDir: string): CheckResult[]
     checkMindFormers(facts),
     checkAscend(facts),
     checkNvidia(facts),
+    ...(facts.cuda ? checkCuda({ cuda: facts.cuda, wanted: facts.device.target === "GPU", python: facts.python.path }, facts.device.id) : []),
     checkHostRam(facts),
     checkDisk(facts),
     checkModelFiles(facts),
@@ -89,6 +91,7 @@ export async function runDoctor(argv: string[], paths: AppPaths, io: { stdout: N
     precision: options.precision,
     seqLength: options.seqLength,
     logDir: paths.logDir,
+    sidecarDir: paths.sidecarDir,
   });
   const results = runChecks(facts, paths.sidecarDir);
   io.stdout.write(options.json ? renderJson(results, facts.device) : renderText(results, facts.device));

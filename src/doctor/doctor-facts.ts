@@ -4,6 +4,7 @@ import type { ModelShape } from "../model/memory-estimate.ts";
 import type { LastRunFacts } from "./last-run.ts";
 import type { Device, Precision } from "./memory-needs.ts";
 import type { PythonFacts } from "./python-probe.ts";
+import type { CudaFacts } from "./cuda-probe.ts";
 
 export interface ModelFileFacts {
   name: string;
@@ -29,6 +30,8 @@ export interface DoctorFacts {
   runCheck?: CommandOutcome;
   ascend: { npuSmi: CommandOutcome; davinci: string[]; env: { ASCEND_HOME_PATH?: string; ASCEND_TOOLKIT_HOME?: string } };
   nvidia: { smi: CommandOutcome };
+  /** MindSpore's GPU plugin, CUDA libraries, driver and compute capability; only where nvidia-smi runs or GPU is asked for. */
+  cuda?: CudaFacts;
   ram: RamFacts;
   disk: { dir: string; freeBytes: number } | { dir: string; error: string };
   /** `shape`: what the engine will build (glm_config.json, or GLM-6B's widths sized by the checkpoint) and its seq_length. */

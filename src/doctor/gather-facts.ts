@@ -1,6 +1,8 @@
 // Collects the doctor's facts with the real probes (all read-only: nothing is created or installed).
 import { existsSync, statSync } from "node:fs";
 import { candidateDirs, findFiles } from "../download/find-existing.ts";
+import { appPaths } from "../config/paths.ts";
+import { gatherCudaFacts } from "./cuda-probe.ts";
 import { join } from "node:path";
 import { readMarker } from "../download/verified-marker.ts";
 import { MODEL_MANIFEST, sourceUrls } from "../download/manifest.ts";
@@ -27,6 +29,8 @@ export interface GatherOptions {
   skipRunCheck?: boolean;
   run?: RunCommand;
   env?: NodeJS.ProcessEnv;
+  /** python-sidecar/: where the nvcc stand-in lives (default: this package's). */
+  sidecarDir?: string;
 }
 
 async function pythonFacts(path: string, source: "explicit" | "managed", run: RunCommand): Promise<DoctorFacts["python"]> {
@@ -72,11 +76,16 @@ export async function gatherFacts(o: GatherOptions): Promise<DoctorFacts> {
     modelFiles(o.modelDir, o.env ?? process.env),
   ]);
   const pythonPath = python.state === "ran" ? o.python.path : undefined;
+  const ms = python.state === "ran" ? python.facts.mindspore : undefined;
+  const cuda = ms?.path && ms.version && (nvidiaSmi.found || o.device === "GPU")
+    ? await gatherCudaFacts({ run, env, python: o.python.path, sidecarDir: o.sidecarDir ?? appPaths(env).sidecarDir, mindspore: { path: ms.path, version: ms.version, plugins: ms.plugins } })
+    : undefined;
   const device = o.device === "auto"
-    ? { ...(await chooseDevice({ run, davinci: async () => davinci, python: pythonPath }, o.deviceId)), id: o.deviceId }
+    ? { ...(await chooseDevice({ run, davinci: async () => davinci, python: pythonPath, cuda: async () => cuda }, o.deviceId)), id: o.deviceId }
     : { target: o.device, reason: "--device", id: o.deviceId };
   const hasMindSpore = python.state === "ran" && python.facts.mindspore.path !== null;
-  const runCheck = hasMindSpore && !o.skipRunCheck ? await run(o.python.path, ["-c", runCheckScript(device.target, device.id)], 120_000) : undefined;
+  const runEnv = device.target === "GPU" ? cuda?.plan.env : undefined;
+  const runCheck = hasMindSpore && !o.skipRunCheck ? await run(o.python.path, ["-c", runCheckScript(device.target, device.id)], 120_000, runEnv) : undefined;
   const modelExists = existsSync(o.modelDir);
   const probeUrl = sourceUrls(MODEL_MANIFEST[1]!, o.mirrors)[0]!;
   return {
@@ -88,6 +97,7 @@ export async function gatherFacts(o: GatherOptions): Promise<DoctorFacts> {
     runCheck,
     ascend: { npuSmi, davinci, env: { ASCEND_HOME_PATH: env.ASCEND_HOME_PATH, ASCEND_TOOLKIT_HOME: env.ASCEND_TOOLKIT_HOME } },
     nvidia: { smi: nvidiaSmi },
+    cuda,
     ram: hostRam(),
     disk: await diskFree(modelExists ? o.modelDir : nearestExisting(o.modelDir)),
     model: { dir: o.modelDir, exists: modelExists, custom: isCustomModel(o.modelDir), files, shape: modelShapeOf(o.modelDir, o.seqLength) },

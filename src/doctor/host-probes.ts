@@ -15,10 +15,11 @@ export interface CommandOutcome {
   stderr: string;
 }
 
-export type RunCommand = (file: string, args: string[], timeoutMs: number) => Promise<CommandOutcome>;
+/** `env` is added to this process's environment (PATH in it also decides where `file` is looked up). */
+export type RunCommand = (file: string, args: string[], timeoutMs: number, env?: Record<string, string | undefined>) => Promise<CommandOutcome>;
 
-export const runCommand: RunCommand = async (file, args, timeoutMs) => {
-  const r = await execa(file, args, { reject: false, timeout: timeoutMs, stdin: "ignore" });
+export const runCommand: RunCommand = async (file, args, timeoutMs, env) => {
+  const r = await execa(file, args, { reject: false, timeout: timeoutMs, stdin: "ignore", env });
   const code = (r as { code?: string }).code;
   const found = !(r.failed && (code === "ENOENT" || code === "EACCES") && r.exitCode === undefined);
   return { found, exitCode: r.exitCode ?? null, timedOut: Boolean(r.timedOut), stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? "") };

@@ -61,3 +61,11 @@ export function runCheckScript(device: Device, deviceId: number): string {
 }
 
 export const RUN_CHECK_SUCCESS = /MindSpore has been installed.*successfully/i;
+
+/** The lines that say why run_check failed: the exception's first sentence and MindSpore's own GPU plugin load error. */
+export function runCheckFailure(output: string): string {
+  const lines = output.split("\n").map((l) => l.trim()).filter(Boolean);
+  const error = lines.find((l) => /^\w*(Error|Exception): /.test(l))?.split(". ")[0];
+  const gpuLoad = lines.find((l) => /^Load dynamic library: libmindspore_gpu\S* failed/.test(l));
+  return [error, gpuLoad].filter(Boolean).join(" | ") || lines.slice(-2).join(" | ");
+}

@@ -2,6 +2,8 @@
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { join, resolve } from "node:path";
 import { execa, type ResultPromise } from "execa";
+import { runCommand } from "../doctor/host-probes.ts";
+import { gpuLaunchPlan } from "./gpu-launch-env.ts";
 import type { BackendStatus } from "../chat/backend.ts";
 import { isErrorContent, memoryReportOf, PROTOCOL_VERSION, type HelloContent, type InfoContent, type StatusContent } from "../protocol/messages.ts";
 import { SidecarConnection } from "./connection.ts";
@@ -77,9 +79,12 @@ export class Sidecar {
       ...(launch.seqLength ? ["--seq-length", String(launch.seqLength)] : []),
       ...(launch.compileCacheDir ? ["--compile-cache", launch.compileCacheDir] : []),
       ...(launch.precision && launch.precision !== "auto" ? ["--precision", launch.precision] : []), ...(launch.extraArgs ?? [])];
+    // GPU: the pip CUDA 11 libraries on LD_LIBRARY_PATH and, without a CUDA 11 toolkit, the nvcc stand-in (docs/devices.md).
+    const gpuEnv = launch.deviceTarget === "GPU"
+      ? (await gpuLaunchPlan({ python: launch.python, sidecarDir: launch.sidecarDir, env: process.env, run: runCommand })).env : {};
     const child = execa(launch.python, args, {
       cwd: launch.workDir,
-      env: { GLM_CHAT_KEY: connection.key.toString("hex"), PYTHONPATH: launch.sidecarDir, PYTHONUNBUFFERED: "1",
+      env: { ...gpuEnv, GLM_CHAT_KEY: connection.key.toString("hex"), PYTHONPATH: launch.sidecarDir, PYTHONUNBUFFERED: "1",
         GLOG_v: process.env.GLOG_v ?? "3" },
       stdin: "ignore",
       buffer: false,

@@ -30,7 +30,7 @@ describe("chooseDevice", () => {
     const gpu = await chooseDevice(probes({ "nvidia-smi": ran("GPU 0: H100"), "/py": ran(GPU_OK) }, [], "/py"));
     expect(gpu.target).toBe("GPU");
     const noPlugin = await chooseDevice(probes({ "nvidia-smi": ran("GPU 0: H100"), "/py": ran("", 1, "Unsupported device target GPU") }, [], "/py"));
-    expect(noPlugin).toMatchObject({ target: "CPU", reason: expect.stringContaining("cannot run on it") });
+    expect(noPlugin).toMatchObject({ target: "CPU", reason: expect.stringContaining("GPU run_check failed: Unsupported device target GPU") });
     expect((await chooseDevice(probes({ "nvidia-smi": ran("GPU 0") }))).target).toBe("CPU");
   });
 

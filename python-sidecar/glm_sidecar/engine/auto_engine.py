@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, Optional
 from .base import Engine, EngineError, GenerateParams, GenerateResult, ProgressReport
 
 # Failures that would be the same for the native engine: fall back only on what is MindFormers' own.
-USER_ERRORS = ("ModelFileMissing", "ModelConfigInvalid", "CheckpointMismatch", "DeviceUnavailable",
+USER_ERRORS = ("ModelFileMissing", "ModelConfigInvalid", "CheckpointMismatch", "DeviceUnavailable", "DeviceFallback",
                "MindSporeMissing")
 
 

@@ -57,6 +57,10 @@ class NativeEngine(Engine):
         ms = runtime.start_mindspore(self.device_target, self.device_id, self.compile_cache_dir,
                                      runtime.cache_key(dict(overrides, dtype=self.compute_dtype), self.seq_length))
         self.versions = {"mindspore": ms.__version__}
+        running = ms.get_context("device_target")
+        if running != self.device_target:  # never a silent CPU run when a device was asked for
+            raise EngineError("DeviceFallback", "asked for %s, but MindSpore %s runs on %s (glm-chat doctor --device %s "
+                              "says why)" % (self.device_target, ms.__version__, running, self.device_target))
         self.timings["import"] = time.time() - started
         self.decoder, self.shape, self.buckets = runtime.build(checkpoint, overrides, self.seq_length,
                                                                self.compute_dtype, self.tokenizer, report,

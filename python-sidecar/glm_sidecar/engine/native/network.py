@@ -197,6 +197,7 @@ class GlmNetwork(nn.Cell):
         np_dtype = np.float16 if compute_dtype == "float16" else np.float32
         ms_dtype = mstype.float16 if compute_dtype == "float16" else mstype.float32
         self.shape = shape
+        self.rope_shape = (shape.num_heads, shape.head_dim)  # ints the graph reads (MindSpore 2.0 cannot read GlmShape)
         self.dtype = ms_dtype
         self.kernel = kernels.linear_f16 if kernels is not None else None
         self.embedding = _param(read(EMBEDDING, np_dtype), EMBEDDING)
@@ -226,7 +227,7 @@ class GlmNetwork(nn.Cell):
         # Broadcast once here, not implicitly in every layer's multiply: an implicitly broadcasting elementwise op
         # keeps its memory until the graph ends on MindSpore's CPU runtime (measured; explicit BroadcastTo and
         # BiasAdd do not), and rotary runs 4 multiplies per layer.
-        full = (ids.shape[0], self.shape.num_heads, self.shape.head_dim)
+        full = (ids.shape[0],) + self.rope_shape
         cos = ops.concat((ops.gather(self.cos, positions, 0), ops.gather(self.cos, blocks, 0)), -1)
         sin = ops.concat((ops.gather(self.sin, positions, 0), ops.gather(self.sin, blocks, 0)), -1)
         return x, (ops.broadcast_to(cos, full), ops.broadcast_to(sin, full), self.rot)

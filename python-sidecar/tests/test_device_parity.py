@@ -1,0 +1,62 @@
+"""Device parity: the native engine in float16 on GLM_CHAT_PARITY_DEVICE (Ascend, GPU) against the float64 NumPy
+reference on the CPU, within the tolerance the CPU float16 test uses; scripts/device-check runs it on a device.
+GLM_CHAT_PARITY_DEVICE=CPU runs the same checks on CPU (float16 through the CPU kernels)."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+DEVICE = os.environ.get("GLM_CHAT_PARITY_DEVICE")
+if not DEVICE:
+    pytest.skip("set GLM_CHAT_PARITY_DEVICE=Ascend|GPU|CPU (scripts/device-check does)", allow_module_level=True)
+pytest.importorskip("mindspore", reason="device parity needs mindspore")
+
+from glm_numpy_reference import GlmNumpyReference, load_checkpoint_arrays  # noqa: E402
+from glm_sidecar.engine.base import GenerateParams  # noqa: E402
+from glm_sidecar.engine.native_engine import NativeEngine  # noqa: E402
+from glm_test_models import LONG_PROMPT, PROMPTS  # noqa: E402
+
+FLOAT16_RTOL_OF_MAX = 5e-3  # test_native_engine.py's float16 tolerance
+STEPS = 8
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_dir):
+    loaded = NativeEngine(tiny_model_dir, DEVICE, int(os.environ.get("GLM_CHAT_PARITY_DEVICE_ID", "0")), None,
+                          precision="float16")
+    loaded.load(lambda phase, progress, detail: None)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_model_dir, engine):
+    tok = engine.tokenizer
+    arrays = load_checkpoint_arrays(os.path.join(tiny_model_dir, "glm_6b.ckpt"))
+    return GlmNumpyReference(arrays, engine.shape.num_heads, bos_token_id=tok.bos_id, gmask_token_id=tok.gmask_id,
+                             mask_token_id=tok.mask_id, eos_token_id=tok.eos_id)
+
+
+def test_runs_on_the_device_asked_for_in_float16(engine):
+    info = engine.info()
+    assert (info["device_target"], info["compute_dtype"]) == (DEVICE, "float16")
+
+
+@pytest.mark.parametrize("prompt", PROMPTS + [LONG_PROMPT])
+def test_every_step_stays_within_float16_tolerance_of_the_reference(engine, reference, prompt):
+    """Teacher-forced on the engine's own greedy tokens: each step's logits against the reference's for the same
+    ids, and each greedy token is the reference's argmax unless the reference's top two are within tolerance."""
+    ids = engine.encode(prompt)
+    engine.decoder.record_logits = True
+    tokens = []
+    engine.decoder.run(ids, GenerateParams(max_new_tokens=STEPS, do_sample=False), lambda: False, tokens.append)
+    logits = list(engine.decoder.last_logits)
+    engine.decoder.record_logits = False
+    for step, (token, got) in enumerate(zip(tokens + [None], logits)):
+        want = reference.logits(ids + tokens[:step])[-1]
+        scale = max(1.0, float(np.abs(want).max()))
+        assert float(np.abs(got - want).max()) <= FLOAT16_RTOL_OF_MAX * scale, (prompt, step)
+        if token is not None:
+            top2 = np.sort(want)[-2:]
+            assert token == int(np.argmax(want)) or top2[1] - top2[0] <= 2 * FLOAT16_RTOL_OF_MAX * scale, (prompt, step)
