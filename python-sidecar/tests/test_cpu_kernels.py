@@ -93,3 +93,22 @@ def test_attend_reads_rows_up_to_last_and_matches_numpy(kernels, cache_dtype, ro
     want = np.einsum("hj,jhd->hd", probs, vv).reshape(1, heads * d)
     assert got.dtype == np.float32 and got.shape == (1, heads * d)
     assert np.abs(got - want).max() <= 1e-5
+
+
+@pytest.mark.parametrize("tokens,heads,d,prefix", [(1, 2, 16, 1), (7, 3, 20, 3), (64, 4, 128, 60), (300, 2, 128, 1)])
+def test_attend_prompt_applies_glms_mask_and_matches_numpy(kernels, tokens, heads, d, prefix):
+    rng = np.random.RandomState(tokens + heads + d + prefix)
+    q, k, v = [rng.standard_normal((tokens, heads, d)).astype(np.float32) for _ in range(3)]
+    q = (q / np.sqrt(d) / 2.0).astype(np.float32)
+    got = _Apply(kernels.attend_prompt)(ms.Tensor(q), ms.Tensor(k), ms.Tensor(v),
+                                        ms.Tensor(np.array([prefix], np.int32)),
+                                        ms.Tensor(np.array([2.0], np.float32))).asnumpy()
+    rows = np.arange(tokens)
+    visible = (rows[None, :] < prefix) | (rows[None, :] <= rows[:, None])  # [query, key], as PrefillStep builds it
+    scores = np.einsum("ihd,jhd->hij", q.astype(np.float64), k.astype(np.float64)) * 2.0
+    scores = np.where(visible[None], scores, -np.inf)
+    probs = np.exp(scores - scores.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    want = np.einsum("hij,jhd->ihd", probs, v.astype(np.float64)).reshape(tokens, heads * d)
+    assert got.dtype == np.float32 and got.shape == (tokens, heads * d)
+    assert np.abs(got - want).max() <= 1e-5

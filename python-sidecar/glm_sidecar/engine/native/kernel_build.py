@@ -1,4 +1,4 @@
-"""Builds the CPU kernels (kernels/*.c: the float16-weight linear, the axis swap, the decode attention) into one
+"""Builds the CPU kernels (kernels/*.c: the float16-weight linear, the axis swap, the decode and prompt attention) into one
 shared library with this machine's compiler, once per machine and source."""
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import tempfile
 from typing import Optional, Tuple
 
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
-SOURCES = ("linear_f16.c", "attend_f16.c")
+SOURCES = ("linear_f16.c", "attention.c")
 HEADERS = ("simd_f16.h",)
 SYMBOL = "glm_linear_f16"
 SWAP_SYMBOL = "glm_swap01"
 ATTEND_SYMBOL = "glm_attend_f16"
+PROMPT_ATTEND_SYMBOL = "glm_attend_prompt"
 # Tried in order: the machine's own vector units first, then a portable build (the kernel's scalar path).
 FLAG_SETS = (["-O3", "-march=native", "-fopenmp"], ["-O3", "-fopenmp"], ["-O3"])
 

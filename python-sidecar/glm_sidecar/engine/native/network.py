@@ -86,6 +86,7 @@ class GlmLayer(nn.Cell):
         self.kernel = kernels.linear_f16 if kernels is not None else None
         self.swap = kernels.swap01 if kernels is not None else None
         self.attend_cache = kernels.attend if kernels is not None else None
+        self.attend_prompt = kernels.attend_prompt if kernels is not None else None
         self.coeff_tensor = Tensor(np.array([index + 2], np.float32))
         self.heads = shape.num_heads
         self.head_dim = shape.head_dim
@@ -167,13 +168,17 @@ class GlmLayer(nn.Cell):
         mlp_output = self._linear(inner, self.mlp_dense_4h_to_h_weight, self.mlp_dense_4h_to_h_bias)
         return mlp_input * self.alpha + ops.cast(mlp_output, mstype.float32)
 
-    def prefill(self, x, rope, visible, rows):
-        """The whole (padded) prompt attends within itself; its keys and values fill cache rows 0..len-1."""
+    def prefill(self, x, rope, visible, rows, prefix):
+        """The whole (padded) prompt attends within itself; its keys and values fill cache rows 0..len-1.
+        `visible` [t, t] is GLM's mask, `prefix` int32 [1] the same mask as the count of tokens all queries see."""
         attention_input, q, k, v = self._project(x, rope)
         written = ops.depend(self.write(self.k_cache, rows, ops.cast(k, self.dtype)),
                              self.write(self.v_cache, rows, ops.cast(v, self.dtype)))
-        context = ops.depend(self._attend(q, k, v, visible), written)
-        return self._finish(attention_input, context)
+        if self.attend_prompt is not None:  # CPU: no score matrix, nothing left behind per layer
+            context = self.attend_prompt(q, k, v, prefix, self.coeff_tensor)
+        else:
+            context = self._attend(q, k, v, visible)
+        return self._finish(attention_input, ops.depend(context, written))
 
     def decode(self, x, rope, visible, row):
         """One new token: its key and value go to cache row `row`, then it attends to rows 0..row."""
@@ -260,7 +265,7 @@ class PrefillStep(nn.Cell):
         visible = ops.logical_or(rows.reshape((1, -1)) < ints[0], rows.reshape((1, -1)) <= rows.reshape((-1, 1)))
         x, rope = self.network.embed(ids, positions, blocks)
         for layer in self.network.layers:
-            x = layer.prefill(x, rope, visible, rows)
+            x = layer.prefill(x, rope, visible, rows, ints[0:1])
         logits = self.network.logits(ops.gather(x, ints[1:2], 0))
         seen = self.network.sampler.reset_seen(ids)
         return ops.depend(self.network.sampler(logits, floats), seen), logits

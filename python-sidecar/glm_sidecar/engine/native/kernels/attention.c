@@ -72,3 +72,47 @@ int glm_attend_f16(int nparam, void **params, int *ndims, int64_t **shapes, cons
   free(scores);
   return 0;
 }
+
+/* A whole prompt's attention, for the prefill: inputs q (scaled as above), k and v float32 [tokens, heads, d],
+ * prefix int32 [1] (the tokens before <sop>, seen by every query; the rest is causal), coeff float32 [1]; output
+ * float32 [tokens, heads * d]. Query i sees keys 0..max(prefix, i + 1) - 1, GLM's mask. Each head's keys and
+ * values are first copied to contiguous memory (rows of one head sit heads * d floats apart, which maps them all
+ * onto a few cache sets). Nothing of size tokens^2 exists: scores are one row per thread at a time. */
+int glm_attend_prompt(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
+                      void *extra) {
+  (void)stream;
+  (void)extra;
+  if (nparam != 6 || strcmp(dtypes[0], "float32") || strcmp(dtypes[1], "float32") || strcmp(dtypes[2], "float32") ||
+      strcmp(dtypes[3], "int32") || strcmp(dtypes[4], "float32") || strcmp(dtypes[5], "float32") || ndims[0] != 3 ||
+      ndims[1] != 3 || ndims[2] != 3)
+    return 1;
+  int64_t tokens = shapes[0][0], heads = shapes[0][1], d = shapes[0][2];
+  for (int p = 1; p < 3; p++)
+    if (shapes[p][0] != tokens || shapes[p][1] != heads || shapes[p][2] != d) return 3;
+  int64_t prefix = *(const int32_t *)params[3];
+  float coeff = *(const float *)params[4];
+  const float *q = (const float *)params[0], *k = (const float *)params[1], *v = (const float *)params[2];
+  float *out = (float *)params[5];
+  int failed = 0;
+#pragma omp parallel for schedule(static)
+  for (int64_t h = 0; h < heads; h++) {
+    float *kh = (float *)malloc((size_t)(2 * tokens * d + tokens) * sizeof(float));
+    if (kh == NULL) {
+#pragma omp atomic write
+      failed = 1;
+      continue;
+    }
+    float *vh = kh + tokens * d, *scores = vh + tokens * d;
+    for (int64_t j = 0; j < tokens; j++) {
+      memcpy(kh + j * d, k + (j * heads + h) * d, (size_t)d * sizeof(float));
+      memcpy(vh + j * d, v + (j * heads + h) * d, (size_t)d * sizeof(float));
+    }
+    for (int64_t i = 0; i < tokens; i++) {
+      int64_t seen = prefix > i + 1 ? prefix : i + 1;
+      attend_head(q + (i * heads + h) * d, kh, vh, 0, d, seen < tokens ? seen : tokens, d, coeff, scores,
+                  out + (i * heads + h) * d);
+    }
+    free(kh);
+  }
+  return failed ? 5 : 0;
+}
