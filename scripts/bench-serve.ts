@@ -4,7 +4,7 @@
 // prints errors, answers and the server's RSS over time.
 // Usage: scripts/bench-serve [--model-dir DIR] [--engine mindformers|native] [--rounds 5] [--max-tokens 200] [--load-seconds 60] [--clients 64]
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { execa } from "execa";
@@ -43,6 +43,8 @@ interface Sample {
   addedFirstMs: number;
   /** Engine first-token-to-done time over the client's first-text-to-end time (1 = nothing lost on the way). */
   delivery: number;
+  /** The engine's own decode speed during this answer: a front end that takes CPU from it shows here. */
+  engineTokensPerS: number;
 }
 
 /** When the engine's stream (below the chat core) gave its first token and its done event, per answer. */
@@ -69,6 +71,7 @@ const sample = (start: number, first: number, end: number, tokens: number): Samp
   tokens,
   addedFirstMs: first - engineStamps.first,
   delivery: (engineStamps.done - engineStamps.first) / (end - first),
+  engineTokensPerS: (tokens - 1) / ((engineStamps.done - engineStamps.first) / 1000),
 });
 
 async function direct(session: ChatSession): Promise<Sample> {
@@ -144,6 +147,8 @@ async function partOne(): Promise<void> {
   const [dAdded, hAdded, dDelivery, hDelivery] = [median(d.map((s) => s.addedFirstMs)), median(h.map((s) => s.addedFirstMs)), median(d.map((s) => s.delivery)), median(h.map((s) => s.delivery))];
   console.log(`paired with the engine's own times (robust to a busy machine): first text after the engine's first token: direct ${dAdded.toFixed(2)} ms, HTTP ${hAdded.toFixed(2)} ms (+${(hAdded - dAdded).toFixed(2)} ms);`);
   console.log(`  stream delivery (engine stream time / client stream time): direct ${dDelivery.toFixed(4)}, HTTP ${hDelivery.toFixed(4)}, ratio ${(hDelivery / dDelivery).toFixed(4)}`);
+  const [dEngine, hEngine] = [median(d.map((s) => s.engineTokensPerS)), median(h.map((s) => s.engineTokensPerS))];
+  console.log(`  the engine's own speed: ${dEngine.toFixed(1)} tokens/s during direct answers, ${hEngine.toFixed(1)} during HTTP ones (ratio ${(hEngine / dEngine).toFixed(3)}: below 1, the server's CPU use slowed the engine on this machine's ${availableParallelism()} CPUs)`);
   console.log(`ratio tokens/s HTTP / direct = ${(hTps / dTps).toFixed(3)} (target >= 0.97); first token +${(hFirst - dFirst).toFixed(1)} ms (target <= +5 ms)`);
 }
 
