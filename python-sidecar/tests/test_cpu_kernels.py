@@ -84,7 +84,7 @@ def test_attend_reads_rows_up_to_last_and_matches_numpy(kernels, cache_dtype, ro
     k[last + 1:] = np.nan  # rows past `last` must never be read
     v[last + 1:] = np.nan
     coeff = np.array([3.0], np.float32)
-    got = _Apply(kernels.attend)(ms.Tensor(q), ms.Tensor(k), ms.Tensor(v), ms.Tensor(np.array([last], np.int32)),
+    got = _Apply(kernels.attend_decode)(ms.Tensor(q), ms.Tensor(k), ms.Tensor(v), ms.Tensor(np.array([last], np.int32)),
                                  ms.Tensor(coeff)).asnumpy()
     kk, vv = k[:last + 1].astype(np.float64), v[:last + 1].astype(np.float64)
     scores = np.einsum("hd,jhd->hj", q[0].astype(np.float64), kk) * 3.0

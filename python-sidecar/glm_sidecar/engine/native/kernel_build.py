@@ -1,5 +1,5 @@
-"""Builds the CPU kernels (kernels/*.c: the float16-weight linear, the axis swap, the decode and prompt attention) into one
-shared library with this machine's compiler, once per machine and source."""
+"""Builds the CPU kernels (kernels/*.c: the float16-weight linear, the axis swap, the decode and prompt
+attention) into one shared library with this machine's compiler, once per machine and source."""
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +15,7 @@ SOURCES = ("linear_f16.c", "attention.c")
 HEADERS = ("simd_f16.h",)
 SYMBOL = "glm_linear_f16"
 SWAP_SYMBOL = "glm_swap01"
-ATTEND_SYMBOL = "glm_attend_f16"
+DECODE_ATTEND_SYMBOL = "glm_attend_decode"
 PROMPT_ATTEND_SYMBOL = "glm_attend_prompt"
 # Tried in order: the machine's own vector units first, then a portable build (the kernel's scalar path).
 FLAG_SETS = (["-O3", "-march=native", "-fopenmp"], ["-O3", "-fopenmp"], ["-O3"])

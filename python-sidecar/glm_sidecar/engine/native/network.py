@@ -85,14 +85,14 @@ class GlmLayer(nn.Cell):
         self.act = activation_dtype(kernels, ms_dtype)
         self.kernel = kernels.linear_f16 if kernels is not None else None
         self.swap = kernels.swap01 if kernels is not None else None
-        self.attend_cache = kernels.attend if kernels is not None else None
+        self.attend_cache = kernels.attend_decode if kernels is not None else None
         self.attend_prompt = kernels.attend_prompt if kernels is not None else None
-        self.coeff_tensor = Tensor(np.array([index + 2], np.float32))
         self.heads = shape.num_heads
         self.head_dim = shape.head_dim
         self.hidden = shape.hidden_size
         self.alpha = math.sqrt(2.0 * shape.num_layers)
         self.coeff = float(index + 2)  # MindFormers numbers layers from 1 and scales by layer_id + 1
+        self.coeff_tensor = Tensor(np.array([self.coeff], np.float32))  # the same, as the attention kernels' input
         self.query_scale = 1.0 / (math.sqrt(self.head_dim) * self.coeff)
         self.layer_norm = ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1, epsilon=shape.layernorm_epsilon)
         self.matmul_t = ops.MatMul(transpose_b=True)

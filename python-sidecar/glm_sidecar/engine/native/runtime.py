@@ -51,11 +51,11 @@ def compute_dtype_for(device_target: str, precision: Optional[str]) -> str:
 class CpuKernels(object):
     """The aot ops of kernels/*.c for MindSpore's CPU backend (None where not built or not needed)."""
 
-    def __init__(self, linear_f16: Any = None, swap01: Any = None, attend: Any = None,
+    def __init__(self, linear_f16: Any = None, swap01: Any = None, attend_decode: Any = None,
                  attend_prompt: Any = None) -> None:
         self.linear_f16 = linear_f16
         self.swap01 = swap01
-        self.attend = attend
+        self.attend_decode = attend_decode
         self.attend_prompt = attend_prompt
 
 
@@ -63,15 +63,15 @@ def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report
                 notes: Dict[str, Any]) -> Optional[CpuKernels]:
     """On CPU: `linear_f16` multiplies by float16 weights without a float32 copy (the CPU backend has no float16
     MatMul, so MindSpore would cast every weight on every call), `swap01` replaces Transpose, whose output
-    MindSpore's CPU runtime keeps until the graph ends, and `attend` is the decode step's attention over the cache
-    rows in use, read in their own dtype (the graph's ops would cast and transpose the whole cache every token),
-    and `attend_prompt` the prefill's, one score row at a time (the graph's ops leave per-layer buffers behind
-    until the graph ends). None on Ascend and GPU, which need none of them."""
+    MindSpore's CPU runtime keeps until the graph ends, `attend_decode` is the decode step's attention over the
+    cache rows in use, read in their own dtype (the graph's ops would cast and transpose the whole cache every
+    token), and `attend_prompt` the prefill's, one score row at a time (the graph's ops leave per-layer buffers
+    behind until the graph ends). None on Ascend and GPU, which need none of them."""
     if device_target != "CPU":
         return None
     from mindspore import ops
 
-    from .kernel_build import ATTEND_SYMBOL, PROMPT_ATTEND_SYMBOL, SWAP_SYMBOL, SYMBOL, build_kernel
+    from .kernel_build import DECODE_ATTEND_SYMBOL, PROMPT_ATTEND_SYMBOL, SWAP_SYMBOL, SYMBOL, build_kernel
 
     report("compile", None, "CPU kernels")
     path, how = build_kernel(os.path.join(cache_dir, "kernels") if cache_dir else None)
@@ -82,7 +82,7 @@ def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report
         return None
     swap = ops.Custom("%s:%s" % (path, SWAP_SYMBOL), out_shape=_swap_shape, out_dtype=_first_dtype, func_type="aot")
     attend, prompt = [ops.Custom("%s:%s" % (path, symbol), out_shape=_attend_shape, out_dtype=_first_dtype,
-                                 func_type="aot") for symbol in (ATTEND_SYMBOL, PROMPT_ATTEND_SYMBOL)]
+                                 func_type="aot") for symbol in (DECODE_ATTEND_SYMBOL, PROMPT_ATTEND_SYMBOL)]
     linear = None
     if dtype == "float16":
         linear = ops.Custom("%s:%s" % (path, SYMBOL), out_shape=_linear_shape, out_dtype=_first_dtype,

@@ -1,10 +1,11 @@
-/* One new token's attention over a KV cache held in float16 (or float32), read in place: GLM-6B's decode step.
+/* GLM-6B's attention on CPU, as MindSpore "aot" Custom ops: one new token over the KV cache (decode) and a whole
+ * prompt within itself (prefill), float32 scores and softmax, never a score matrix of the prompt's size.
  *
- * A MindSpore "aot" Custom op: inputs q float32 [1, heads, d] (already scaled by 1 / (sqrt(d) * coeff)),
- * k and v caches [rows, heads, d] in float16 or float32, last int32 [1] (the last cache row the token sees),
- * coeff float32 [1]; output float32 [1, heads * d]. Per head: scores q.k[j] * coeff for j <= last, a float32
- * softmax, then the probability-weighted sum of v[j]. Rows past `last` are never read, so a token costs
- * O(length) cache bytes, not the whole cache cast to float32 and transposed as the graph's ops would. */
+ * glm_attend_decode: inputs q float32 [1, heads, d] (already scaled by 1 / (sqrt(d) * coeff)), k and v caches
+ * [rows, heads, d] in float16 or float32, last int32 [1] (the last cache row the token sees), coeff float32 [1];
+ * output float32 [1, heads * d]. Per head: scores q.k[j] * coeff for j <= last, a softmax, then the
+ * probability-weighted sum of v[j]. Rows past `last` are never read, so a token costs O(length) cache bytes, not
+ * the whole cache cast to float32 and transposed as the graph's ops would. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -41,12 +42,14 @@ static void attend_head(const float *q, const void *k, const void *v, int half, 
   for (int64_t j = 0; j < count; j++) {
     float p = scores[j] / total;
     vec pv = set_v(p);
-    for (int64_t i = 0; i < body; i += LANES) store_f(out + i, fma_v(load_row(v, half, j * stride + i), pv, load_f(out + i)));
+    for (int64_t i = 0; i < body; i += LANES)
+      store_f(out + i, fma_v(load_row(v, half, j * stride + i), pv, load_f(out + i)));
     for (int64_t i = body; i < d; i++) out[i] += p * scalar_at(v, half, j * stride + i);
   }
 }
 
-int glm_attend_f16(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
+/* glm_attend_decode: see the top of this file. */
+int glm_attend_decode(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
                    void *extra) {
   (void)stream;
   (void)extra;
@@ -67,8 +70,9 @@ int glm_attend_f16(int nparam, void **params, int *ndims, int64_t **shapes, cons
   size_t item = half ? 2 : 4;
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < heads; h++)
-    attend_head(q + h * d, (const char *)params[1] + (size_t)(h * d) * item, (const char *)params[2] + (size_t)(h * d) * item,
-                half, heads * d, last + 1, d, coeff, scores + h * (last + 1), out + h * d);
+    attend_head(q + h * d, (const char *)params[1] + (size_t)(h * d) * item,
+                (const char *)params[2] + (size_t)(h * d) * item, half, heads * d, last + 1, d, coeff,
+                scores + h * (last + 1), out + h * d);
   free(scores);
   return 0;
 }
