@@ -39,7 +39,11 @@ def _param(array, name: str) -> Parameter:
 
 
 def _zeros(shape, dtype, name: str) -> Parameter:
-    return _param(np.zeros(shape, dtype), name)
+    """Zeros in resident memory: np.zeros' untouched pages would join the process's RSS only as the first long
+    prompt writes them, so a KV cache would show up as that prompt's cost instead of the model's."""
+    array = np.empty(shape, dtype)
+    array.fill(0)
+    return _param(array, name)
 
 
 # A long prefill attends in query blocks of SCORE_ELEMS_PER_HEAD // prompt length queries: one block's float32
