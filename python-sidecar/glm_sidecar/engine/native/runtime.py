@@ -65,7 +65,7 @@ def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report
     MatMul, so MindSpore would cast every weight on every call), `swap01` replaces Transpose, whose output
     MindSpore's CPU runtime keeps until the graph ends, `attend_decode` is the decode step's attention over the
     cache rows in use, read in their own dtype (the graph's ops would cast and transpose the whole cache every
-    token), and `attend_prompt` the prefill's, one score row at a time (the graph's ops leave per-layer buffers
+    token), and `attend_prompt` the prefill's, 8 score rows at a time (the graph's ops leave per-layer buffers
     behind until the graph ends). None on Ascend and GPU, which need none of them."""
     if device_target != "CPU":
         return None

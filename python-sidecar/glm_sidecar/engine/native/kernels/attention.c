@@ -77,11 +77,76 @@ int glm_attend_decode(int nparam, void **params, int *ndims, int64_t **shapes, c
   return 0;
 }
 
+/* The prompt kernel takes QUERIES queries of one head at a time: each key and value vector it loads serves all of
+ * them, and scores come out LANES keys at a time with no horizontal sums. */
+#define QUERIES 8
+
+/* One head's block of queries q[0..QUERIES) (rows `stride` floats apart; the last `QUERIES - live` repeat a live
+ * one and are computed but never stored) against keys kt (LANES-key panels: panel p holds keys p*LANES.. as
+ * d rows of LANES floats, zero past the last key) and values vh [keys, d]. seen[i]: the keys query i sees, seen
+ * non-decreasing; scores: QUERIES rows of `width` floats. Writes out[i * stride + 0..d) for i < live. */
+static void attend_queries(const float *const *q, const float *kt, const float *vh, const int64_t *seen, int live,
+                           int64_t d, int64_t width, float coeff, float *scores, float *const *out) {
+  int64_t span = seen[live - 1], panels = (span + LANES - 1) / LANES;
+  for (int64_t p = 0; p < panels; p++) {
+    vec acc[QUERIES];
+    for (int i = 0; i < QUERIES; i++) acc[i] = zero_v();
+    const float *panel = kt + p * d * LANES;
+    for (int64_t c0 = 0; c0 < d; c0 += 16) {  /* partial sums of 16 products: float32 error ~ 24, not d, ulps */
+      vec part[QUERIES];
+      for (int i = 0; i < QUERIES; i++) part[i] = zero_v();
+      for (int64_t c = c0; c < c0 + 16 && c < d; c++) {
+        vec keys = load_f(panel + c * LANES);
+        for (int i = 0; i < QUERIES; i++) part[i] = fma_v(set_v(q[i][c]), keys, part[i]);
+      }
+      for (int i = 0; i < QUERIES; i++) acc[i] = add_v(acc[i], part[i]);
+    }
+    for (int i = 0; i < QUERIES; i++) store_f(scores + i * width + p * LANES, mul_v(acc[i], set_v(coeff)));
+  }
+  float scale[QUERIES];
+  for (int i = 0; i < live; i++) {
+    float *row = scores + i * width, top = -INFINITY, total = 0.0f;
+    for (int64_t j = 0; j < seen[i]; j++) top = row[j] > top ? row[j] : top;
+    int64_t body = seen[i] - seen[i] % LANES, j = 0;
+    vec sum = zero_v();
+    for (; j < body; j += LANES) {
+      vec e = exp_v(add_v(load_f(row + j), set_v(-top)));
+      store_f(row + j, e);
+      sum = add_v(sum, e);
+    }
+    total = sum_v(sum);
+    for (; j < seen[i]; j++) {
+      row[j] = expf(row[j] - top);
+      total += row[j];
+    }
+    for (j = seen[i]; j < span; j++) row[j] = 0.0f;  /* keys this query does not see weigh nothing below */
+    scale[i] = 1.0f / total;
+  }
+  for (int i = live; i < QUERIES; i++) scale[i] = 0.0f;
+  int64_t body = d - d % LANES;
+  for (int64_t c = 0; c < body; c += LANES) {
+    vec acc[QUERIES];
+    for (int i = 0; i < QUERIES; i++) acc[i] = zero_v();
+    for (int64_t j = 0; j < span; j++) {  /* all QUERIES rows (finite, and never stored past `live`): unrolled */
+      vec values = load_f(vh + j * d + c);
+      for (int i = 0; i < QUERIES; i++) acc[i] = fma_v(set_v(scores[i * width + j]), values, acc[i]);
+    }
+    for (int i = 0; i < live; i++) store_f(out[i] + c, mul_v(acc[i], set_v(scale[i])));
+  }
+  for (int i = 0; i < live; i++)
+    for (int64_t c = body; c < d; c++) {
+      float total = 0.0f;
+      for (int64_t j = 0; j < span; j++) total += scores[i * width + j] * vh[j * d + c];
+      out[i][c] = total * scale[i];
+    }
+}
+
 /* A whole prompt's attention, for the prefill: inputs q (scaled as above), k and v float32 [tokens, heads, d],
  * prefix int32 [1] (the tokens before <sop>, seen by every query; the rest is causal), coeff float32 [1]; output
- * float32 [tokens, heads * d]. Query i sees keys 0..max(prefix, i + 1) - 1, GLM's mask. Each head's keys and
- * values are first copied to contiguous memory (rows of one head sit heads * d floats apart, which maps them all
- * onto a few cache sets). Nothing of size tokens^2 exists: scores are one row per thread at a time. */
+ * float32 [tokens, heads * d]. Query i sees keys 0..max(prefix, i + 1) - 1, GLM's mask. Per head (one thread
+ * each), the keys are first laid out in panels of LANES keys and the values contiguously (rows of one head sit
+ * heads * d floats apart, which maps them all onto a few cache sets); then QUERIES queries at a time. Nothing of
+ * size tokens^2 exists: scores are QUERIES rows per thread. */
 int glm_attend_prompt(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
                       void *extra) {
   (void)stream;
@@ -97,26 +162,37 @@ int glm_attend_prompt(int nparam, void **params, int *ndims, int64_t **shapes, c
   float coeff = *(const float *)params[4];
   const float *q = (const float *)params[0], *k = (const float *)params[1], *v = (const float *)params[2];
   float *out = (float *)params[5];
+  int64_t width = (tokens + LANES - 1) / LANES * LANES, stride = heads * d;
   int failed = 0;
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < heads; h++) {
-    float *kh = (float *)malloc((size_t)(2 * tokens * d + tokens) * sizeof(float));
-    if (kh == NULL) {
+    float *kt = (float *)calloc((size_t)((width + tokens) * d + QUERIES * width), sizeof(float));
+    if (kt == NULL) {
 #pragma omp atomic write
       failed = 1;
       continue;
     }
-    float *vh = kh + tokens * d, *scores = vh + tokens * d;
+    float *vh = kt + width * d, *scores = vh + tokens * d;
     for (int64_t j = 0; j < tokens; j++) {
-      memcpy(kh + j * d, k + (j * heads + h) * d, (size_t)d * sizeof(float));
-      memcpy(vh + j * d, v + (j * heads + h) * d, (size_t)d * sizeof(float));
+      const float *key = k + j * stride + h * d;
+      float *panel = kt + (j / LANES) * d * LANES + j % LANES;
+      for (int64_t c = 0; c < d; c++) panel[c * LANES] = key[c];
+      memcpy(vh + j * d, v + j * stride + h * d, (size_t)d * sizeof(float));
     }
-    for (int64_t i = 0; i < tokens; i++) {
-      int64_t seen = prefix > i + 1 ? prefix : i + 1;
-      attend_head(q + (i * heads + h) * d, kh, vh, 0, d, seen < tokens ? seen : tokens, d, coeff, scores,
-                  out + (i * heads + h) * d);
+    for (int64_t first = 0; first < tokens; first += QUERIES) {
+      int live = tokens - first < QUERIES ? (int)(tokens - first) : QUERIES;
+      const float *rows[QUERIES];
+      float *outs[QUERIES];
+      int64_t seen[QUERIES];
+      for (int i = 0; i < QUERIES; i++) {
+        int64_t query = first + (i < live ? i : live - 1), sees = prefix > query + 1 ? prefix : query + 1;
+        rows[i] = q + query * stride + h * d;
+        outs[i] = out + query * stride + h * d;
+        seen[i] = sees < tokens ? sees : tokens;
+      }
+      attend_queries(rows, kt, vh, seen, live, d, width, coeff, scores, outs);
     }
-    free(kh);
+    free(kt);
   }
   return failed ? 5 : 0;
 }

@@ -1,7 +1,8 @@
-/* The vector lanes the CPU kernels share: float16 loads widened to float32, fused multiply-adds and sums, on
- * AVX-512, AVX2 + F16C + FMA, or one lane of portable C. Included by each kernel file. */
+/* The vector lanes the CPU kernels share: float16 loads widened to float32, fused multiply-adds, sums and e^x,
+ * on AVX-512, AVX2 + F16C + FMA, or one lane of portable C. Included by each kernel file. */
 #ifndef GLM_SIMD_F16_H
 #define GLM_SIMD_F16_H
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -16,6 +17,11 @@ static inline vec zero_v(void) { return _mm512_setzero_ps(); }
 static inline float sum_v(vec a) { return _mm512_reduce_add_ps(a); }
 static inline vec set_v(float a) { return _mm512_set1_ps(a); }
 static inline void store_f(float *p, vec a) { _mm512_storeu_ps(p, a); }
+static inline vec add_v(vec a, vec b) { return _mm512_add_ps(a, b); }
+static inline vec mul_v(vec a, vec b) { return _mm512_mul_ps(a, b); }
+static inline vec max_v(vec a, vec b) { return _mm512_max_ps(a, b); }
+static inline vec round_v(vec a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+static inline vec scale2_v(vec a, vec n) { return _mm512_scalef_ps(a, n); } /* a * 2^n, n integral */
 #elif defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
 #include <immintrin.h>
 #define LANES 8
@@ -26,6 +32,14 @@ static inline vec fma_v(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); 
 static inline vec zero_v(void) { return _mm256_setzero_ps(); }
 static inline vec set_v(float a) { return _mm256_set1_ps(a); }
 static inline void store_f(float *p, vec a) { _mm256_storeu_ps(p, a); }
+static inline vec add_v(vec a, vec b) { return _mm256_add_ps(a, b); }
+static inline vec mul_v(vec a, vec b) { return _mm256_mul_ps(a, b); }
+static inline vec max_v(vec a, vec b) { return _mm256_max_ps(a, b); }
+static inline vec round_v(vec a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+static inline vec scale2_v(vec a, vec n) {
+  __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(a, _mm256_castsi256_ps(bits));
+}
 static inline float sum_v(vec a) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -41,7 +55,30 @@ static inline vec zero_v(void) { return 0.0f; }
 static inline float sum_v(vec a) { return a; }
 static inline vec set_v(float a) { return a; }
 static inline void store_f(float *p, vec a) { *p = a; }
+static inline vec add_v(vec a, vec b) { return a + b; }
+static inline vec mul_v(vec a, vec b) { return a * b; }
+static inline vec max_v(vec a, vec b) { return a > b ? a : b; }
+static inline vec round_v(vec a) { return nearbyintf(a); }
+static inline vec scale2_v(vec a, vec n) { return ldexpf(a, (int)n); }
 #endif
+
+/* e^x for x <= 0 (softmax's shifted scores), within a few float32 ulp: x = n ln2 + r with |r| <= ln2 / 2, then
+ * e^r by its degree-6 Taylor-like polynomial (Cephes' expf coefficients) and a scale by 2^n. Below -87 it gives
+ * about 1e-38 instead of 0, which a softmax weight cannot tell apart. */
+static inline vec exp_v(vec x) {
+  x = max_v(x, set_v(-87.0f));
+  vec n = round_v(mul_v(x, set_v(1.44269504088896341f)));
+  vec r = fma_v(n, set_v(-0.693359375f), x);
+  r = fma_v(n, set_v(2.12194440e-4f), r);
+  vec p = set_v(1.9875691500e-4f);
+  p = fma_v(p, r, set_v(1.3981999507e-3f));
+  p = fma_v(p, r, set_v(8.3334519073e-3f));
+  p = fma_v(p, r, set_v(4.1665795894e-2f));
+  p = fma_v(p, r, set_v(1.6666665459e-1f));
+  p = fma_v(p, r, set_v(5.0000001201e-1f));
+  p = fma_v(p, mul_v(r, r), add_v(r, set_v(1.0f)));
+  return scale2_v(p, n);
+}
 
 /* IEEE half -> float for the remainder lanes and the portable build. */
 static inline float half_to_float(uint16_t h) {

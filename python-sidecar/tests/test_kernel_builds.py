@@ -1,0 +1,61 @@
+"""The prompt attention kernel in each build kernel_build.py may fall back to (this CPU's vector units, and the
+one-lane portable C an aarch64 notebook gets), called straight through ctypes against NumPy: no MindSpore needed."""
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from glm_sidecar.engine.native.kernel_build import FLAG_SETS, KERNEL_DIR, PROMPT_ATTEND_SYMBOL
+
+COMPILER = shutil.which("cc") or shutil.which("gcc")
+pytestmark = pytest.mark.skipif(COMPILER is None, reason="no C compiler")
+
+
+@pytest.fixture(scope="module", params=[FLAG_SETS[0], FLAG_SETS[-1]], ids=["native", "portable"])
+def prompt_kernel(request, tmp_path_factory):
+    target = str(tmp_path_factory.mktemp("kernel") / "attention.so")
+    subprocess.run([COMPILER] + request.param + ["-shared", "-fPIC", "-o", target,
+                                                 os.path.join(KERNEL_DIR, "attention.c"), "-lm"], check=True)
+    return getattr(ctypes.CDLL(target), PROMPT_ATTEND_SYMBOL)
+
+
+def _call(kernel, *arrays):
+    """The aot calling convention: nparam, params, ndims, shapes, dtypes; the last array is the output."""
+    count = len(arrays)
+    shapes = [(ctypes.c_int64 * a.ndim)(*a.shape) for a in arrays]
+    return kernel(count, (ctypes.c_void_p * count)(*[a.ctypes.data for a in arrays]),
+                  (ctypes.c_int * count)(*[a.ndim for a in arrays]),
+                  (ctypes.POINTER(ctypes.c_int64) * count)(*[ctypes.cast(s, ctypes.POINTER(ctypes.c_int64))
+                                                             for s in shapes]),
+                  (ctypes.c_char_p * count)(*[str(a.dtype).encode() for a in arrays]), None, None)
+
+
+# Token counts off and on the kernel's 8-query blocks and 16-key panels; prefixes inside, at and past the end.
+@pytest.mark.parametrize("tokens,heads,d,prefix", [(1, 2, 16, 1), (7, 3, 20, 3), (17, 1, 128, 40), (33, 2, 128, 33),
+                                                   (64, 4, 128, 60), (300, 2, 128, 1)])
+def test_prompt_attention_matches_numpy_in_every_build(prompt_kernel, tokens, heads, d, prefix):
+    rng = np.random.RandomState(tokens * 7 + heads + d + prefix)
+    q, k, v = [rng.standard_normal((tokens, heads, d)).astype(np.float32) for _ in range(3)]
+    q = (q * 4.0 / np.sqrt(d)).astype(np.float32)  # sharp enough that some weights underflow to zero
+    out = np.full((tokens, heads * d), np.nan, np.float32)
+    assert _call(prompt_kernel, q, k, v, np.array([prefix], np.int32), np.array([2.0], np.float32), out) == 0
+    rows = np.arange(tokens)
+    visible = (rows[None, :] < prefix) | (rows[None, :] <= rows[:, None])
+    scores = np.einsum("ihd,jhd->hij", q.astype(np.float64), k.astype(np.float64)) * 2.0
+    scores = np.where(visible[None], scores, -np.inf)
+    probs = np.exp(scores - scores.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    want = np.einsum("hij,jhd->ihd", probs, v.astype(np.float64)).reshape(tokens, heads * d)
+    assert np.abs(out - want).max() <= 1e-5
+
+
+def test_prompt_attention_refuses_mismatched_shapes(prompt_kernel):
+    q = np.zeros((4, 2, 16), np.float32)
+    k = np.zeros((5, 2, 16), np.float32)
+    out = np.zeros((4, 32), np.float32)
+    assert _call(prompt_kernel, q, k, k, np.array([1], np.int32), np.array([1.0], np.float32), out) == 3
