@@ -145,3 +145,16 @@ class GlmNumpyReference(object):
             if eos is not None and token == eos:
                 break
         return new
+
+
+def prompt_attention(q, k, v, prefix, coeff):
+    """What the CPU prompt kernel computes, in float64: q (already scaled), k, v [tokens, heads, d]; query i sees
+    keys 0..max(prefix, i + 1) - 1 (GLM's mask, as PrefillStep builds it); scores times coeff. -> [tokens, heads * d]"""
+    tokens, heads, d = q.shape
+    rows = np.arange(tokens)
+    visible = (rows[None, :] < prefix) | (rows[None, :] <= rows[:, None])  # [query, key]
+    scores = np.einsum("ihd,jhd->hij", q.astype(np.float64), k.astype(np.float64)) * coeff
+    scores = np.where(visible[None], scores, -np.inf)
+    probs = np.exp(scores - scores.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    return np.einsum("hij,jhd->ihd", probs, v.astype(np.float64)).reshape(tokens, heads * d)

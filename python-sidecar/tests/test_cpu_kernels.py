@@ -8,6 +8,7 @@ ms = pytest.importorskip("mindspore", reason="the aot kernels run inside MindSpo
 
 from glm_sidecar.engine.native import runtime  # noqa: E402
 from glm_sidecar.engine.native.checkpoint_reader import CheckpointFile  # noqa: E402
+from glm_numpy_reference import prompt_attention  # noqa: E402
 
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory):
@@ -103,12 +104,6 @@ def test_attend_prompt_applies_glms_mask_and_matches_numpy(kernels, tokens, head
     got = _Apply(kernels.attend_prompt)(ms.Tensor(q), ms.Tensor(k), ms.Tensor(v),
                                         ms.Tensor(np.array([prefix], np.int32)),
                                         ms.Tensor(np.array([2.0], np.float32))).asnumpy()
-    rows = np.arange(tokens)
-    visible = (rows[None, :] < prefix) | (rows[None, :] <= rows[:, None])  # [query, key], as PrefillStep builds it
-    scores = np.einsum("ihd,jhd->hij", q.astype(np.float64), k.astype(np.float64)) * 2.0
-    scores = np.where(visible[None], scores, -np.inf)
-    probs = np.exp(scores - scores.max(-1, keepdims=True))
-    probs /= probs.sum(-1, keepdims=True)
-    want = np.einsum("hij,jhd->ihd", probs, v.astype(np.float64)).reshape(tokens, heads * d)
+    want = prompt_attention(q, k, v, prefix, 2.0)
     assert got.dtype == np.float32 and got.shape == (tokens, heads * d)
     assert np.abs(got - want).max() <= 1e-5
