@@ -102,7 +102,7 @@ def test_the_sidecar_reports_its_rss_while_loading_and_about_once_a_second_while
         assert all(m["parent_id"] == req and set(m["content"]) == {"rss_bytes", "rss_peak_bytes"} for m in reports)
 
 
-@pytest.mark.skipif(not LINUX, reason="RssAnon is Linux's")
+@pytest.mark.skipif(not LINUX, reason="/proc/self/status is Linux's")
 def test_a_kv_cache_is_resident_once_made_so_a_long_prompt_does_not_pay_for_it():
     """np.zeros' pages join the RSS only when written: GLM-6B's 0.94 GB cache would show up as the first long prompt's
     cost (it did: most of the +1.76 GB measured for a 1,700-token prompt in docs/native-engine.md)."""
@@ -111,11 +111,7 @@ def test_a_kv_cache_is_resident_once_made_so_a_long_prompt_does_not_pay_for_it()
 
     from glm_sidecar.engine.native.network import _zeros
 
-    def anon_bytes():
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) * 1024 for line in status if line.startswith("RssAnon:"))
-
-    before = anon_bytes()
+    before = memory.read_usage()["rss_bytes"]
     cache = _zeros((256, 32, 128 * 32), np.float16, "k_cache")  # 64 MiB
-    grown = anon_bytes() - before
+    grown = memory.read_usage()["rss_bytes"] - before
     assert grown >= 0.9 * cache.asnumpy().nbytes and not cache.asnumpy().any()

@@ -81,10 +81,10 @@ int glm_attend_decode(int nparam, void **params, int *ndims, int64_t **shapes, c
  * them, and scores come out LANES keys at a time with no horizontal sums. */
 #define QUERIES 8
 
-/* One head's block of queries q[0..QUERIES) (rows `stride` floats apart; the last `QUERIES - live` repeat a live
- * one and are computed but never stored) against keys kt (LANES-key panels: panel p holds keys p*LANES.. as
- * d rows of LANES floats, zero past the last key) and values vh [keys, d]. seen[i]: the keys query i sees, seen
- * non-decreasing; scores: QUERIES rows of `width` floats. Writes out[i * stride + 0..d) for i < live. */
+/* One head's block of queries q[0..QUERIES) (the last `QUERIES - live` repeat a live one and are computed but never
+ * stored) against keys kt (LANES-key panels: panel p holds keys p*LANES.. as d rows of LANES floats, zero past the
+ * last key) and values vh [keys, d]. seen[i]: the keys query i sees, seen non-decreasing; scores: QUERIES rows of
+ * `width` floats. Writes out[i][0..d) for i < live. */
 static void attend_queries(const float *const *q, const float *kt, const float *vh, const int64_t *seen, int live,
                            int64_t d, int64_t width, float coeff, float *scores, float *const *out) {
   int64_t span = seen[live - 1], panels = (span + LANES - 1) / LANES;
@@ -105,7 +105,7 @@ static void attend_queries(const float *const *q, const float *kt, const float *
   }
   float scale[QUERIES];
   for (int i = 0; i < live; i++) {
-    float *row = scores + i * width, top = -INFINITY, total = 0.0f;
+    float *row = scores + i * width, top = -INFINITY, total;
     for (int64_t j = 0; j < seen[i]; j++) top = row[j] > top ? row[j] : top;
     int64_t body = seen[i] - seen[i] % LANES, j = 0;
     vec sum = zero_v();
@@ -122,7 +122,6 @@ static void attend_queries(const float *const *q, const float *kt, const float *
     for (j = seen[i]; j < span; j++) row[j] = 0.0f;  /* keys this query does not see weigh nothing below */
     scale[i] = 1.0f / total;
   }
-  for (int i = live; i < QUERIES; i++) scale[i] = 0.0f;
   int64_t body = d - d % LANES;
   for (int64_t c = 0; c < body; c += LANES) {
     vec acc[QUERIES];
