@@ -6,7 +6,7 @@ import pytest
 
 ms = pytest.importorskip("mindspore", reason="the aot kernels run inside MindSpore")
 
-from glm_sidecar.engine.native import runtime  # noqa: E402
+from glm_sidecar.engine.native.kernels.custom_ops import cpu_kernels  # noqa: E402
 from glm_sidecar.engine.native.checkpoint_reader import CheckpointFile  # noqa: E402
 from glm_numpy_reference import prompt_attention  # noqa: E402
 
@@ -14,7 +14,7 @@ from glm_numpy_reference import prompt_attention  # noqa: E402
 def kernels(tmp_path_factory):
     ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
     notes = {}
-    built = runtime.cpu_kernels("CPU", "float16", str(tmp_path_factory.mktemp("cache")), lambda *a: None, notes)
+    built = cpu_kernels("CPU", "float16", str(tmp_path_factory.mktemp("cache")), lambda *a: None, notes)
     assert built is not None and built.linear_f16 is not None, notes
     return built
 

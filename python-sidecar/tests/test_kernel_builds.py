@@ -1,4 +1,4 @@
-"""The prompt attention kernel in each build kernel_build.py may fall back to (this CPU's vector units, and the
+"""The prompt attention kernel in each build kernels/build.py may fall back to (this CPU's vector units, and the
 one-lane portable C an aarch64 notebook gets), called straight through ctypes against NumPy: no MindSpore needed."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from glm_numpy_reference import prompt_attention
-from glm_sidecar.engine.native.kernel_build import FLAG_SETS, KERNEL_DIR, PROMPT_ATTEND_SYMBOL
+from glm_sidecar.engine.native.kernels.build import FLAG_SETS, KERNEL_DIR, PROMPT_ATTEND_SYMBOL
 
 COMPILER = shutil.which("cc") or shutil.which("gcc")
 pytestmark = pytest.mark.skipif(COMPILER is None, reason="no C compiler")

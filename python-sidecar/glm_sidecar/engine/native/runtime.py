@@ -15,7 +15,7 @@ def cache_key(overrides: Dict[str, Any], seq_length: int) -> str:
     """Compiled graphs depend on the network code and the model's shape, never on weights."""
     here = os.path.dirname(os.path.abspath(__file__))
     digest = hashlib.sha256()
-    for name in ("network.py", "sampler.py", "runtime.py"):
+    for name in ("network.py", "sampler.py", "runtime.py", os.path.join("kernels", "custom_ops.py")):
         with open(os.path.join(here, name), "rb") as handle:
             digest.update(handle.read())
     digest.update(json.dumps([sorted(overrides.items()), seq_length], default=str).encode("utf-8"))
@@ -48,66 +48,6 @@ def compute_dtype_for(device_target: str, precision: Optional[str]) -> str:
     return "float32" if device_target == "CPU" else "float16"
 
 
-class CpuKernels(object):
-    """The aot ops of kernels/*.c for MindSpore's CPU backend (None where not built or not needed)."""
-
-    def __init__(self, linear_f16: Any = None, swap01: Any = None, attend_decode: Any = None,
-                 attend_prompt: Any = None) -> None:
-        self.linear_f16 = linear_f16
-        self.swap01 = swap01
-        self.attend_decode = attend_decode
-        self.attend_prompt = attend_prompt
-
-
-def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report: ProgressReport,
-                notes: Dict[str, Any]) -> Optional[CpuKernels]:
-    """On CPU: `linear_f16` multiplies by float16 weights without a float32 copy (the CPU backend has no float16
-    MatMul, so MindSpore would cast every weight on every call), `swap01` replaces Transpose, whose output
-    MindSpore's CPU runtime keeps until the graph ends, `attend_decode` is the decode step's attention over the
-    cache rows in use, read in their own dtype (the graph's ops would cast and transpose the whole cache every
-    token), and `attend_prompt` the prefill's, 8 score rows at a time (the graph's ops leave per-layer buffers
-    behind until the graph ends). None on Ascend and GPU, which need none of them."""
-    if device_target != "CPU":
-        return None
-    from mindspore import ops
-
-    from .kernel_build import DECODE_ATTEND_SYMBOL, PROMPT_ATTEND_SYMBOL, SWAP_SYMBOL, SYMBOL, build_kernel
-
-    report("compile", None, "CPU kernels")
-    path, how = build_kernel(os.path.join(cache_dir, "kernels") if cache_dir else None)
-    notes["cpu_kernels"] = how if path else "unavailable: %s" % how
-    if path is None:
-        sys.stderr.write("glm-chat: CPU kernels unavailable (%s): float16 weights are cast to float32 on every call "
-                         "and long prompts need more memory\n" % how)
-        return None
-    swap = ops.Custom("%s:%s" % (path, SWAP_SYMBOL), out_shape=_swap_shape, out_dtype=_first_dtype, func_type="aot")
-    attend, prompt = [ops.Custom("%s:%s" % (path, symbol), out_shape=_attend_shape, out_dtype=_first_dtype,
-                                 func_type="aot") for symbol in (DECODE_ATTEND_SYMBOL, PROMPT_ATTEND_SYMBOL)]
-    linear = None
-    if dtype == "float16":
-        linear = ops.Custom("%s:%s" % (path, SYMBOL), out_shape=_linear_shape, out_dtype=_first_dtype,
-                            func_type="aot")
-    return CpuKernels(linear, swap, attend, prompt)
-
-
-def _linear_shape(x, w, _b):
-    return list(x[:-1]) + [w[0]]
-
-
-def _attend_shape(q, *_rest):
-    return [q[0], q[1] * q[2]]
-
-
-def _swap_shape(x):
-    return [x[1], x[0]] + list(x[2:])
-
-
-def _first_dtype(x, *_rest):
-    """Each kernel gives the dtype of its first input (float32 for the linear and the attention, x's own for the
-    swap)."""
-    return x
-
-
 def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, dtype: str, tokenizer: Any,
           report: ProgressReport, timings: Dict[str, float], device_target: str = "CPU",
           cache_dir: Optional[str] = None, notes: Optional[Dict[str, Any]] = None, warm_all: bool = False):
@@ -115,6 +55,7 @@ def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, dtype: st
     smallest prompt graph; larger prompt graphs compile on first use (warm_all: every one now)."""
     from .checkpoint_reader import CheckpointFile
     from .decoder import GlmDecoder
+    from .kernels.custom_ops import cpu_kernels
     from .model_config import prefill_buckets, shape_from_checkpoint
     from .network import DecodeStep, GlmNetwork, PrefillStep
 

@@ -3,7 +3,7 @@
  *
  * A MindSpore "aot" Custom op (see mindspore.ops.Custom): inputs x float32 [..., k], w float16 [m, k],
  * b float16 [m]; output y float32 [..., m]. Built at first use with the machine's own compiler and flags
- * (kernel_build.py). Rows of w are split across OpenMP threads; each group of 4 rows is streamed once per
+ * (build.py). Rows of w are split across OpenMP threads; each group of 4 rows is streamed once per
  * 4 tokens, so a single token reads every weight byte exactly once (memory-bound, as decode is). */
 #include "simd_f16.h"
 

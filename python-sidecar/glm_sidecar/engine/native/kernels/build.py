@@ -1,7 +1,8 @@
-"""Builds the CPU kernels (kernels/*.c: the float16-weight linear, the axis swap, the decode and prompt
-attention) into one shared library with this machine's compiler, once per machine and source."""
+"""Builds the CPU kernels (every *.c in this folder: the float16-weight linear, the axis swap, the decode and
+prompt attention) into one shared library with this machine's compiler, once per machine and source."""
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import platform
@@ -10,9 +11,10 @@ import subprocess
 import tempfile
 from typing import Optional, Tuple
 
-KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
-SOURCES = ("linear_f16.c", "attention.c")
-HEADERS = ("simd_f16.h",)
+KERNEL_DIR = os.path.dirname(os.path.abspath(__file__))
+# One library from every C source here (a new kernel is a new .c file); the headers count in the cache key.
+SOURCES = tuple(sorted(os.path.basename(p) for p in glob.glob(os.path.join(KERNEL_DIR, "*.c"))))
+HEADERS = tuple(sorted(os.path.basename(p) for p in glob.glob(os.path.join(KERNEL_DIR, "*.h"))))
 SYMBOL = "glm_linear_f16"
 SWAP_SYMBOL = "glm_swap01"
 DECODE_ATTEND_SYMBOL = "glm_attend_decode"

@@ -1,0 +1,67 @@
+"""The CPU kernels as MindSpore aot ops (ops.Custom): built on first use, None on Ascend and GPU."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Dict, Optional
+
+from ...base import ProgressReport
+from .build import DECODE_ATTEND_SYMBOL, PROMPT_ATTEND_SYMBOL, SWAP_SYMBOL, SYMBOL, build_kernel
+
+
+class CpuKernels(object):
+    """The aot ops of kernels/*.c for MindSpore's CPU backend (None where not built or not needed)."""
+
+    def __init__(self, linear_f16: Any = None, swap01: Any = None, attend_decode: Any = None,
+                 attend_prompt: Any = None) -> None:
+        self.linear_f16 = linear_f16
+        self.swap01 = swap01
+        self.attend_decode = attend_decode
+        self.attend_prompt = attend_prompt
+
+
+def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report: ProgressReport,
+                notes: Dict[str, Any]) -> Optional[CpuKernels]:
+    """On CPU: `linear_f16` multiplies by float16 weights without a float32 copy (the CPU backend has no float16
+    MatMul, so MindSpore would cast every weight on every call), `swap01` replaces Transpose, whose output
+    MindSpore's CPU runtime keeps until the graph ends, `attend_decode` is the decode step's attention over the
+    cache rows in use, read in their own dtype (the graph's ops would cast and transpose the whole cache every
+    token), and `attend_prompt` the prefill's, 8 score rows at a time (the graph's ops leave per-layer buffers
+    behind until the graph ends). None on Ascend and GPU, which need none of them."""
+    if device_target != "CPU":
+        return None
+    from mindspore import ops
+
+    report("compile", None, "CPU kernels")
+    path, how = build_kernel(os.path.join(cache_dir, "kernels") if cache_dir else None)
+    notes["cpu_kernels"] = how if path else "unavailable: %s" % how
+    if path is None:
+        sys.stderr.write("glm-chat: CPU kernels unavailable (%s): float16 weights are cast to float32 on every call "
+                         "and long prompts need more memory\n" % how)
+        return None
+    swap = ops.Custom("%s:%s" % (path, SWAP_SYMBOL), out_shape=_swap_shape, out_dtype=_first_dtype, func_type="aot")
+    attend, prompt = [ops.Custom("%s:%s" % (path, symbol), out_shape=_attend_shape, out_dtype=_first_dtype,
+                                 func_type="aot") for symbol in (DECODE_ATTEND_SYMBOL, PROMPT_ATTEND_SYMBOL)]
+    linear = None
+    if dtype == "float16":
+        linear = ops.Custom("%s:%s" % (path, SYMBOL), out_shape=_linear_shape, out_dtype=_first_dtype,
+                            func_type="aot")
+    return CpuKernels(linear, swap, attend, prompt)
+
+
+def _linear_shape(x, w, _b):
+    return list(x[:-1]) + [w[0]]
+
+
+def _attend_shape(q, *_rest):
+    return [q[0], q[1] * q[2]]
+
+
+def _swap_shape(x):
+    return [x[1], x[0]] + list(x[2:])
+
+
+def _first_dtype(x, *_rest):
+    """Each kernel gives the dtype of its first input (float32 for the linear and the attention, x's own for the
+    swap)."""
+    return x
