@@ -17,7 +17,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path[:0] = [os.path.join(ROOT, "python-sidecar"), os.path.join(ROOT, "python-sidecar", "tests"), HERE]
+sys.path.insert(0, os.path.join(ROOT, "python-sidecar"))  # glm_sidecar and the dev tools
 
 
 def median_time(fn, repeats):
@@ -50,7 +50,7 @@ def bare_rate(engine, tokens):
 
 def start_sidecar(model_dir, args, cache_dir):
     """(the running SidecarProcess, seconds to ready, its ready status)."""
-    from sidecar_client import SidecarProcess
+    from tools.sidecar_client import SidecarProcess
 
     started = time.perf_counter()
     side = SidecarProcess(["--engine", "native", "--model-dir", model_dir, "--device-target", args.device,
@@ -163,7 +163,7 @@ def main(argv=None):
     ms.set_context(mode=ms.GRAPH_MODE, device_target=args.device)
     model_dirs = [os.path.abspath(d) for d in args.model_dir or []]
     if not model_dirs:
-        import make_tiny_model
+        from tools import make_tiny_model
         tiny = os.path.join(ROOT, ".cache", "tiny-model")
         mid = os.path.join(ROOT, ".cache", "bench-mid-model")
         make_tiny_model.generate(tiny)

@@ -12,8 +12,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(os.path.dirname(HERE), "python-sidecar"),
-                os.path.join(os.path.dirname(HERE), "python-sidecar", "tests")]
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python-sidecar"))  # glm_sidecar and the dev tools
 
 VOCAB = 130528
 
@@ -38,7 +37,7 @@ def main(argv=None):
 
     ms.set_context(mode=ms.GRAPH_MODE, device_target=args.device)
     from glm_sidecar.engine.native.sampler import HEAD
-    from test_sampler import NewSampler, SortSampler, floats_for
+    from tools.sampler_variants import NewSampler, SortSampler, floats_for
 
     logits = ms.Tensor((np.random.RandomState(0).standard_normal(VOCAB) * 3).astype(np.float32))
     floats = floats_for(0.95, 0.7, 0, 0.5)

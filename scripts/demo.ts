@@ -14,7 +14,7 @@ const env = await ensurePythonEnv({
   logFile: join(paths.logDir, "python-install.log"),
 });
 const tinyDir = join(paths.packageRoot, ".cache", "tiny-model");
-await execa(env.python, [join(paths.packageRoot, "scripts", "make_tiny_model.py"), "--out", tinyDir], { stdio: "inherit" });
+await execa(env.python, [join(paths.packageRoot, "python-sidecar", "tools", "make_tiny_model.py"), "--out", tinyDir], { stdio: "inherit" });
 const cli = execa(process.execPath, [join(paths.packageRoot, "bin", "glm-chat.js"), "--model-dir", tinyDir,
   "--python", env.python, ...process.argv.slice(2)], { stdio: "inherit", reject: false });
 process.exitCode = (await cli).exitCode ?? 1;

@@ -23,7 +23,7 @@ import device_facts  # noqa: E402
 
 
 def models(names, seq_length):
-    import make_tiny_model
+    from tools import make_tiny_model
 
     dirs = {}
     if "tiny" in names:
@@ -33,7 +33,7 @@ def models(names, seq_length):
         dirs["mid"] = os.path.join(ROOT, ".cache", "bench-mid-model")
         make_tiny_model.generate(dirs["mid"], num_layers=4, hidden=1024, num_heads=16, seq_length=seq_length)
     if "real" in names:
-        import glm_full_size_model
+        from tools import glm_full_size_model
 
         dirs["real"] = os.path.abspath(glm_full_size_model.default_out_dir("glm-6b"))
         glm_full_size_model.generate_preset("glm-6b", dirs["real"])  # 13.4 GB on disk; kept up to date, not rewritten

@@ -19,11 +19,11 @@ const env = await ensurePythonEnv({
 say(`sidecar Python: ${env.python} (${env.version}${env.managed ? ", managed venv" : ""})`);
 
 const tinyDir = process.env.GLM_CHAT_TINY_MODEL_DIR ?? join(paths.packageRoot, ".cache", "tiny-model");
-await execa(env.python, [join(paths.packageRoot, "scripts", "make_tiny_model.py"), "--out", tinyDir], { stdio: "inherit" });
+await execa(env.python, [join(paths.packageRoot, "python-sidecar", "tools", "make_tiny_model.py"), "--out", tinyDir], { stdio: "inherit" });
 
 // One layer at GLM-6B's full width (2.54 GB, written in ~30 s, kept with a stamp): the memory tests' real-width model.
 const wideDir = process.env.GLM_CHAT_WIDE_MODEL_DIR ?? join(paths.packageRoot, ".cache", "glm-6b-1layer");
-await execa(env.python, [join(paths.packageRoot, "scripts", "make_tiny_model.py"), "--preset", "glm-6b-1layer", "--out", wideDir], { stdio: "inherit" });
+await execa(env.python, [join(paths.packageRoot, "python-sidecar", "tools", "make_tiny_model.py"), "--preset", "glm-6b-1layer", "--out", wideDir], { stdio: "inherit" });
 
 // Tests run on CPU even where a GPU or NPU is visible: the tiny model and the numbers stay comparable.
 const testEnv = { GLM_CHAT_PYTHON: env.python, GLM_CHAT_TINY_MODEL_DIR: tinyDir, GLM_CHAT_WIDE_MODEL_DIR: wideDir, GLM_CHAT_DEVICE: "CPU" };

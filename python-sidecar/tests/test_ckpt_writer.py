@@ -1,16 +1,10 @@
-"""scripts/glm_ckpt_writer.py against mindspore.save_checkpoint, and the full-size presets' plan and tokenizer."""
+"""tools/glm_ckpt_writer.py against mindspore.save_checkpoint, and the full-size presets' plan and tokenizer."""
 from __future__ import annotations
-
-import os
-import sys
 
 import numpy as np
 import pytest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "scripts"))
-
-import glm_ckpt_writer  # noqa: E402
+from tools import glm_ckpt_writer
 
 SLICE = 1024  # bytes per slice once MindSpore's SLICE_SIZE (in KB) is patched to 1
 
@@ -129,7 +123,7 @@ def test_varint_matches_protobuf():
 
 
 def test_presets_have_glm_6b_names_shapes_and_size():
-    import glm_full_size_model as full
+    from tools import glm_full_size_model as full
     from glm_sidecar.engine.native.model_config import shape_from_checkpoint
 
     specs = full.tensor_specs(28, 792)
@@ -148,7 +142,7 @@ def test_presets_have_glm_6b_names_shapes_and_size():
 
 
 def test_vocab_chunks_zero_eop_fillers_and_padding():
-    import glm_full_size_model as full
+    from tools import glm_full_size_model as full
 
     specs = full.tensor_specs(1, 792)
     t = [n for n, *_rest in specs].index("lm_head.weight")
@@ -165,7 +159,7 @@ def test_vocab_chunks_zero_eop_fillers_and_padding():
 
 def test_padded_tokenizer_puts_specials_where_ice_text_has_them(tmp_path):
     pytest.importorskip("sentencepiece")
-    import glm_full_size_model as full
+    from tools import glm_full_size_model as full
     from glm_sidecar.engine.native.ice_tokenizer import IceTokenizer
 
     data, text_pieces = full.padded_tokenizer()

@@ -8,7 +8,7 @@ import pytest
 from glm_sidecar import memory
 from glm_sidecar.engine.base import EngineError
 from glm_sidecar.server import SidecarServer
-from sidecar_client import SidecarProcess
+from tools.sidecar_client import SidecarProcess
 
 LINUX = sys.platform.startswith("linux")
 # MindSpore's own words (CPU/GPU memory pool, Ascend device allocator).

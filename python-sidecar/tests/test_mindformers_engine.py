@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from sidecar_client import SidecarProcess
+from tools.sidecar_client import SidecarProcess
 
 pytest.importorskip("mindspore", reason="the MindSpore sidecar tests need mindspore (npm test installs it)")
 

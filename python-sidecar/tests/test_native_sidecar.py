@@ -6,7 +6,7 @@ import os
 import pytest
 
 from glm_sidecar.engine.native.ice_tokenizer import IceTokenizer
-from sidecar_client import SidecarProcess
+from tools.sidecar_client import SidecarProcess
 
 pytest.importorskip("mindspore", reason="the MindSpore sidecar tests need mindspore (npm test installs it)")
 

@@ -13,8 +13,8 @@ import pytest
 ms = pytest.importorskip("mindspore", reason="the op audit needs mindspore (npm test installs it)")
 from mindspore import Tensor, nn, ops  # noqa: E402
 
-from glm_sidecar.engine.native.op_audit import review  # noqa: E402
-from glm_sidecar.engine.native.op_graph_dump import graph_ops, parse_ir  # noqa: E402
+from tools.op_audit import review  # noqa: E402
+from tools.op_graph_dump import graph_ops, parse_ir  # noqa: E402
 
 SIDECAR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -22,7 +22,7 @@ SIDECAR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture(scope="module")
 def report(tiny_model_dir):
     """The audit in its own process: the IR dump is a process-wide MindSpore setting."""
-    done = subprocess.run([sys.executable, "-m", "glm_sidecar.engine.native.op_audit", tiny_model_dir, "--json"],
+    done = subprocess.run([sys.executable, "-m", "tools.op_audit", tiny_model_dir, "--json"],
                           cwd=SIDECAR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                           timeout=600)
     assert done.stdout.strip(), done.stderr[-3000:]

@@ -1,4 +1,4 @@
-"""The sidecar and the scripts it needs stay valid for Python 3.7 (old OpenI notebook images): vermin, then ast."""
+"""The sidecar, its dev tools and the scripts stay valid for Python 3.7 (old OpenI notebook images): vermin, then ast."""
 import ast
 import glob
 import os
@@ -8,7 +8,8 @@ import sys
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-TARGETS = [os.path.join(REPO, "python-sidecar", "glm_sidecar")] + sorted(glob.glob(os.path.join(REPO, "scripts", "*.py")))
+PACKAGES = [os.path.join(REPO, "python-sidecar", name) for name in ("glm_sidecar", "tools")]
+TARGETS = PACKAGES + sorted(glob.glob(os.path.join(REPO, "scripts", "*.py")))
 VERMIN = [sys.executable, "-c", "import sys; from vermin.main import main; sys.exit(main())"]
 
 
@@ -25,8 +26,8 @@ def require_vermin():
 
 
 def python_files():
-    files = glob.glob(os.path.join(REPO, "python-sidecar", "glm_sidecar", "**", "*.py"), recursive=True)
-    return sorted(files) + TARGETS[1:]
+    files = [f for package in PACKAGES for f in glob.glob(os.path.join(package, "**", "*.py"), recursive=True)]
+    return sorted(files) + TARGETS[len(PACKAGES):]
 
 
 def test_vermin_finds_no_feature_newer_than_python_37():

@@ -5,46 +5,14 @@ import numpy as np
 import pytest
 
 ms = pytest.importorskip("mindspore", reason="the sampler tests need mindspore (npm test installs it)")
-from mindspore import Tensor, nn, ops  # noqa: E402
-from mindspore import dtype as mstype  # noqa: E402
+from mindspore import Tensor  # noqa: E402
 
 from glm_sidecar.engine.base import GenerateParams  # noqa: E402
-from glm_sidecar.engine.native.sampler import (FLOAT_COUNT, DO_SAMPLE, REPETITION_PENALTY, TEMPERATURE,  # noqa: E402
-                                               TOP_K, TOP_P, UNIFORM, Sampler)
 from test_native_engine import expected_pick  # noqa: E402
+from tools.sampler_variants import NewSampler, SortSampler, floats_for  # noqa: E402
 
 VOCAB = 832  # the tiny model's
 HEAD = 64  # small enough that the bounded head, not the whole vocabulary, is what these tests exercise
-
-
-class SortSampler(nn.Cell):
-    """The sampler as it was before: a float32 sort of the whole vocabulary (no repetition penalty here)."""
-
-    def __init__(self, vocab_size):
-        super(SortSampler, self).__init__()
-        self.ranks = Tensor(np.arange(vocab_size, dtype=np.float32))
-
-    def construct(self, logits, floats):
-        ordered, order = ops.sort(logits / ops.maximum(floats[TEMPERATURE], 1e-6), -1, True)
-        probs = ops.softmax(ordered, -1)
-        in_top_k = ops.logical_or(floats[TOP_K] < 0.5, self.ranks < floats[TOP_K])
-        in_top_p = ops.logical_or(floats[TOP_P] >= 1.0, (ops.cumsum(probs, 0) - probs) < floats[TOP_P])
-        kept = probs * ops.cast(ops.logical_and(in_top_k, in_top_p), mstype.float32)
-        cumulative = ops.cumsum(kept, 0)
-        pick = ops.reduce_sum(ops.cast(cumulative < floats[UNIFORM] * cumulative[-1], mstype.int32))
-        return ops.gather(order, pick.reshape((1,)), 0), order, kept
-
-
-class NewSampler(nn.Cell):
-    """The engine's Sampler with its kept set exposed."""
-
-    def __init__(self, vocab_size, head):
-        super(NewSampler, self).__init__()
-        self.sampler = Sampler(vocab_size, head)
-
-    def construct(self, logits, floats):
-        ids, _, kept, _ = self.sampler.kept(self.sampler.penalized(logits, floats), floats)
-        return self.sampler(logits, floats), ids, kept
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +36,6 @@ def near_tie_logits(seed):
             value = np.nextafter(value, np.float32(-np.inf), dtype=np.float32)
     assert len(set(np.float16(logits).tolist())) < len(set(logits.tolist()))  # ties in float16 only
     return logits
-
-
-def floats_for(temperature, top_p, top_k, u):
-    floats = np.zeros((FLOAT_COUNT,), np.float32)
-    floats[[TEMPERATURE, TOP_P, TOP_K, REPETITION_PENALTY, UNIFORM, DO_SAMPLE]] = [temperature, top_p, top_k, 1.0, u, 1]
-    return Tensor(floats)
 
 
 def kept_set(ids, probs):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from glm_sidecar import protocol
-from sidecar_client import SidecarProcess
+from tools.sidecar_client import SidecarProcess
 
 
 def test_handshake_stream_and_reply():

@@ -12,7 +12,7 @@ import msgpack
 import pytest
 
 from glm_sidecar import protocol
-from sidecar_client import SidecarProcess
+from tools.sidecar_client import SidecarProcess
 
 pytest.importorskip("mindspore", reason="the MindSpore sidecar tests need mindspore (npm test installs it)")
 

@@ -1,7 +1,6 @@
-"""Tests for scripts/make_tiny_model.py: tokenizer layout, checkpoint naming/dtypes, MindFormers loading, stamp."""
+"""Tests for tools/make_tiny_model.py: tokenizer layout, checkpoint naming/dtypes, MindFormers loading, stamp."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -15,7 +14,7 @@ os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
 os.environ.setdefault("LOG_MF_PATH", os.path.join(tempfile.gettempdir(), "glm-chat-test-mindformers-log"))
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SCRIPTS = os.path.join(REPO, "scripts")
+MAKE_TINY_MODEL = os.path.join(REPO, "scripts", "make-tiny-model")
 SPECIALS = ["[MASK]", "[gMASK]", "[sMASK]", "<unused_0>", "<sop>", "<eop>", "<ENC>", "<dBLOCK>"]
 LAYER_SHAPES = {
     "input_layernorm.gamma": ("H",), "input_layernorm.beta": ("H",),
@@ -27,16 +26,11 @@ LAYER_SHAPES = {
 }
 
 
-def _load_generator():
-    spec = importlib.util.spec_from_file_location("make_tiny_model", os.path.join(SCRIPTS, "make_tiny_model.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def generator():
-    return _load_generator()
+    from tools import make_tiny_model
+
+    return make_tiny_model
 
 
 @pytest.fixture(scope="session")
@@ -146,7 +140,7 @@ def test_second_run_is_noop(generator, tiny_dir, capsys):
     assert generator.generate(tiny_dir) is False
     assert "tiny model up to date: %s" % tiny_dir in capsys.readouterr().out
     env = dict(os.environ, GLM_CHAT_PYTHON=sys.executable)
-    run = subprocess.run([os.path.join(SCRIPTS, "make-tiny-model"), "--out", tiny_dir], env=env,
+    run = subprocess.run([MAKE_TINY_MODEL, "--out", tiny_dir], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=True)
     assert "tiny model up to date" in run.stdout
     after = dict((n, os.stat(os.path.join(tiny_dir, n)).st_mtime_ns) for n in names)

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from sidecar_client import SidecarProcess
+from tools.sidecar_client import SidecarProcess
 
 pytest.importorskip("mindspore", reason="the MindSpore sidecar tests need mindspore (npm test installs it)")
 

@@ -25,7 +25,7 @@ describe("the npm package", () => {
       "python-sidecar/constraints.txt", "docs/protocol.md", "README.md", "LICENSE", "package.json"]) {
       expect(paths).toContain(needed);
     }
-    expect(paths.filter((p) => /^(test|scripts|\.ci|\.cache|node_modules)\/|^python-sidecar\/tests\/|__pycache__|\.pyc$/.test(p))).toEqual([]);
+    expect(paths.filter((p) => /^(test|scripts|\.ci|\.cache|node_modules)\/|^python-sidecar\/(tests|tools)\/|__pycache__|\.pyc$/.test(p))).toEqual([]);
 
     // --prefer-offline: the dependencies `npm ci` just fetched come from npm's cache.
     const prefix = join(scratch, "prefix");

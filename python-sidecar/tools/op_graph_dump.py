@@ -88,11 +88,11 @@ def compiled_graph_ops(model_dir: str, dump_dir: str, dtype: str = "float16") ->
     import mindspore as ms
     from mindspore import Tensor
 
-    from ..model_files import CHECKPOINT_NAME, read_model_config
-    from .checkpoint_reader import CheckpointFile
-    from .model_config import prefill_buckets, shape_from_checkpoint
-    from .network import DecodeStep, GlmNetwork, PrefillStep
-    from .sampler import FLOAT_COUNT
+    from glm_sidecar.engine.model_files import CHECKPOINT_NAME, read_model_config
+    from glm_sidecar.engine.native.checkpoint_reader import CheckpointFile
+    from glm_sidecar.engine.native.model_config import prefill_buckets, shape_from_checkpoint
+    from glm_sidecar.engine.native.network import DecodeStep, GlmNetwork, PrefillStep
+    from glm_sidecar.engine.native.sampler import FLOAT_COUNT
 
     ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
     overrides = read_model_config(model_dir)

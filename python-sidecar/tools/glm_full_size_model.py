@@ -10,15 +10,10 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
+from tools import glm_ckpt_writer, make_tiny_model, tiny_model_tokenizer
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-
-import glm_ckpt_writer  # noqa: E402  (sibling modules in scripts/)
-import make_tiny_model  # noqa: E402
-import tiny_model_tokenizer  # noqa: E402
-
-REPO = os.path.dirname(HERE)
+REPO = os.path.dirname(os.path.dirname(HERE))
 PRESETS = {
     "glm-6b": {"num_layers": 28, "dir": "glm-6b-random"},
     "glm-6b-1layer": {"num_layers": 1, "dir": "glm-6b-1layer"},

@@ -7,11 +7,10 @@ import json
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
+if __package__ in (None, ""):  # run as a file (scripts/make-tiny-model): python-sidecar/ holds the tools package
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import tiny_model_tokenizer  # noqa: E402  (sibling module in scripts/)
+from tools import tiny_model_tokenizer  # noqa: E402
 
 NUM_LAYERS = 2
 HIDDEN = 64
@@ -176,7 +175,7 @@ def main(argv=None):
     if args.preset:
         if any(v is not None for v in shape_flags):
             parser.error("--preset fixes the shape: drop --layers/--hidden/--heads/--seq-length")
-        import glm_full_size_model  # noqa: E402  (sibling module; only presets need it)
+        from tools import glm_full_size_model  # only presets need it
 
         try:
             glm_full_size_model.generate_preset(args.preset, args.out, force=args.force)

@@ -1,7 +1,7 @@
 """Op audit: every primitive of the compiled prefill, decode and sampler graphs (as Ascend and GPU build them),
 checked against the installed MindSpore's own documentation for Ascend and GPU support and device warnings.
 
-    python -m glm_sidecar.engine.native.op_audit MODEL_DIR [--json]
+    python -m tools.op_audit MODEL_DIR [--json]     (in python-sidecar/)
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import sys
 import tempfile
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .op_docs import device_notes, platforms, primitive_doc
-from .op_graph_dump import compiled_graph_ops
+from tools.op_docs import device_notes, platforms, primitive_doc
+from tools.op_graph_dump import compiled_graph_ops
 
 SAMPLER_SCOPE = "sampler-Sampler"
 

@@ -1,6 +1,6 @@
 """Writes test/fixtures/protocol/vectors.json: the shared wire examples both test suites check.
 
-Run after changing the protocol: `python scripts/make_protocol_vectors.py` (needs msgpack).
+Run after changing the protocol: `python python-sidecar/tools/make_protocol_vectors.py` (needs msgpack).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import os
 
 import msgpack
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "protocol", "vectors.json")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test", "fixtures", "protocol", "vectors.json")
 SESSION = "5e55105e55105e55105e55105e551050"
 KEY = bytes(range(32))
 

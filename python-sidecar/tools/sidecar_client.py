@@ -1,4 +1,4 @@
-"""Test-side peer of the sidecar: binds ROUTER sockets like the TS UI does and speaks protocol v1."""
+"""The peer of a sidecar process for tests and benchmarks: binds ROUTER sockets as the TS UI does, speaks protocol v1."""
 from __future__ import annotations
 
 import os
