@@ -88,15 +88,10 @@ def run_steps(report, device, dirs, seq_length):
     python = sys.executable
     work = tempfile.mkdtemp(prefix="glm-device-check-")  # bench_scale's JSON files, read into the report
     tiny = dirs.get("tiny") or next(iter(dirs.values()))
-    doctor = [os.environ.get("GLM_CHAT_NODE", "node"), os.path.join(ROOT, "bin", "glm-chat.js"), "doctor", "--json",
-              "--offline", "--device", device, "--python", python, "--model-dir", tiny]
 
     def doctor_step():
-        ran = device_facts.command(doctor, timeout=300)
-        try:
-            return {"ok": ran["code"] == 0, "report": json.loads(ran["out"])}
-        except ValueError:
-            return {"ok": False, "out": ran["out"]}
+        ran = device_facts.doctor(["--device", device, "--model-dir", tiny], python)
+        return dict(ran, ok=ran["code"] == 0 and "report" in ran)
 
     step(report, "doctor", doctor_step)
     check = "import mindspore as ms\nms.set_context(device_target='%s')\nms.run_check()" % device
@@ -146,8 +141,12 @@ def main(argv=None):
     parser.add_argument("--seq-length", type=int, default=1024)
     parser.add_argument("--out", help="report path (default: ./glm-chat-device-report-TIME.json)")
     args = parser.parse_args(argv)
-    found, why = device_facts.detect()
+    doctor = device_facts.doctor([])  # the doctor's own device choice: what is there, and why
+    found, why = device_facts.detect(doctor)
     device = args.device or found
+    if device is None and "report" not in doctor:
+        print("device-check: cannot tell which device is here (%s); pass --device Ascend or --device GPU." % why)
+        return 2
     if device is None:
         print("device-check: no Ascend NPU or NVIDIA GPU here (%s); it is for machines with one. "
               "glm-chat doctor checks a CPU setup." % why)
@@ -156,8 +155,8 @@ def main(argv=None):
     out = os.path.abspath(args.out or "glm-chat-device-report-%s.json" % stamp)
     report = {"tool": "glm-chat scripts/device-check", "started": stamp, "device": device, "detected": [found, why],
               "python": sys.version.split()[0], "mindspore": device_facts.mindspore_facts(),
-              "ascend": device_facts.ascend_facts() if device == "Ascend" else None,
-              "nvidia": device_facts.nvidia_facts() if device == "GPU" else None,
+              "ascend": device_facts.ascend_facts(doctor) if device == "Ascend" else None,
+              "nvidia": device_facts.nvidia_facts(doctor) if device == "GPU" else None,
               "steps": {}}
     print("device-check: %s (%s); MindSpore %s" % (device, why, report["mindspore"].get("version")))
     dirs = models([m.strip() for m in args.models.split(",") if m.strip()], args.seq_length)

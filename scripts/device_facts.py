@@ -1,12 +1,17 @@
-"""What scripts/device-check reports about the machine: which device is there, its driver, CANN or CUDA, MindSpore
-and its plugins. Read-only: commands with a timeout, files, environment variables."""
+"""What scripts/device-check reports about the machine: which device is there and its driver, CANN or CUDA, read from
+`glm-chat doctor --json` (no second probe of npu-smi, nvidia-smi or nvcc), plus what the doctor does not say: the
+CANN and driver version files and MindSpore's own path and plugins. Read-only."""
 from __future__ import annotations
 
-import glob
+import json
 import os
-import re
 import subprocess
+import sys
 from typing import Any, Dict, List, Optional, Tuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The doctor's checks that describe each device's host side.
+DEVICE_CHECKS = {"Ascend": ("ascend",), "GPU": ("nvidia", "gpu_plugin", "cuda_libs", "gpu_arch")}
 
 
 def command(args: List[str], timeout: float = 20, env: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
@@ -21,18 +26,45 @@ def command(args: List[str], timeout: float = 20, env: Optional[Dict[str, str]] 
     return {"found": True, "code": done.returncode, "out": done.stdout[-4000:]}
 
 
-def detect() -> Tuple[Optional[str], str]:
-    """("Ascend" | "GPU" | None, why)."""
-    npu = command(["npu-smi", "info"])
-    if npu["found"] and npu["code"] == 0:
-        return "Ascend", "npu-smi info works"
-    davinci = sorted(glob.glob("/dev/davinci[0-9]*"))
-    if davinci:
-        return "Ascend", "%s present" % ", ".join(davinci)
-    smi = command(["nvidia-smi", "-L"])
-    if smi["found"] and smi["code"] == 0:
-        return "GPU", smi["out"].strip().splitlines()[0] if smi["out"].strip() else "nvidia-smi -L works"
-    return None, "no npu-smi, no /dev/davinci*, no working nvidia-smi"
+def doctor(flags: List[str], python: Optional[str] = None, timeout: float = 300) -> Dict[str, Any]:
+    """This checkout's `glm-chat doctor --json --offline` for `python` (GLM_CHAT_NODE or `node` runs it):
+    {"code", "report"}, or {"code", "error"} where it cannot run or prints no report."""
+    args = [os.environ.get("GLM_CHAT_NODE", "node"), os.path.join(ROOT, "bin", "glm-chat.js"), "doctor", "--json",
+            "--offline", "--python", python or sys.executable] + list(flags)
+    try:
+        done = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                              universal_newlines=True)
+    except (OSError, ValueError) as exc:
+        return {"code": None, "error": "cannot run %s: %s" % (args[0], exc)}
+    except subprocess.TimeoutExpired:
+        return {"code": None, "error": "timed out after %ds" % timeout}
+    try:
+        return {"code": done.returncode, "report": json.loads(done.stdout)}
+    except ValueError:
+        said = (done.stderr.strip() or done.stdout.strip())[-500:]
+        return {"code": done.returncode, "error": "no JSON report (exit %d): %s" % (done.returncode, said)}
+
+
+def checks_of(ran: Dict[str, Any], ids: Tuple[str, ...]) -> Dict[str, Any]:
+    """The doctor's checks with these ids, by id (status, title, detail, fix)."""
+    checks = (ran.get("report") or {}).get("checks") or []
+    return dict((check["id"], check) for check in checks if check.get("id") in ids)
+
+
+def detect(ran: Dict[str, Any]) -> Tuple[Optional[str], str]:
+    """("Ascend" | "GPU" | None, why) from the doctor's automatic device choice and its Ascend and NVIDIA checks
+    (a GPU MindSpore cannot use still counts: device-check is there to report why)."""
+    if "report" not in ran:
+        return None, "glm-chat doctor could not run: %s" % ran["error"]
+    device = ran["report"].get("device") or {}
+    if device.get("target") in DEVICE_CHECKS:
+        return device["target"], "doctor: %s" % device.get("reason")
+    found = checks_of(ran, ("ascend", "nvidia"))
+    for target, check in (("Ascend", found.get("ascend")), ("GPU", found.get("nvidia"))):
+        if check and check.get("status") != "skip":
+            return target, "doctor: %s; %s" % (check.get("detail"), device.get("reason"))
+    said = ["%s: %s" % (c.get("title"), c.get("detail")) for c in (found.get("ascend"), found.get("nvidia")) if c]
+    return None, "doctor: %s" % "; ".join([str(device.get("reason"))] + said)
 
 
 def _first_file(paths: List[str]) -> Optional[Dict[str, str]]:
@@ -43,24 +75,19 @@ def _first_file(paths: List[str]) -> Optional[Dict[str, str]]:
     return None
 
 
-def ascend_facts() -> Dict[str, Any]:
+def ascend_facts(ran: Dict[str, Any]) -> Dict[str, Any]:
     home = os.environ.get("ASCEND_HOME_PATH") or os.environ.get("ASCEND_TOOLKIT_HOME")
     roots = [home] if home else []
     roots += ["/usr/local/Ascend/ascend-toolkit/latest", "/usr/local/Ascend/nnae/latest"]
     versions = [os.path.join(r, name) for r in roots for name in ("version.cfg", "ascend_toolkit_install.info",
                                                                    "compiler/version.info", "x86_64-linux/ascend_toolkit_install.info",
                                                                    "aarch64-linux/ascend_toolkit_install.info")]
-    return {"npu_smi": command(["npu-smi", "info"])["out"], "ascend_home_path": home,
+    return {"doctor": checks_of(ran, DEVICE_CHECKS["Ascend"]), "ascend_home_path": home,
             "cann_version": _first_file(versions), "driver_version": _first_file(["/usr/local/Ascend/driver/version.info"])}
 
 
-def nvidia_facts() -> Dict[str, Any]:
-    query = command(["nvidia-smi", "--query-gpu=name,driver_version,compute_cap,memory.total", "--format=csv,noheader"])
-    cuda_home = os.environ.get("CUDA_HOME")
-    nvcc = command([os.path.join(cuda_home, "bin", "nvcc"), "--version"]) if cuda_home else None
-    release = re.search(r"release (\d+\.\d+),", nvcc["out"]) if nvcc else None
-    return {"gpus": [line.strip() for line in query["out"].splitlines() if line.strip()], "cuda_home": cuda_home,
-            "nvcc_release": release.group(1) if release else None, "nvcc": nvcc,
+def nvidia_facts(ran: Dict[str, Any]) -> Dict[str, Any]:
+    return {"doctor": checks_of(ran, DEVICE_CHECKS["GPU"]), "cuda_home": os.environ.get("CUDA_HOME"),
             "ld_library_path": os.environ.get("LD_LIBRARY_PATH")}
 
 
