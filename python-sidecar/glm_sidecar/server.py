@@ -1,4 +1,5 @@
-"""The sidecar's sockets and threads: request loop, control thread, model worker, memory watch, parent watch."""
+"""The sidecar's sockets and threads: request loop, control thread, model worker and memory watch; it starts the
+heartbeat (heartbeat.py) and the parent watch (parent_watch.py) on threads of their own."""
 from __future__ import annotations
 
 import collections
@@ -14,6 +15,8 @@ import zmq
 
 from . import memory, protocol
 from .engine.base import Engine, EngineError, GenerateParams
+from .heartbeat import echo_heartbeats
+from .parent_watch import watch_parent
 
 INBOX = "inproc://worker-outbox"
 # How often idle loops wake to check for shutdown: shutdown answers within this, a dead parent is
@@ -60,9 +63,14 @@ class SidecarServer(object):
         outbox = self.context.socket(zmq.PULL)
         outbox.bind(INBOX)
         self._send(shell, "hello", self._hello("shell"))
-        for target in (self._control_loop, self._worker_loop, self._parent_watch, self._heartbeat_echo,
-                       self._memory_watch):
-            threading.Thread(target=target, daemon=True).start()
+        threading.Thread(target=self._control_loop, daemon=True).start()
+        threading.Thread(target=self._worker_loop, daemon=True).start()
+        threading.Thread(target=watch_parent, args=(self.parent_pid, self.stopping, IDLE_WAKE_MS / 1000.0),
+                         daemon=True).start()
+        if self.heartbeat_endpoint:
+            threading.Thread(target=echo_heartbeats, args=(lambda: self._socket(zmq.ROUTER, self.heartbeat_endpoint),),
+                             daemon=True).start()
+        threading.Thread(target=self._memory_watch, daemon=True).start()
         poller = zmq.Poller()
         poller.register(shell, zmq.POLLIN)
         poller.register(outbox, zmq.POLLIN)
@@ -252,26 +260,6 @@ class SidecarServer(object):
             exc = memory.out_of_memory_error(exc, device_target)
             sys.stderr.write("glm_sidecar: %s\n" % exc)
         return _error_of(exc)
-
-    # ---- heartbeat: a pure echo inside libzmq (no GIL), so it answers while a graph compiles ----
-    def _heartbeat_echo(self) -> None:
-        if not self.heartbeat_endpoint:
-            return
-        echo = self._socket(zmq.ROUTER, self.heartbeat_endpoint)
-        try:
-            zmq.proxy(echo, echo)  # each [peer, ping] goes straight back to its peer
-        except zmq.ZMQError:
-            pass  # the context was terminated at exit
-
-    # ---- parent watch: the sidecar never outlives the UI that started it ----
-    def _parent_watch(self) -> None:
-        # Runs until the process ends, also while it shuts down: an exit that hangs must not outlive the UI.
-        while True:
-            if self.parent_pid is not None and os.getppid() != self.parent_pid:
-                self.stopping.set()
-                time.sleep(1.0)
-                os._exit(0)  # the worker may be inside a graph that will not return soon
-            time.sleep(IDLE_WAKE_MS / 1000.0)
 
     def _socket(self, kind: int, endpoint: str) -> Any:
         sock = self.context.socket(kind)

@@ -1,7 +1,9 @@
 """The engine interface the server drives, and the values that cross it."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
+
+from .text_stream import IncrementalDetokenizer
 
 # report(phase, progress 0..1 or None, detail or None)
 ProgressReport = Callable[[str, Optional[float], Optional[str]], None]
@@ -65,9 +67,15 @@ class GenerateResult(object):
 
 
 class Engine(object):
-    """Loads a model once, then generates one answer at a time (called from one worker thread)."""
+    """Loads a model once, then generates one answer at a time (called from one worker thread).
+
+    A model engine implements load, info, encode and generate_ids; counting tokens, the tokenizer-only refusal and
+    turning token ids into text deltas are shared here. Engines without a tokenizer override count_tokens and
+    generate instead."""
 
     name = "base"
+    tokenizer_only = False
+    tokenizer = None  # type: Any  # has decode(ids) and vocab_size once loaded
 
     def load(self, report: ProgressReport) -> None:
         raise NotImplementedError
@@ -75,16 +83,35 @@ class Engine(object):
     def info(self) -> Dict[str, Any]:
         raise NotImplementedError
 
-    def count_tokens(self, text: str) -> int:
+    def encode(self, text: str) -> List[int]:
+        """The token ids the model is fed for this prompt text."""
         raise NotImplementedError
 
-    @staticmethod
-    def refuse_tokenizer_only(tokenizer_only: bool) -> None:
-        if tokenizer_only:
-            raise EngineError("TokenizerOnly", "this sidecar loaded only the tokenizer (--tokenizer-only); "
-                              "it counts tokens but cannot answer")
+    def count_tokens(self, text: str) -> int:
+        return len(self.encode(text))
 
     def generate(self, prompt: str, params: GenerateParams, should_stop: Callable[[], bool],
                  on_text: Callable[[str], None]) -> GenerateResult:
         """Streams the answer (never the prompt) through on_text; checks should_stop every token."""
+        if self.tokenizer_only:
+            raise EngineError("TokenizerOnly", "this sidecar loaded only the tokenizer (--tokenizer-only); "
+                              "it counts tokens but cannot answer")
+        ids = self.encode(prompt)
+        return self.generate_ids(ids, params, should_stop, self.text_deltas(on_text))
+
+    def generate_ids(self, ids: List[int], params: GenerateParams, should_stop: Callable[[], bool],
+                     on_token: Callable[[int], None]) -> GenerateResult:
+        """Generates after the prompt's ids, calling on_token with the id of each answer token."""
         raise NotImplementedError
+
+    def text_deltas(self, on_text: Callable[[str], None]) -> Callable[[int], None]:
+        """An on_token that passes each generated id's new text to on_text (none yet for half a character)."""
+        detok = IncrementalDetokenizer(self.tokenizer.decode)
+        decodable = self.tokenizer.vocab_size  # ids past the last piece are embedding padding
+
+        def on_token(token_id: int) -> None:
+            delta = detok.push(token_id) if token_id < decodable else ""
+            if delta:
+                on_text(delta)
+
+        return on_token

@@ -9,7 +9,6 @@ from typing import Any, Callable, Dict, List, Optional
 
 from .base import Engine, EngineError, GenerateParams, GenerateResult, GenerationCancelled, ProgressReport
 from .model_files import CHECKPOINT_NAME, TOKENIZER_NAME, read_model_config, require_model_file
-from .text_stream import IncrementalDetokenizer
 
 CONFIG_KEYS = ("num_layers", "hidden_size", "num_heads", "inner_hidden_size", "vocab_size", "seq_length",
                "bos_token_id", "eos_token_id", "mask_token_id", "gmask_token_id", "pad_token_id")
@@ -129,33 +128,23 @@ class MindFormersEngine(Engine):
     def encode(self, text: str) -> List[int]:
         return list(self.tokenizer(text)["input_ids"])
 
-    def count_tokens(self, text: str) -> int:
-        return len(self.encode(text))
-
-    def generate(self, prompt: str, params: GenerateParams, should_stop: Callable[[], bool],
-                 on_text: Callable[[str], None]) -> GenerateResult:
-        self.refuse_tokenizer_only(self.tokenizer_only)
-        ids = self.encode(prompt)
+    def generate_ids(self, ids: List[int], params: GenerateParams, should_stop: Callable[[], bool],
+                     on_token: Callable[[int], None]) -> GenerateResult:
         seq_length = self.config.seq_length
         if len(ids) >= seq_length:
             raise EngineError("PromptTooLong", "the prompt is %d tokens; this model holds %d tokens in all "
                               "(clear the history, or start with a larger --seq-length)" % (len(ids), seq_length))
         eos = self.config.eos_token_id
-        detok = IncrementalDetokenizer(self.tokenizer.decode)
         state = {"count": 0, "eos": False}
 
-        decodable = self.tokenizer.vocab_size  # ids past the last piece are embedding padding
-
-        def on_token(token_id: int) -> None:
+        def on_id(token_id: int) -> None:
             if token_id == eos:
                 state["eos"] = True
                 return
             state["count"] += 1
-            delta = detok.push(token_id) if token_id < decodable else ""
-            if delta:
-                on_text(delta)
+            on_token(token_id)
 
-        streamer = _CancellableStreamer(should_stop, on_token)
+        streamer = _CancellableStreamer(should_stop, on_id)
         seed = params.seed if params.seed is not None else random.randrange(2 ** 31)
         try:
             self.model.generate([ids], max_new_tokens=min(params.max_new_tokens, seq_length - len(ids)),

@@ -7,7 +7,6 @@ from typing import Any, Callable, Dict, List, Optional
 from .base import Engine, EngineError, GenerateParams, GenerateResult, ProgressReport
 from .model_files import CHECKPOINT_NAME, TOKENIZER_NAME, read_model_config, require_model_file
 from .native.ice_tokenizer import IceTokenizer
-from .text_stream import IncrementalDetokenizer
 
 DEFAULT_SEQ_LENGTH = 2048  # ChatGLM-6B's training length; prompts are not padded to it, so it costs only cache
 
@@ -89,20 +88,7 @@ class NativeEngine(Engine):
     def encode(self, text: str) -> List[int]:
         return self.tokenizer.prompt_ids(text)
 
-    def count_tokens(self, text: str) -> int:
-        return len(self.encode(text))
-
-    def generate(self, prompt: str, params: GenerateParams, should_stop: Callable[[], bool],
-                 on_text: Callable[[str], None]) -> GenerateResult:
-        self.refuse_tokenizer_only(self.tokenizer_only)
-        ids = self.encode(prompt)
-        detok = IncrementalDetokenizer(self.tokenizer.decode)
-        decodable = self.tokenizer.vocab_size  # ids past the last piece are embedding padding
-
-        def on_token(token_id: int) -> None:
-            delta = detok.push(token_id) if token_id < decodable else ""
-            if delta:
-                on_text(delta)
-
+    def generate_ids(self, ids: List[int], params: GenerateParams, should_stop: Callable[[], bool],
+                     on_token: Callable[[int], None]) -> GenerateResult:
         reason, count = self.decoder.run(ids, params, should_stop, on_token)
         return GenerateResult(reason, len(ids), count)
