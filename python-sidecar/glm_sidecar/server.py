@@ -1,5 +1,6 @@
-"""The sidecar's sockets and threads: request loop, control thread, model worker and memory watch; it starts the
-heartbeat (heartbeat.py) and the parent watch (parent_watch.py) on threads of their own."""
+"""The sidecar's request loop on the shell socket; it starts the control thread (control_loop.py), the model worker
+(model_worker.py), the memory watch (memory_watch.py), the heartbeat (heartbeat.py) and the parent watch
+(parent_watch.py)."""
 from __future__ import annotations
 
 import collections
@@ -7,33 +8,22 @@ import os
 import queue
 import sys
 import threading
-import time
 import traceback
 from typing import Any, Dict, Optional
 
 import zmq
 
 from . import memory, protocol
-from .engine.base import Engine, EngineError, GenerateParams
+from .control_loop import ControlLoop
+from .engine.base import Engine, EngineError
 from .heartbeat import echo_heartbeats
+from .memory_watch import MemoryWatch
+from .model_worker import Job, ModelWorker
 from .parent_watch import watch_parent
-
-INBOX = "inproc://worker-outbox"
-# How often idle loops wake to check for shutdown: shutdown answers within this, a dead parent is
-# noticed within this plus 1 s, and idle CPU stays low.
-IDLE_WAKE_MS = 500
-# How often the memory watch reports the process's RSS while the model loads or an answer runs.
-MEMORY_REPORT_S = 1.0
+from .thread_settings import IDLE_WAKE_MS, INBOX
 
 
-class _Job(object):
-    def __init__(self, msg_id: str, content: Dict[str, Any]) -> None:
-        self.msg_id = msg_id
-        self.content = content
-        self.cancelled = threading.Event()
-
-
-class SidecarServer(object):
+class SidecarServer(ControlLoop, ModelWorker, MemoryWatch):
     """Connects to the UI's shell and control endpoints and serves one engine."""
 
     def __init__(self, engine: Engine, shell: str, control: str, key: bytes,
@@ -47,8 +37,8 @@ class SidecarServer(object):
         self.session = protocol.new_id()
         self.context = zmq.Context()
         self.jobs = queue.Queue()  # type: queue.Queue
-        self.current = None  # type: Optional[_Job]
-        self.jobs_by_id = {}  # type: Dict[str, _Job]
+        self.current = None  # type: Optional[Job]
+        self.jobs_by_id = {}  # type: Dict[str, Job]
         # Interrupts that named a request not read from the shell yet (the control socket can overtake it).
         self.early_interrupts = collections.deque(maxlen=64)  # type: Any
         self.interrupt_lock = threading.Lock()
@@ -106,7 +96,7 @@ class SidecarServer(object):
             elif msg_type == "tokenize_request":
                 self._send(shell, "tokenize_reply", self._tokenize(content), msg_id)
             elif msg_type == "generate_request":
-                job = _Job(msg_id, content)
+                job = Job(msg_id, content)
                 with self.interrupt_lock:
                     self.jobs_by_id[msg_id] = job
                     if msg_id in self.early_interrupts:
@@ -127,128 +117,6 @@ class SidecarServer(object):
         if not self.ready.is_set():
             raise EngineError("NotReady", "the model is still loading")
         return {"status": "ok", "count": self.engine.count_tokens(text)}
-
-    # ---- control thread: interrupt and shutdown never wait behind a running graph ----
-    def _control_loop(self) -> None:
-        control = self._socket(zmq.DEALER, self.control_endpoint)
-        self._send(control, "hello", self._hello("control"))
-        while not self.stopping.is_set():
-            if not control.poll(IDLE_WAKE_MS):
-                continue
-            try:
-                msg = protocol.decode_frames(control.recv_multipart(), self.key)
-            except protocol.ProtocolError:
-                self.dropped_frames += 1
-                continue
-            if msg["msg_type"] == "interrupt_request":
-                target = msg["content"].get("target_id")
-                with self.interrupt_lock:
-                    hit = [job for job in list(self.jobs_by_id.values()) if target in (None, job.msg_id)]
-                    if target is not None and not hit:
-                        self.early_interrupts.append(target)
-                for job in hit:
-                    job.cancelled.set()
-                self._send(control, "interrupt_reply", {"status": "ok", "interrupted": len(hit)}, msg["msg_id"])
-            elif msg["msg_type"] == "shutdown_request":
-                self._send(control, "shutdown_reply", {"status": "ok"}, msg["msg_id"])
-                self.stopping.set()
-        control.close(1000)  # linger: closing at once (0) could drop the shutdown_reply just sent
-
-    # ---- worker thread: loads the model, then runs one generation at a time ----
-    def _worker_loop(self) -> None:
-        outbox = self.context.socket(zmq.PUSH)
-        outbox.connect(INBOX)
-        emit = lambda msg_type, content, parent=None: outbox.send_pyobj((msg_type, content, parent))
-        self._load(emit)
-        while not self.stopping.is_set():
-            try:
-                job = self.jobs.get(timeout=IDLE_WAKE_MS / 1000.0)
-            except queue.Empty:
-                continue
-            self.current = job
-            try:
-                emit("generate_reply", self._generate(job, emit), job.msg_id)
-            except Exception as exc:
-                emit("generate_reply", self._error_of(exc), job.msg_id)
-            finally:
-                self.current = None
-                self.jobs_by_id.pop(job.msg_id, None)
-        outbox.close(0)
-
-    def _load(self, emit: Any) -> None:
-        started = time.time()
-        phase = {"name": "start", "since": started}
-        timings = {}  # type: Dict[str, float]
-
-        def close_phase() -> None:
-            now = time.time()
-            timings[phase["name"]] = round(timings.get(phase["name"], 0.0) + now - phase["since"], 3)
-            phase["since"] = now
-
-        def report(name: str, progress: Optional[float], detail: Optional[str]) -> None:
-            if name != phase["name"]:
-                close_phase()
-                phase["name"] = name
-            emit("status", dict(memory.read_usage() or {}, state="loading", phase=name, progress=progress,
-                                detail=detail, elapsed_s=round(time.time() - started, 3)))
-
-        try:
-            self.engine.load(report)
-        except Exception as exc:
-            self.load_error = self._error_of(exc)
-            emit("status", dict(self.load_error, state="failed", phase=phase["name"],
-                                elapsed_s=round(time.time() - started, 3)))
-            return
-        close_phase()
-        timings.pop("start", None)
-        self.ready.set()
-        emit("status", dict(memory.read_usage() or {}, state="ready", phase="ready", progress=1.0, detail=None,
-                            elapsed_s=round(time.time() - started, 3), info=self.engine.info(), timings=timings))
-
-    def _generate(self, job: _Job, emit: Any) -> Dict[str, Any]:
-        if self.load_error is not None:
-            return self.load_error
-        params = GenerateParams.from_content(job.content)
-        prompt = job.content.get("prompt")
-        if not isinstance(prompt, str):
-            raise EngineError("InvalidParameter", "generate_request needs a string 'prompt'")
-        started = time.time()
-        first = {"at": None}  # type: Dict[str, Optional[float]]
-
-        def on_text(text: str) -> None:
-            if first["at"] is None:
-                first["at"] = time.time()
-            emit("token", {"text": text}, job.msg_id)
-
-        if job.cancelled.is_set():
-            result = None
-        else:
-            result = self.engine.generate(prompt, params, job.cancelled.is_set, on_text)
-        total = time.time() - started
-        cancelled = result is None or result.done_reason == "cancelled"
-        completion = result.completion_tokens if result is not None else 0
-        return {
-            "status": "aborted" if cancelled else "ok",
-            "done_reason": "cancelled" if cancelled else result.done_reason,
-            "usage": {"prompt_tokens": result.prompt_tokens if result is not None else 0,
-                      "completion_tokens": completion},
-            "timings": {"first_token_ms": round(((first["at"] or time.time()) - started) * 1000, 3),
-                        "total_ms": round(total * 1000, 3)},
-        }
-
-    # ---- memory watch: the RSS about once a second while loading or answering (the UI names an OOM kill by it) ----
-    def _memory_watch(self) -> None:
-        if memory.read_usage() is None:
-            return  # no /proc/self/status (not Linux): the protocol says nothing is reported
-        outbox = self.context.socket(zmq.PUSH)
-        outbox.connect(INBOX)
-        while not self.stopping.wait(MEMORY_REPORT_S):
-            job = self.current
-            loading = not self.ready.is_set() and self.load_error is None
-            usage = memory.read_usage() if job is not None or loading else None
-            if usage is not None:
-                outbox.send_pyobj(("memory", usage, job.msg_id if job is not None else None))
-        outbox.close(0)
 
     def _error_of(self, exc: BaseException) -> Dict[str, Any]:
         """_error_of, naming MindSpore's allocation failures OutOfMemory (also on stderr, so the log has it)."""
