@@ -141,7 +141,8 @@ def main(argv=None):
     parser.add_argument("--seq-length", type=int, default=1024)
     parser.add_argument("--out", help="report path (default: ./glm-chat-device-report-TIME.json)")
     args = parser.parse_args(argv)
-    doctor = device_facts.doctor([])  # the doctor's own device choice: what is there, and why
+    # The doctor's own device choice (--device auto, whatever GLM_CHAT_DEVICE says): what is there, and why.
+    doctor = device_facts.doctor(["--device", "auto"])
     found, why = device_facts.detect(doctor)
     device = args.device or found
     if device is None and "report" not in doctor:
