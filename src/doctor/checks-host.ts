@@ -1,5 +1,5 @@
 // Checks of the machine: Ascend NPUs and CANN, NVIDIA GPUs, host RAM, disk, the model files, the download mirror.
-import { formatBytes } from "../download/disk-space.ts";
+import { formatBytes } from "../util/format.ts";
 import { MODEL_MANIFEST } from "../download/manifest.ts";
 import { fail, ok, skip, warn, type CheckResult } from "./check-result.ts";
 import type { DoctorFacts } from "./doctor-facts.ts";

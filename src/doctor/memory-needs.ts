@@ -1,7 +1,7 @@
 // The CPU RAM refusal and its fixes, with the estimator's numbers (src/model/memory-estimate.ts).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { formatBytes } from "../download/disk-space.ts";
+import { formatBytes } from "../util/format.ts";
 import { describeNeed, estimateMemory, type ModelShape, type Precision } from "../model/memory-estimate.ts";
 
 export type { Device, Precision } from "../model/memory-estimate.ts";

@@ -5,7 +5,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { appPaths } from "../config/paths.ts";
 import { missingModelFiles, waysToGetModelFiles } from "../model/model-files.ts";
 import { renderDownloadProgress } from "../ui/DownloadProgress.tsx";
-import { formatBytes } from "./disk-space.ts";
+import { formatBytes } from "../util/format.ts";
 import { DownloadError } from "./errors.ts";
 import type { PullEvent, PullPlan } from "./events.ts";
 import { resolveMirrors } from "./manifest.ts";

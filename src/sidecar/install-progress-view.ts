@@ -1,6 +1,5 @@
 // Shows the Python setup's progress: one live line in a terminal, plain step lines elsewhere (logs, CI, pipes).
-import { formatBytes } from "../download/disk-space.ts";
-import { formatDuration } from "../download/progress-view.ts";
+import { formatBytes, formatDuration } from "../util/format.ts";
 import type { PipProgress } from "./pip-progress.ts";
 
 /** What ensurePythonEnv reports while it creates the venv and runs pip. */
