@@ -15,6 +15,7 @@ import { startupDiagnosis, STARTUP_FAILURE_CODES } from "./doctor/startup-diagno
 import { runPull } from "./download/pull-command.ts";
 import { runServe } from "./serve/serve-command.ts";
 import { SERVE_DESCRIPTION } from "./serve/serve-options.ts";
+import { ModelError } from "./model/errors.ts";
 import { checkModelFiles } from "./model/model-files.ts";
 import { SidecarError } from "./sidecar/errors.ts";
 import { installReporter } from "./sidecar/install-progress-view.ts";
@@ -130,7 +131,7 @@ async function ensureModelFiles(options: CliOptions, interactiveTerminal: boolea
     checkModelFiles(options.modelDir);
     return 0;
   } catch (error) {
-    if (!interactiveTerminal || (error as SidecarError).code !== "MODEL_FILE_MISSING") throw error;
+    if (!interactiveTerminal || (error as ModelError).code !== "MODEL_FILE_MISSING") throw error;
     // Only what is missing: the ways forward come from the pull, and only if it fails.
     process.stderr.write(`glm-chat: ${(error as Error).message.split("\n")[0]}\n\n`);
   }
@@ -188,6 +189,11 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   async (error: unknown) => {
+    // The sidecar's and the model files' errors speak for themselves: their words (and the child's), no code.
+    if (error instanceof ModelError) {
+      process.stderr.write(`glm-chat: ${error.message}\n`);
+      process.exit(1);
+    }
     if (error instanceof SidecarError) {
       process.stderr.write(`glm-chat: ${error.message}\n`);
       if (error.stderrTail.length) process.stderr.write(`${error.stderrTail.join("\n")}\n`);

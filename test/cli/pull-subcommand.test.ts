@@ -73,5 +73,6 @@ describe("glm-chat pull", () => {
     expect(result.stderr).toContain(`glm-chat: model directory ${modelDir} does not exist; it needs: glm_6b.ckpt`);
     expect(result.stderr).toContain("Ways forward:");
     expect(result.stderr).toContain(`glm-chat pull --model-dir ${modelDir}`);
+    expect(result.stderr).not.toContain("[MODEL_FILE_MISSING]"); // a user error in its own words, as the sidecar's are
   }, 60_000);
 });
