@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import type { CliOptions } from "../cli-options.ts";
 import type { AppPaths } from "../config/paths.ts";
-import type { CheckResult } from "./check-result.ts";
+import type { CheckResult } from "../host/check-result.ts";
 import { runChecks } from "./doctor-command.ts";
 import { gatherFacts } from "./gather-facts.ts";
 

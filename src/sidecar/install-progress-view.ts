@@ -1,18 +1,7 @@
 // Shows the Python setup's progress: one live line in a terminal, plain step lines elsewhere (logs, CI, pipes).
 import { formatBytes, formatDuration } from "../util/format.ts";
-import type { PipProgress } from "./pip-progress.ts";
-
-/** What ensurePythonEnv reports while it creates the venv and runs pip. */
-export type InstallEvent =
-  /** A long step starts: creating the venv, or one pip install. */
-  | { type: "step"; text: string }
-  /** pip printed a line; `progress` is the summary so far. */
-  | { type: "pip"; progress: PipProgress }
-  /** The running step ended well, or failed (its error follows as a thrown SidecarError). */
-  | { type: "step-done" }
-  | { type: "step-failed" }
-  /** A one-off message (a choice made, an optional part skipped). */
-  | { type: "note"; text: string };
+import type { PipProgress } from "../python-env/pip-progress.ts";
+import type { InstallEvent } from "../python-env/python-env.ts";
 
 export interface InstallOutput {
   write(text: string): unknown;

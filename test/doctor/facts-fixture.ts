@@ -1,6 +1,6 @@
 // A healthy DoctorFacts for check tests to start from; each test overrides the part it is about.
 import type { DoctorFacts } from "../../src/doctor/doctor-facts.ts";
-import type { CommandOutcome } from "../../src/doctor/host-probes.ts";
+import type { CommandOutcome } from "../../src/host/host-probes.ts";
 import type { ModelShape } from "../../src/model/memory-estimate.ts";
 
 export const GB = 1e9;

@@ -1,6 +1,6 @@
 // The doctor's text and JSON output, and its exit code.
 import { describe, expect, it } from "vitest";
-import { exitCodeFor, fail, ok, warn } from "../../src/doctor/check-result.ts";
+import { exitCodeFor, fail, ok, warn } from "../../src/host/check-result.ts";
 import { runChecks } from "../../src/doctor/doctor-command.ts";
 import { renderJson, renderText } from "../../src/doctor/render-report.ts";
 import { healthyFacts } from "./facts-fixture.ts";

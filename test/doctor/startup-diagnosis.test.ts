@@ -2,7 +2,7 @@
 import { readdirSync } from "node:fs";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { fail, ok, skip, warn } from "../../src/doctor/check-result.ts";
+import { fail, ok, skip, warn } from "../../src/host/check-result.ts";
 import { formatDiagnosis } from "../../src/doctor/startup-diagnosis.ts";
 
 describe("start-up diagnosis", () => {

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { engineLine } from "../../src/sidecar/version-report.ts";
-import type { PythonFacts } from "../../src/doctor/python-probe.ts";
+import { engineLine } from "../../src/python-env/version-report.ts";
+import type { PythonFacts } from "../../src/host/python-probe.ts";
 
 const bin = join(import.meta.dirname, "..", "..", "bin", "glm-chat.js");
 const { version } = (await import("../../package.json", { with: { type: "json" } })).default;

@@ -4,10 +4,21 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { execa } from "execa";
-import { SidecarError } from "./errors.ts";
-import type { InstallEvent } from "./install-progress-view.ts";
+import { SidecarError } from "../sidecar/errors.ts";
 import { failureTail, runLogged } from "./logged-run.ts";
-import { initialPipReadState, readPipLine } from "./pip-progress.ts";
+import { initialPipReadState, readPipLine, type PipProgress } from "./pip-progress.ts";
+
+/** What ensurePythonEnv reports while it creates the venv and runs pip (installReporter shows it). */
+export type InstallEvent =
+  /** A long step starts: creating the venv, or one pip install. */
+  | { type: "step"; text: string }
+  /** pip printed a line; `progress` is the summary so far. */
+  | { type: "pip"; progress: PipProgress }
+  /** The running step ended well, or failed (its error follows as a thrown SidecarError). */
+  | { type: "step-done" }
+  | { type: "step-failed" }
+  /** A one-off message (a choice made, an optional part skipped). */
+  | { type: "note"; text: string };
 
 export interface PythonEnvOptions {
   /** --python or GLM_CHAT_PYTHON: used as it is, never modified. */

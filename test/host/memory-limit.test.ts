@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readMemoryLimit } from "../../src/sidecar/memory-limit.ts";
+import { readMemoryLimit } from "../../src/host/memory-limit.ts";
 
 const root = mkdtempSync(join(tmpdir(), "glm-memlimit-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { appPaths } from "../../src/config/paths.ts";
 import { SidecarError } from "../../src/sidecar/errors.ts";
-import { ensurePythonEnv } from "../../src/sidecar/python-env.ts";
+import { ensurePythonEnv } from "../../src/python-env/python-env.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "glm-pyenv-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -3,10 +3,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { chooseDevice, resolveDevice, type DeviceProbes } from "../../src/doctor/device-choice.ts";
-import type { RunCommand } from "../../src/doctor/host-probes.ts";
-import { DeviceChoiceError } from "../../src/doctor/memory-needs.ts";
-import { GB, notFound, ran } from "./facts-fixture.ts";
+import { chooseDevice, resolveDevice, type DeviceProbes } from "../../src/host/device-choice.ts";
+import type { RunCommand } from "../../src/host/host-probes.ts";
+import { DeviceChoiceError } from "../../src/host/memory-needs.ts";
+import { GB, notFound, ran } from "../doctor/facts-fixture.ts";
 
 const GPU_OK = "MindSpore version: 2.2.14\nThe result of multiplication calculation is correct, MindSpore has been installed on platform [GPU] successfully!";
 

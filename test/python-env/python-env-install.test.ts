@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { SidecarError } from "../../src/sidecar/errors.ts";
-import type { InstallEvent } from "../../src/sidecar/install-progress-view.ts";
-import { ensurePythonEnv } from "../../src/sidecar/python-env.ts";
+import type { InstallEvent } from "../../src/python-env/python-env.ts";
+import { ensurePythonEnv } from "../../src/python-env/python-env.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "glm-pyenv-install-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import { PYTHON_PROBE, type PythonFacts } from "../doctor/python-probe.ts";
+import { PYTHON_PROBE, type PythonFacts } from "../host/python-probe.ts";
 
 export interface VersionReportInput {
   packageRoot: string;

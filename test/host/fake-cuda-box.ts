@@ -3,7 +3,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execaSync } from "execa";
-import { PLUGIN_LIBRARIES } from "../../src/doctor/cuda-rules.ts";
+import { PLUGIN_LIBRARIES } from "../../src/host/cuda-rules.ts";
 
 /** The pip wheel folder (site-packages/nvidia/<dir>/lib) each library sits in. */
 const PIP_DIR: Record<string, string> = {

@@ -1,7 +1,7 @@
 // The environment a GPU sidecar starts with: the CUDA 11 libraries pip put in its Python on LD_LIBRARY_PATH, and CUDA_HOME at glm-chat's nvcc stand-in when no CUDA 11 toolkit is there.
 import { join } from "node:path";
-import { nvccRelease } from "../doctor/cuda-rules.ts";
-import type { RunCommand } from "../doctor/host-probes.ts";
+import { nvccRelease } from "./cuda-rules.ts";
+import type { RunCommand } from "./host-probes.ts";
 
 /** Lists site-packages/nvidia/<name>/lib of the nvidia-*-cu11 wheels (a namespace package: no import of CUDA code). */
 export const NVIDIA_LIB_DIRS_PY = String.raw`

@@ -1,7 +1,7 @@
 // Gathers the GPU facts MindSpore's plugin loading depends on, with the environment the sidecar will get: CUDA_HOME and its nvcc, the plugin that selects, ldd of it, driver and compute capability.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { gpuLaunchPlan, type GpuLaunchPlan } from "../sidecar/gpu-launch-env.ts";
+import { gpuLaunchPlan, type GpuLaunchPlan } from "./gpu-launch-env.ts";
 import { cudaLibrariesFromLdd, pluginVersions, selectPlugin, type PluginChoice, type ResolvedLibrary } from "./cuda-rules.ts";
 import type { RunCommand } from "./host-probes.ts";
 import { PYTHON_PROBE, type PythonFacts } from "./python-probe.ts";

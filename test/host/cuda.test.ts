@@ -4,12 +4,12 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { appPaths } from "../../src/config/paths.ts";
-import { checkCuda, gpuBlockers } from "../../src/doctor/checks-cuda.ts";
-import { gatherCudaFacts, type CudaFacts } from "../../src/doctor/cuda-probe.ts";
-import { computeCapabilityNote, PLUGIN_LIBRARIES, pluginVersions, selectPlugin } from "../../src/doctor/cuda-rules.ts";
-import { chooseDevice, resolveDevice } from "../../src/doctor/device-choice.ts";
-import { runCommand, type RunCommand } from "../../src/doctor/host-probes.ts";
-import { DeviceChoiceError } from "../../src/doctor/memory-needs.ts";
+import { checkCuda, gpuBlockers } from "../../src/host/checks-cuda.ts";
+import { gatherCudaFacts, type CudaFacts } from "../../src/host/cuda-probe.ts";
+import { computeCapabilityNote, PLUGIN_LIBRARIES, pluginVersions, selectPlugin } from "../../src/host/cuda-rules.ts";
+import { chooseDevice, resolveDevice } from "../../src/host/device-choice.ts";
+import { runCommand, type RunCommand } from "../../src/host/host-probes.ts";
+import { DeviceChoiceError } from "../../src/host/memory-needs.ts";
 import { ALL_PIP, makeFakeCudaBox, PLUGIN_NEEDS, removeFakeCudaBoxes, type FakeCudaBox } from "./fake-cuda-box.ts";
 
 const sidecarDir = appPaths().sidecarDir;
