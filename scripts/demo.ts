@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { execa } from "execa";
 import { appPaths } from "../src/config/paths.ts";
-import { installReporter } from "../src/sidecar/install-progress-view.ts";
+import { installReporter } from "../src/python-env/install-progress-view.ts";
 import { ensurePythonEnv } from "../src/python-env/python-env.ts";
 
 const paths = appPaths();

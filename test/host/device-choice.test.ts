@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { chooseDevice, resolveDevice, type DeviceProbes } from "../../src/host/device-choice.ts";
 import type { RunCommand } from "../../src/host/host-probes.ts";
 import { DeviceChoiceError } from "../../src/host/memory-needs.ts";
-import { GB, notFound, ran } from "../doctor/facts-fixture.ts";
+import { GB, notFound, ran } from "./facts-fixture.ts";
 
 const GPU_OK = "MindSpore version: 2.2.14\nThe result of multiplication calculation is correct, MindSpore has been installed on platform [GPU] successfully!";
 

@@ -1,6 +1,6 @@
 // Renders the doctor's results: aligned text lines with the fix under each problem, or one JSON document.
-import type { CheckResult, CheckStatus } from "../host/check-result.ts";
-import type { DoctorFacts } from "./doctor-facts.ts";
+import type { CheckResult, CheckStatus } from "../../host/check-result.ts";
+import type { DoctorFacts } from "../../host/doctor-facts.ts";
 
 const MARK: Record<CheckStatus, string> = { ok: "ok  ", warn: "warn", fail: "FAIL", skip: "--  " };
 

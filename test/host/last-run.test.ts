@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkLastRun, lastRunFacts } from "../../src/doctor/last-run.ts";
+import { checkLastRun, lastRunFacts } from "../../src/host/last-run.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "glm-last-run-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 // pip's output read into progress (lines captured from pip 23.2 and 24.2), and the live line / plain lines shown for it.
 import { describe, expect, it } from "vitest";
-import { installReporter, PLAIN_EVERY_MS } from "../../src/sidecar/install-progress-view.ts";
+import { installReporter, PLAIN_EVERY_MS } from "../../src/python-env/install-progress-view.ts";
 import type { InstallEvent } from "../../src/python-env/python-env.ts";
 import { initialPipReadState, parseSize, readPipLine, type PipReadState } from "../../src/python-env/pip-progress.ts";
 

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { runPull } from "../../src/download/pull-command.ts";
-import { makeContent, startFileServer, type FileServer } from "./helpers/file-server.ts";
+import { runPull } from "../../src/commands/pull-command.ts";
+import { makeContent, startFileServer, type FileServer } from "../download/helpers/file-server.ts";
 
 const ckpt = makeContent(1024 * 1024 + 3);
 const tokenizer = makeContent(50_000);

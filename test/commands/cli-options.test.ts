@@ -1,6 +1,6 @@
 // parseCliOptions: the one-shot, session and context flags, and the sampling flags' defaults.
 import { describe, expect, it } from "vitest";
-import { parseCliOptions } from "../../src/cli-options.ts";
+import { parseCliOptions } from "../../src/commands/cli-options.ts";
 import type { AppPaths } from "../../src/config/paths.ts";
 
 const paths: AppPaths = {

@@ -2,8 +2,8 @@
 import { readdirSync } from "node:fs";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { fail, ok, skip, warn } from "../../src/host/check-result.ts";
-import { formatDiagnosis } from "../../src/doctor/startup-diagnosis.ts";
+import { fail, ok, skip, warn } from "../../../src/host/check-result.ts";
+import { formatDiagnosis } from "../../../src/commands/doctor/startup-diagnosis.ts";
 
 describe("start-up diagnosis", () => {
   it("lists only warnings and failures, each with its fix, and nothing when all is well", () => {

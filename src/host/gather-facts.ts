@@ -2,17 +2,17 @@
 import { existsSync, statSync } from "node:fs";
 import { candidateDirs, findFiles } from "../download/find-existing.ts";
 import { appPaths } from "../config/paths.ts";
-import { gatherCudaFacts } from "../host/cuda-probe.ts";
+import { gatherCudaFacts } from "./cuda-probe.ts";
 import { join } from "node:path";
 import { readMarker } from "../download/verified-marker.ts";
 import { MODEL_MANIFEST, sourceUrls } from "../download/manifest.ts";
 import type { DoctorFacts, ModelFileFacts } from "./doctor-facts.ts";
-import { chooseDevice, type DeviceOption } from "../host/device-choice.ts";
-import { davinciDevices, diskFree, glibcVersion, headUrl, hostRam, loadZeromq, runCommand, type RunCommand } from "../host/host-probes.ts";
+import { chooseDevice, type DeviceOption } from "./device-choice.ts";
+import { davinciDevices, diskFree, glibcVersion, headUrl, hostRam, loadZeromq, runCommand, type RunCommand } from "./host-probes.ts";
 import { modelShapeOf } from "../model/model-shape.ts";
 import { lastRunFacts } from "./last-run.ts";
-import { isCustomModel, type Precision } from "../host/memory-needs.ts";
-import { PYTHON_PROBE, runCheckScript, type PythonFacts } from "../host/python-probe.ts";
+import { isCustomModel, type Precision } from "./memory-needs.ts";
+import { PYTHON_PROBE, runCheckScript, type PythonFacts } from "./python-probe.ts";
 
 export interface GatherOptions {
   python: { path: string; source: "explicit" | "managed" };

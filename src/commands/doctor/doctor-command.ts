@@ -1,15 +1,15 @@
 // `glm-chat doctor`: parses its flags, gathers facts (read-only), runs every check, prints text or JSON, picks the exit code.
 import { join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import type { AppPaths } from "../config/paths.ts";
-import { resolveMirrors } from "../download/manifest.ts";
-import { exitCodeFor, type CheckResult } from "../host/check-result.ts";
+import type { AppPaths } from "../../config/paths.ts";
+import { resolveMirrors } from "../../download/manifest.ts";
+import { exitCodeFor, type CheckResult } from "../../host/check-result.ts";
 import { checkAscend, checkDisk, checkHostRam, checkMirror, checkModelFiles, checkNotebook, checkNvidia } from "./checks-host.ts";
-import { checkCuda } from "../host/checks-cuda.ts";
+import { checkCuda } from "../../host/checks-cuda.ts";
 import { checkMindFormers, checkMindSpore, checkNode, checkPython, checkRunCheck, checkZeromq } from "./checks-runtime.ts";
-import type { DoctorFacts } from "./doctor-facts.ts";
-import { gatherFacts } from "./gather-facts.ts";
-import { checkLastRun } from "./last-run.ts";
+import type { DoctorFacts } from "../../host/doctor-facts.ts";
+import { gatherFacts } from "../../host/gather-facts.ts";
+import { checkLastRun } from "../../host/last-run.ts";
 import { renderJson, renderText } from "./render-report.ts";
 
 export function runChecks(facts: DoctorFacts, sidecarDir: string): CheckResult[] {

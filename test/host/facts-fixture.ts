@@ -1,5 +1,5 @@
 // A healthy DoctorFacts for check tests to start from; each test overrides the part it is about.
-import type { DoctorFacts } from "../../src/doctor/doctor-facts.ts";
+import type { DoctorFacts } from "../../src/host/doctor-facts.ts";
 import type { CommandOutcome } from "../../src/host/host-probes.ts";
 import type { ModelShape } from "../../src/model/memory-estimate.ts";
 

@@ -1,9 +1,9 @@
 // The doctor's text and JSON output, and its exit code.
 import { describe, expect, it } from "vitest";
-import { exitCodeFor, fail, ok, warn } from "../../src/host/check-result.ts";
-import { runChecks } from "../../src/doctor/doctor-command.ts";
-import { renderJson, renderText } from "../../src/doctor/render-report.ts";
-import { healthyFacts } from "./facts-fixture.ts";
+import { exitCodeFor, fail, ok, warn } from "../../../src/host/check-result.ts";
+import { runChecks } from "../../../src/commands/doctor/doctor-command.ts";
+import { renderJson, renderText } from "../../../src/commands/doctor/render-report.ts";
+import { healthyFacts } from "../../host/facts-fixture.ts";
 
 const device = { target: "CPU" as const, id: 0, reason: "no Ascend NPU or NVIDIA GPU visible" };
 

@@ -1,7 +1,7 @@
 // Host checks decide from injected facts and fake command output: npu-smi, nvidia-smi, RAM, disk, model files, mirror.
 import { describe, expect, it } from "vitest";
-import { checkAscend, checkDisk, checkHostRam, checkMirror, checkModelFiles, checkNotebook, checkNvidia, npuFreeBytes } from "../../src/doctor/checks-host.ts";
-import { GB, GLM6B_SHAPE, healthyFacts, notFound, ran } from "./facts-fixture.ts";
+import { checkAscend, checkDisk, checkHostRam, checkMirror, checkModelFiles, checkNotebook, checkNvidia, npuFreeBytes } from "../../../src/commands/doctor/checks-host.ts";
+import { GB, GLM6B_SHAPE, healthyFacts, notFound, ran } from "../../host/facts-fixture.ts";
 
 const NPU_SMI = `+------------------------------------------------------------------------------------+
 | npu-smi 23.0.rc1                 Version: 23.0.rc1                                 |

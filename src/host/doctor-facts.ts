@@ -1,10 +1,10 @@
 // Everything the doctor found out, as plain data: the checks decide from this alone, so tests feed it directly.
-import type { CommandOutcome, MirrorFacts, RamFacts, ZeromqFacts } from "../host/host-probes.ts";
+import type { CommandOutcome, MirrorFacts, RamFacts, ZeromqFacts } from "./host-probes.ts";
 import type { ModelShape } from "../model/memory-estimate.ts";
 import type { LastRunFacts } from "./last-run.ts";
-import type { Device, Precision } from "../host/memory-needs.ts";
-import type { PythonFacts } from "../host/python-probe.ts";
-import type { CudaFacts } from "../host/cuda-probe.ts";
+import type { Device, Precision } from "./memory-needs.ts";
+import type { PythonFacts } from "./python-probe.ts";
+import type { CudaFacts } from "./cuda-probe.ts";
 
 export interface ModelFileFacts {
   name: string;

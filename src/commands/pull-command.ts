@@ -6,11 +6,11 @@ import { appPaths } from "../config/paths.ts";
 import { missingModelFiles, waysToGetModelFiles } from "../model/model-files.ts";
 import { renderDownloadProgress } from "../ui/DownloadProgress.tsx";
 import { formatBytes } from "../util/format.ts";
-import { DownloadError } from "./errors.ts";
-import type { PullEvent, PullPlan } from "./events.ts";
-import { resolveMirrors } from "./manifest.ts";
-import { plainLine, reducePullView, type PullView } from "./progress-view.ts";
-import { pullModelFiles, type PullOptions } from "./pull.ts";
+import { DownloadError } from "../download/errors.ts";
+import type { PullEvent, PullPlan } from "../download/events.ts";
+import { resolveMirrors } from "../download/manifest.ts";
+import { plainLine, reducePullView, type PullView } from "../download/progress-view.ts";
+import { pullModelFiles, type PullOptions } from "../download/pull.ts";
 
 export interface PullIo {
   stdout: NodeJS.WritableStream;

@@ -1,8 +1,8 @@
 // Runtime checks decide from injected facts: Node, zeromq (glibc advice), the sidecar Python, MindSpore, run_check, MindFormers.
 import { describe, expect, it } from "vitest";
-import { checkMindFormers, checkMindSpore, checkNode, checkPython, checkRunCheck, checkZeromq } from "../../src/doctor/checks-runtime.ts";
-import type { DoctorFacts } from "../../src/doctor/doctor-facts.ts";
-import { healthyFacts, ran } from "./facts-fixture.ts";
+import { checkMindFormers, checkMindSpore, checkNode, checkPython, checkRunCheck, checkZeromq } from "../../../src/commands/doctor/checks-runtime.ts";
+import type { DoctorFacts } from "../../../src/host/doctor-facts.ts";
+import { healthyFacts, ran } from "../../host/facts-fixture.ts";
 
 const withPython = (patch: Partial<Extract<DoctorFacts["python"], { state: "ran" }>["facts"]>): DoctorFacts => {
   const f = healthyFacts();

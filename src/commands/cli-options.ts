@@ -1,13 +1,13 @@
 // Command-line options of glm-chat, parsed with commander; flags win over GLM_CHAT_* environment variables.
 import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import type { AppPaths } from "./config/paths.ts";
+import type { AppPaths } from "../config/paths.ts";
 
 export type EngineChoice = "auto" | "mindformers" | "native" | "fake";
 
 export interface CliOptions {
   modelDir: string;
-  /** auto: Ascend if visible, else GPU if MindSpore runs on it, else CPU (src/doctor/device-choice.ts). */
+  /** auto: Ascend if visible, else GPU if MindSpore runs on it, else CPU (src/host/device-choice.ts). */
   device: "auto" | "Ascend" | "GPU" | "CPU";
   deviceId: number;
   /** auto: MindFormers' GLM-6B where it exists and loads, else the native engine (MindSpore alone). */

@@ -1,5 +1,10 @@
 // One-shot mode: one question through a ChatSession, the answer streamed out, or the prompt it would send.
-import type { ChatSession, ContextInfo } from "./chat-session.ts";
+import type { ChatSession, ContextInfo } from "../chat/chat-session.ts";
+import type { ConversationFiles } from "../chat/conversation-files.ts";
+import type { ChatRound } from "../chat/prompt.ts";
+import type { AppPaths } from "../config/paths.ts";
+import type { CliOptions } from "./cli-options.ts";
+import { chatSession, startBackend } from "./start-backend.ts";
 
 export interface OneShotOptions {
   json: boolean;
@@ -72,4 +77,31 @@ export async function runOneShot(session: ChatSession, query: string, options: O
     write("\n");
   }
   return { reason };
+}
+
+/** Resolves once everything written to stdout has been handed to the OS (pipes write asynchronously). */
+function flushStdout(): Promise<void> {
+  return new Promise((resolve) => process.stdout.write("", () => resolve()));
+}
+
+/** `glm-chat -p QUESTION` (or piped): starts the engine, answers on stdout, closes it; 130 when cancelled. */
+export async function oneShot(options: CliOptions, paths: AppPaths, query: string, files: ConversationFiles | undefined, history: ChatRound[]): Promise<number> {
+  const backend = await startBackend(options, paths);
+  const session = chatSession(backend, options, options.dryRun ? undefined : files);
+  session.replaceHistory(history);
+  const controller = new AbortController();
+  process.once("SIGINT", () => controller.abort());
+  try {
+    const outcome = await runOneShot(session, query, {
+      json: options.json,
+      dryRun: options.dryRun,
+      signal: controller.signal,
+      write: (text) => process.stdout.write(text),
+      engine: () => backend.status().engine,
+    });
+    await flushStdout();
+    return outcome.reason === "cancelled" ? 130 : 0;
+  } finally {
+    await backend.close();
+  }
 }

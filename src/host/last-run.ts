@@ -1,7 +1,7 @@
 // How the last engine run ended, from the newest sidecar log: the doctor repeats an out-of-memory death and its fix.
 import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { ok, skip, warn, type CheckResult } from "../host/check-result.ts";
+import { ok, skip, warn, type CheckResult } from "./check-result.ts";
 
 export interface LastRunFacts {
   logPath: string;

@@ -1,6 +1,6 @@
 // `glm-chat serve` options with commander: the server's own flags; the rest are glm-chat's model/engine/sampling options.
 import { Command, InvalidArgumentError, Option } from "commander";
-import { parseCliOptions, type CliOptions } from "../cli-options.ts";
+import { parseCliOptions, type CliOptions } from "./cli-options.ts";
 import type { AppPaths } from "../config/paths.ts";
 
 export interface ServeOptions {

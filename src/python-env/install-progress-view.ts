@@ -1,7 +1,7 @@
 // Shows the Python setup's progress: one live line in a terminal, plain step lines elsewhere (logs, CI, pipes).
 import { formatBytes, formatDuration } from "../util/format.ts";
-import type { PipProgress } from "../python-env/pip-progress.ts";
-import type { InstallEvent } from "../python-env/python-env.ts";
+import type { PipProgress } from "./pip-progress.ts";
+import type { InstallEvent } from "./python-env.ts";
 
 export interface InstallOutput {
   write(text: string): unknown;

@@ -1,7 +1,7 @@
 // Checks of what runs glm-chat: Node, the zeromq addon, the sidecar's Python, MindSpore (+ run_check), MindFormers.
-import { fail, ok, skip, warn, type CheckResult } from "../host/check-result.ts";
-import type { DoctorFacts } from "./doctor-facts.ts";
-import { RUN_CHECK_SUCCESS, runCheckFailure } from "../host/python-probe.ts";
+import { fail, ok, skip, warn, type CheckResult } from "../../host/check-result.ts";
+import type { DoctorFacts } from "../../host/doctor-facts.ts";
+import { RUN_CHECK_SUCCESS, runCheckFailure } from "../../host/python-probe.ts";
 
 const major = (version: string) => Number(/^v?(\d+)/.exec(version)?.[1] ?? 0);
 const versionAtLeast = (have: string, want: [number, number]) => {

@@ -1,10 +1,10 @@
 // After a failed start: a brief doctor (offline, no run_check) whose warnings and failures are printed under the error.
 import { join } from "node:path";
 import type { CliOptions } from "../cli-options.ts";
-import type { AppPaths } from "../config/paths.ts";
-import type { CheckResult } from "../host/check-result.ts";
+import type { AppPaths } from "../../config/paths.ts";
+import type { CheckResult } from "../../host/check-result.ts";
 import { runChecks } from "./doctor-command.ts";
-import { gatherFacts } from "./gather-facts.ts";
+import { gatherFacts } from "../../host/gather-facts.ts";
 
 /** Sidecar error codes that mean the engine could not start (not a user's cancel, not a mid-answer crash). */
 export const STARTUP_FAILURE_CODES = new Set(["SIDECAR_SPAWN_FAILED", "SIDECAR_EXITED", "SIDECAR_STALLED", "ENGINE_LOAD_FAILED", "SIDECAR_PROTOCOL_MISMATCH",

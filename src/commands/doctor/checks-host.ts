@@ -1,10 +1,10 @@
 // Checks of the machine: Ascend NPUs and CANN, NVIDIA GPUs, host RAM, disk, the model files, the download mirror.
-import { formatBytes } from "../util/format.ts";
-import { MODEL_MANIFEST } from "../download/manifest.ts";
-import { fail, ok, skip, warn, type CheckResult } from "../host/check-result.ts";
-import type { DoctorFacts } from "./doctor-facts.ts";
-import { describeNeed, estimateMemory, type MemoryEstimate } from "../model/memory-estimate.ts";
-import { cpuRamFixes, modelLabel } from "../host/memory-needs.ts";
+import { formatBytes } from "../../util/format.ts";
+import { MODEL_MANIFEST } from "../../download/manifest.ts";
+import { fail, ok, skip, warn, type CheckResult } from "../../host/check-result.ts";
+import type { DoctorFacts } from "../../host/doctor-facts.ts";
+import { describeNeed, estimateMemory, type MemoryEstimate } from "../../model/memory-estimate.ts";
+import { cpuRamFixes, modelLabel } from "../../host/memory-needs.ts";
 
 const MB = 1024 * 1024;
 const estimate = (f: DoctorFacts): MemoryEstimate => estimateMemory(f.model.shape, f.device.target, f.precision);

@@ -5,12 +5,12 @@ import { CommanderError } from "commander";
 import type { BackendStatus, ChatBackend } from "../chat/backend.ts";
 import { TokenCounter } from "../chat/context-budget.ts";
 import { DEFAULT_GENERATION_SETTINGS, type GenerationSettings } from "../chat/generation-settings.ts";
-import type { CliOptions } from "../cli-options.ts";
+import type { CliOptions } from "./cli-options.ts";
 import type { AppPaths } from "../config/paths.ts";
 import { checkModelFiles } from "../model/model-files.ts";
-import { JobRunner } from "./chat-job.ts";
-import { EngineQueue } from "./engine-queue.ts";
-import { ApiServer } from "./http-server.ts";
+import { JobRunner } from "../serve/chat-job.ts";
+import { EngineQueue } from "../serve/engine-queue.ts";
+import { ApiServer } from "../serve/http-server.ts";
 import { parseServeArgs, ServeOptionError } from "./serve-options.ts";
 
 /** The backend serve runs on: started (start()) and closed by serve. */

@@ -1,7 +1,7 @@
 // `glm-chat serve` flags: its own, glm-chat's model and sampling options passed through, the bind rule, one-shot flags refused.
 import { describe, expect, it } from "vitest";
 import { appPaths } from "../../src/config/paths.ts";
-import { isLoopback, parseServeArgs } from "../../src/serve/serve-options.ts";
+import { isLoopback, parseServeArgs } from "../../src/commands/serve-options.ts";
 
 const paths = appPaths({});
 
