@@ -1,4 +1,4 @@
-// The layers of src/ as rules dependency-cruiser checks (test/architecture.test.ts runs them in `npm test`; docs: STYLE.md §1).
+// The layers of src/ as rules dependency-cruiser checks (test/architecture/layers.test.ts runs them in `npm test`; docs: STYLE.md §1).
 /** Node's modules that touch the outside world: files, sockets, processes, terminals. */
 const IO_MODULES = "^(node:)?(fs|fs/promises|net|http|https|http2|dgram|tls|child_process|cluster|worker_threads|readline|readline/promises|tty)$";
 /** Packages that do I/O for us. */

@@ -131,7 +131,7 @@ export function formatFolderGraph(graph: FolderGraph): string {
   return `${lines.join("\n")}\n`;
 }
 
-// `npm run deps:folders [-- DIR]`: the graph of DIR/src (default: this checkout's).
+// `npm run folder-graph [-- DIR]`: the graph of DIR/src (default: this checkout's).
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const root = resolve(process.argv[2] ?? REPO_ROOT);
   process.stdout.write(formatFolderGraph(folderGraph(await cruiseSrc(root))));
