@@ -54,38 +54,37 @@ const num = (name: string) => (value: string) => {
   return n;
 };
 
-/** glm-chat's options in --help's order: the chat shows them all; serve takes them too (the one-shot ones only to refuse them). */
-export function glmChatOptions(paths: AppPaths): Option[] {
-  return [
-    new Option("--model-dir <dir>", "directory holding glm_6b.ckpt and ice_text.model")
-      .env("GLM_CHAT_MODEL_DIR").default(join(paths.dataDir, "models", "glm-6b")),
-    new Option("--device <target>", "MindSpore device target (auto: Ascend, else a GPU MindSpore runs on, else CPU)")
-      .choices(["auto", "Ascend", "GPU", "CPU"]).env("GLM_CHAT_DEVICE").default("auto"),
-    new Option("--device-id <n>", "device index").argParser(int("--device-id")).default(0),
-    new Option("--engine <name>", "auto: MindFormers' GLM-6B where it exists and loads, else native (MindSpore alone)")
-      .choices(["auto", "mindformers", "native", "fake"]).env("GLM_CHAT_ENGINE").default("auto"),
-    new Option("--precision <dtype>", "native engine weights: auto (float16 on Ascend/GPU, float32 on CPU) or float16 to halve RAM on CPU")
-      .choices(["auto", "float16", "float32"]).default("auto"),
-    new Option("--seq-length <n>", "prompt + answer token limit (default: the model's glm_config.json, else 512 with MindFormers, 2048 native)")
-      .env("GLM_CHAT_SEQ_LENGTH").argParser(int("--seq-length")),
-    new Option("--max-new-tokens <n>", "longest answer in tokens").argParser(int("--max-new-tokens")).default(256),
-    new Option("--temperature <t>", "sampling temperature").argParser(num("--temperature")).default(0.95),
-    new Option("--top-p <p>", "nucleus sampling mass").argParser(num("--top-p")).default(0.7),
-    new Option("--top-k <k>", "sample among the k likeliest tokens, 0 = off").argParser(int("--top-k")).default(0),
-    new Option("--repetition-penalty <r>", "penalty for repeated tokens, 1 = off").argParser(num("--repetition-penalty")).default(1.0),
-    new Option("--seed <n>", "random seed for reproducible answers").argParser(int("--seed")),
-    new Option("--greedy", "always take the likeliest token (no sampling)").default(false),
-    new Option("--python <path>", "Python that runs the sidecar (needs MindSpore + MindFormers)").env("GLM_CHAT_PYTHON"),
-    new Option("-p, --prompt <question>", "one-shot: print the answer to this question and exit (or pipe the question on stdin)"),
-    new Option("--json", "one-shot: print {answer, usage, timings, truncated_rounds} as JSON").default(false),
-    new Option("--dry-run", "one-shot: print the exact prompt and its token count; loads only the tokenizer").default(false),
-    new Option("--session <name>", "continue (or start) the saved session NAME; turns are saved into it"),
-    new Option("-y, --yes", "download missing model files without asking").default(false),
-    new Option("--force", "load the model even where the RAM check says it will not fit").default(false),
-    new Option("--truncate-long-query", "send the start of a question too long for the context, instead of refusing it").default(false),
-    new Option("-v, --version", "print glm-chat's version (with --verbose: Node's, Python's, MindSpore's and the engine's)").default(false),
-    new Option("--verbose", "with --version: also probe the sidecar's Python").default(false),
-  ];
+/** Adds glm-chat's options to `program` in --help's order: the chat shows them all; serve takes them too (the one-shot ones only to refuse them). */
+export function addGlmChatOptions(program: Command, paths: AppPaths): Command {
+  return program
+    .addOption(new Option("--model-dir <dir>", "directory holding glm_6b.ckpt and ice_text.model")
+      .env("GLM_CHAT_MODEL_DIR").default(join(paths.dataDir, "models", "glm-6b")))
+    .addOption(new Option("--device <target>", "MindSpore device target (auto: Ascend, else a GPU MindSpore runs on, else CPU)")
+      .choices(["auto", "Ascend", "GPU", "CPU"]).env("GLM_CHAT_DEVICE").default("auto"))
+    .addOption(new Option("--device-id <n>", "device index").argParser(int("--device-id")).default(0))
+    .addOption(new Option("--engine <name>", "auto: MindFormers' GLM-6B where it exists and loads, else native (MindSpore alone)")
+      .choices(["auto", "mindformers", "native", "fake"]).env("GLM_CHAT_ENGINE").default("auto"))
+    .addOption(new Option("--precision <dtype>", "native engine weights: auto (float16 on Ascend/GPU, float32 on CPU) or float16 to halve RAM on CPU")
+      .choices(["auto", "float16", "float32"]).default("auto"))
+    .addOption(new Option("--seq-length <n>", "prompt + answer token limit (default: the model's glm_config.json, else 512 with MindFormers, 2048 native)")
+      .env("GLM_CHAT_SEQ_LENGTH").argParser(int("--seq-length")))
+    .addOption(new Option("--max-new-tokens <n>", "longest answer in tokens").argParser(int("--max-new-tokens")).default(256))
+    .addOption(new Option("--temperature <t>", "sampling temperature").argParser(num("--temperature")).default(0.95))
+    .addOption(new Option("--top-p <p>", "nucleus sampling mass").argParser(num("--top-p")).default(0.7))
+    .addOption(new Option("--top-k <k>", "sample among the k likeliest tokens, 0 = off").argParser(int("--top-k")).default(0))
+    .addOption(new Option("--repetition-penalty <r>", "penalty for repeated tokens, 1 = off").argParser(num("--repetition-penalty")).default(1.0))
+    .addOption(new Option("--seed <n>", "random seed for reproducible answers").argParser(int("--seed")))
+    .addOption(new Option("--greedy", "always take the likeliest token (no sampling)").default(false))
+    .addOption(new Option("--python <path>", "Python that runs the sidecar (needs MindSpore + MindFormers)").env("GLM_CHAT_PYTHON"))
+    .addOption(new Option("-p, --prompt <question>", "one-shot: print the answer to this question and exit (or pipe the question on stdin)"))
+    .addOption(new Option("--json", "one-shot: print {answer, usage, timings, truncated_rounds} as JSON").default(false))
+    .addOption(new Option("--dry-run", "one-shot: print the exact prompt and its token count; loads only the tokenizer").default(false))
+    .addOption(new Option("--session <name>", "continue (or start) the saved session NAME; turns are saved into it"))
+    .addOption(new Option("-y, --yes", "download missing model files without asking").default(false))
+    .addOption(new Option("--force", "load the model even where the RAM check says it will not fit").default(false))
+    .addOption(new Option("--truncate-long-query", "send the start of a question too long for the context, instead of refusing it").default(false))
+    .addOption(new Option("-v, --version", "print glm-chat's version (with --verbose: Node's, Python's, MindSpore's and the engine's)").default(false))
+    .addOption(new Option("--verbose", "with --version: also probe the sidecar's Python").default(false));
 }
 
 /** The one-shot flags, as --help names them, and whether `options` holds each: serve refuses them. */
@@ -101,7 +100,7 @@ export function parseCliOptions(argv: string[], paths: AppPaths, subcommands: re
     .helpCommand(false)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const option of glmChatOptions(paths)) program.addOption(option);
+  addGlmChatOptions(program, paths);
   for (const { name, summary } of subcommands) {
     program.command(name).description(summary);
   }

@@ -1,6 +1,6 @@
 // `glm-chat serve` options with commander: the server's own flags, and glm-chat's model/engine/sampling options from their one definition.
 import { Command, Help, InvalidArgumentError, Option } from "commander";
-import { glmChatOptions, oneShotFlagsGiven, type CliOptions } from "./cli-options.ts";
+import { addGlmChatOptions, oneShotFlagsGiven, type CliOptions } from "./cli-options.ts";
 import type { AppPaths } from "../config/paths.ts";
 
 export interface ServeOptions {
@@ -53,7 +53,8 @@ export function parseServeArgs(argv: string[], paths: AppPaths): { serve: ServeO
     .addHelpText("after", "\nAlso takes glm-chat's model, engine and sampling options (--model-dir, --engine, --device, --device-id,\n--precision, --seq-length, --python, --force, --truncate-long-query, and --max-new-tokens, --temperature,\n--top-p, --top-k, --repetition-penalty, --seed, --greedy as the defaults each request may override).")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const option of [...own, ...glmChatOptions(paths)]) program.addOption(option);
+  for (const option of own) program.addOption(option);
+  addGlmChatOptions(program, paths);
   listOnlyOwnInHelp(program, own);
   program.action(() => {});
   program.parse(argv, { from: "user" });

@@ -127,7 +127,10 @@ export function formatFolderGraph(graph: FolderGraph): string {
     lines.push(`  ${folder.padEnd(11)} → ${out.length ? out.map((e) => `${e.to} [${e.imports}]`).join(", ") : "(nothing)"}`);
   }
   lines.push(graph.cycles.length ? `cycles (${graph.cycles.length}):` : "cycles: none");
-  for (const cycle of graph.cycles) lines.push(`  ${cycle.join(" → ")}`);
+  for (const cycle of graph.cycles) {
+    const members = [...new Set(cycle)].sort();
+    lines.push(`  ${members.length} folders, ${members.join(" ")}; a walk through them: ${cycle.join(" → ")}`);
+  }
   return `${lines.join("\n")}\n`;
 }
 

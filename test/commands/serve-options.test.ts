@@ -1,7 +1,7 @@
 // `glm-chat serve` flags: its own, glm-chat's model and sampling options passed through, the bind rule, one-shot flags refused.
-import { CommanderError } from "commander";
+import { Command, CommanderError } from "commander";
 import { describe, expect, it, vi } from "vitest";
-import { glmChatOptions } from "../../src/commands/cli-options.ts";
+import { addGlmChatOptions } from "../../src/commands/cli-options.ts";
 import { appPaths } from "../../src/config/paths.ts";
 import { isLoopback, parseServeArgs } from "../../src/commands/serve-options.ts";
 
@@ -22,7 +22,7 @@ describe("parseServeArgs", () => {
   });
 
   it("parses glm-chat's options from their one definition, while --help lists only the server's own", () => {
-    const longs = glmChatOptions(paths).map((o) => o.long!);
+    const longs = addGlmChatOptions(new Command(), paths).options.map((o) => o.long!);
     expect(longs).toEqual(expect.arrayContaining(["--model-dir", "--engine", "--seed", "--greedy", "--python"]));
     const { cli } = parseServeArgs(["--seed", "7", "--top-k", "3", "--python", "/py", "--force"], paths);
     expect(cli).toMatchObject({ seed: 7, topK: 3, python: "/py", force: true });
