@@ -11,7 +11,7 @@ import { execa } from "execa";
 import { Pull } from "zeromq";
 import { appPaths } from "../src/config/paths.ts";
 import type { Envelope } from "../src/protocol/messages.ts";
-import { ensurePythonEnv } from "../src/sidecar/python-env.ts";
+import { ensurePythonEnv } from "../src/python-env/python-env.ts";
 import { Sidecar } from "../src/sidecar/supervisor.ts";
 
 const tokensArg = process.argv.indexOf("--tokens");

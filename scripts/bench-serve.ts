@@ -16,7 +16,7 @@ import { appPaths } from "../src/config/paths.ts";
 import { JobRunner } from "../src/serve/chat-job.ts";
 import { EngineQueue } from "../src/serve/engine-queue.ts";
 import { ApiServer } from "../src/serve/http-server.ts";
-import { ensurePythonEnv } from "../src/sidecar/python-env.ts";
+import { ensurePythonEnv } from "../src/python-env/python-env.ts";
 import { SidecarBackend } from "../src/sidecar/sidecar-backend.ts";
 
 const arg = (name: string, fallback: string) => {

@@ -2,8 +2,8 @@
 import { join } from "node:path";
 import { execa } from "execa";
 import { appPaths } from "../src/config/paths.ts";
-import { installReporter } from "../src/sidecar/install-progress-view.ts";
-import { ensurePythonEnv } from "../src/sidecar/python-env.ts";
+import { installReporter } from "../src/python-env/install-progress-view.ts";
+import { ensurePythonEnv } from "../src/python-env/python-env.ts";
 
 const paths = appPaths();
 const env = await ensurePythonEnv({

@@ -14,12 +14,12 @@ const RUN_BY: Record<string, string> = {
   "npm start": "test/e2e/tui-tmux.test.ts",
   "npm start --": "test/e2e/tui-tmux.test.ts",
   "glm-chat": "test/e2e/package-install.test.ts (the installed command)",
-  "glm-chat pull": "test/cli/pull-subcommand.test.ts",
-  "glm-chat doctor": "test/doctor/doctor-cli.test.ts",
+  "glm-chat pull": "test/commands/pull-subcommand.test.ts",
+  "glm-chat doctor": "test/commands/doctor/doctor-cli.test.ts",
   'glm-chat -p "question"': "test/e2e/package-install.test.ts (the installed command), test/e2e/oneshot.test.ts",
   "glm-chat serve": "test/e2e/serve.test.ts",
-  "glm-chat --help": "test/cli/cli-options.test.ts",
-  "glm-chat --version --verbose": "test/cli/version.test.ts",
+  "glm-chat --help": "test/commands/cli-options.test.ts",
+  "glm-chat --version --verbose": "test/python-env/version-report.test.ts",
 };
 
 describe("README", () => {

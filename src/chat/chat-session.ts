@@ -1,8 +1,9 @@
 // One conversation: keeps the rounds, fits each prompt into the context window, runs one turn at a time.
 import type { ChatBackend, GenerateEvent } from "./backend.ts";
-import { promptBudget, TokenCounter, truncateHistoryToBudget, type ContextPlan } from "./context-budget.ts";
+import { TokenCounter, type ContextPlan } from "./context-budget.ts";
 import { applySetting, DEFAULT_GENERATION_SETTINGS, samplingOptionsOf, SETTINGS, type GenerationSettings } from "./generation-settings.ts";
-import { buildChatGlmPrompt, type ChatRound } from "./prompt.ts";
+import type { ChatRound } from "./prompt.ts";
+import { planPrompt, type PromptPlan } from "./prompt-plan.ts";
 import { processResponse, StreamingResponseProcessor } from "./response-postprocess.ts";
 
 export type { ChatRound };
@@ -127,15 +128,13 @@ export class ChatSession {
   }
 
   /**
-   * The prompt `query` would be sent with: the newest rounds that fit seq_length minus
-   * max_new_tokens, counted by the backend's tokenizer. Without a known seq_length, every round.
+   * The prompt `query` would be sent with after `history` (default: this session's), by planPrompt
+   * with this session's limits: the backend's seq_length, max_new_tokens, its token counts.
    */
-  async planPrompt(query: string): Promise<ContextPlan | { prompt: string; rounds: readonly ChatRound[]; query: string }> {
+  async planPrompt(query: string, history: readonly ChatRound[] = this.#history): Promise<PromptPlan> {
     await this.#counter.count(""); // the first count waits for the engine, which tells its seq_length
-    const seqLength = this.#backend.status().seqLength;
-    if (seqLength === undefined) return { prompt: buildChatGlmPrompt(this.#history, query), rounds: this.#history, query };
-    const budget = promptBudget(seqLength, this.settings.maxNewTokens);
-    return truncateHistoryToBudget(this.#history, query, seqLength, budget, this.#counter, { truncateLongQuery: this.#options.truncateLongQuery });
+    const limits = { seqLength: this.#backend.status().seqLength, maxNewTokens: this.settings.maxNewTokens, counter: this.#counter };
+    return planPrompt(history, query, { ...limits, truncateLongQuery: this.#options.truncateLongQuery });
   }
 
   /**

@@ -1,5 +1,6 @@
 // Free-space check before a pull: counts only the bytes still to come, and says what is needed and what is free.
 import { statfs } from "node:fs/promises";
+import { formatBytes } from "../util/format.ts";
 import { DownloadError } from "./errors.ts";
 
 export type FreeBytes = (dir: string) => Promise<number>;
@@ -10,17 +11,6 @@ export const freeBytes: FreeBytes = async (dir) => {
 };
 
 const SLACK_BYTES = 64 * 1024 * 1024;
-
-export function formatBytes(n: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
 
 /** Throws DOWNLOAD_NO_SPACE unless `dir` has room for `needed` bytes plus a little slack. */
 export async function checkDiskSpace(dir: string, needed: number, free: FreeBytes = freeBytes): Promise<void> {

@@ -1,5 +1,5 @@
 // Pull events folded into a per-file view (bytes, rate, ETA, phase), and the plain one-line form for non-TTY output.
-import { formatBytes } from "./disk-space.ts";
+import { formatBytes, formatDuration } from "../util/format.ts";
 import type { PullEvent } from "./events.ts";
 
 export type FilePhase = "checking" | "waiting" | "downloading" | "verifying" | "done";
@@ -76,13 +76,6 @@ function doneNote(e: Extract<PullEvent, { type: "done" }>): string {
   const how = e.action === "present" ? "already there" : e.action === "found" ? "found on this machine" : "downloaded";
   if (e.integrity === "none") return `${how}, not verified (nothing to check against)`;
   return `${how}, verified (${e.integrity === "size" && e.integrity_note ? e.integrity_note : e.integrity})`;
-}
-
-export function formatDuration(s: number | null): string {
-  if (s === null || !Number.isFinite(s)) return "--";
-  const t = Math.round(s);
-  if (t >= 3600) return `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, "0")}m`;
-  return t >= 60 ? `${Math.floor(t / 60)}m${String(t % 60).padStart(2, "0")}s` : `${t}s`;
 }
 
 export function progressText(f: FileView): string {

@@ -1,5 +1,5 @@
 // What a GLM checkpoint costs to run: weights, KV cache, working memory and runtime, in host RAM and device memory.
-import { formatBytes } from "../download/disk-space.ts";
+import { formatBytes } from "../util/format.ts";
 
 export type Device = "Ascend" | "GPU" | "CPU";
 /** --precision; auto is float16 on Ascend/GPU and float32 on CPU. */

@@ -1,9 +1,8 @@
 // The two files a GLM-6B model directory must hold, where they come from, and the check before start-up.
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { SidecarError } from "../sidecar/errors.ts";
-
-export const DOWNLOAD_BASE = "https://ascend-repo-modelzoo.obs.cn-east-2.myhuaweicloud.com/XFormer_for_mindspore/glm/";
+import { DEFAULT_BASE_URL } from "../download/manifest.ts";
+import { ModelError } from "./errors.ts";
 
 export const MODEL_FILES = [
   { name: "glm_6b.ckpt", what: "the GLM-6B checkpoint (about 13.4 GB)" },
@@ -26,7 +25,7 @@ export function waysToGetModelFiles(modelDir: string, missing: readonly string[]
     `copy ${missing.join(" and ")} into ${target} from anywhere you have them (another machine, OBS, a disk),` +
       "\n    or pass --model-dir DIR where they already are",
     "a mirror serving the same file names: glm-chat pull --mirror URL, or GLM_CHAT_MIRROR=URL in the environment",
-    ...(downloadFailed ? [] : [`download from ${DOWNLOAD_BASE}: glm-chat pull --model-dir ${modelDir}`]),
+    ...(downloadFailed ? [] : [`download from ${DEFAULT_BASE_URL}: glm-chat pull --model-dir ${modelDir}`]),
     "try glm-chat offline on a tiny random model: npm run demo (in a glm-chat checkout)",
     "every download option: glm-chat pull --help",
   ];
@@ -39,5 +38,5 @@ export function checkModelFiles(modelDir: string): void {
   if (missing.length === 0) return;
   const what = missing.map((name) => `${name}, ${MODEL_FILES.find((f) => f.name === name)!.what}`).join("; ");
   const where = existsSync(modelDir) ? `missing in ${modelDir}` : `model directory ${modelDir} does not exist; it needs`;
-  throw new SidecarError("MODEL_FILE_MISSING", `${where}: ${what}\n${waysToGetModelFiles(modelDir, missing)}`);
+  throw new ModelError("MODEL_FILE_MISSING", `${where}: ${what}\n${waysToGetModelFiles(modelDir, missing)}`);
 }

@@ -25,6 +25,11 @@ export class ProtocolError extends Error {
   }
 }
 
+/** A new msg_id: 32 hex digits (a UUID without its dashes). */
+export function newMessageId(): string {
+  return randomUUID().replaceAll("-", "");
+}
+
 export function makeEnvelope<C extends Record<string, unknown>>(
   msgType: string,
   content: C,
@@ -33,7 +38,7 @@ export function makeEnvelope<C extends Record<string, unknown>>(
 ): Envelope<C> {
   return {
     v: PROTOCOL_VERSION,
-    msg_id: randomUUID().replaceAll("-", ""),
+    msg_id: newMessageId(),
     msg_type: msgType,
     parent_id: parentId,
     session,

@@ -4,6 +4,7 @@ import { ChatSession, type ContextInfo } from "../chat/chat-session.ts";
 import type { TokenCounter } from "../chat/context-budget.ts";
 import type { GenerationSettings } from "../chat/generation-settings.ts";
 import type { ChatRound } from "../chat/prompt.ts";
+import { fitSystemText } from "../chat/prompt-plan.ts";
 import { badRequest } from "./api-errors.ts";
 import type { EngineQueue } from "./engine-queue.ts";
 import { StopMatcher } from "./stop-matcher.ts";
@@ -36,7 +37,7 @@ export interface JobHooks {
   onDelta?: (text: string) => void;
 }
 
-/** A request's conversation: past rounds, the question, and the system text kept apart (see withSystem). */
+/** A request's conversation: past rounds, the question, and the system text kept apart (chat/prompt-plan.ts puts it in). */
 export interface Conversation {
   rounds: ChatRound[];
   query: string;
@@ -71,16 +72,6 @@ export function conversationOf(messages: readonly ServeMessage[]): Conversation 
     }
   }
   return { rounds, query: turns.at(-1)!.content, ...(system.length ? { system: system.join("\n") } : {}) };
-}
-
-/**
- * ChatGLM-6B has no system role: the system text goes before the first question sent, on a line of
- * its own (`SYSTEM\nQUESTION`): the first round's, or the query's when no round is sent.
- */
-export function withSystem(rounds: readonly ChatRound[], query: string, system: string | undefined): { rounds: ChatRound[]; query: string } {
-  if (system === undefined) return { rounds: [...rounds], query };
-  if (rounds.length === 0) return { rounds: [], query: `${system}\n${query}` };
-  return { rounds: [{ ...rounds[0]!, query: `${system}\n${rounds[0]!.query}` }, ...rounds.slice(1)], query };
 }
 
 /** Runs jobs one at a time on one backend, sharing its token counts. */
@@ -144,20 +135,10 @@ export class JobRunner {
     }
   }
 
-  /**
-   * Gives the session the job's rounds with the system text on the first one sent: when the budget
-   * drops the oldest rounds, the text moves to the first round kept (which may drop more), so it is
-   * never dropped with them. Returns the query to send and how many rounds were dropped here.
-   */
+  /** The session gets the job's rounds with the system text where chat/'s rule puts it; returns the query and the rounds dropped for it. */
   async #fitSystem(session: ChatSession, job: ServeJob): Promise<{ query: string; dropped: number }> {
-    let dropped = 0;
-    for (;;) {
-      const fitted = withSystem(job.rounds.slice(dropped), job.query, job.system);
-      session.replaceHistory(fitted.rounds);
-      if (job.system === undefined || fitted.rounds.length === 0) return { query: fitted.query, dropped };
-      const plan = await session.planPrompt(fitted.query);
-      if (!("droppedRounds" in plan) || plan.droppedRounds === 0) return { query: fitted.query, dropped };
-      dropped += plan.droppedRounds;
-    }
+    const fitted = await fitSystemText(job.rounds, job.query, job.system, (rounds, query) => session.planPrompt(query, rounds));
+    session.replaceHistory(fitted.rounds);
+    return { query: fitted.query, dropped: fitted.dropped };
   }
 }

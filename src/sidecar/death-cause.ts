@@ -1,5 +1,5 @@
 // Why a sidecar died, as a SidecarError: out of memory (SIGKILL near the limit), unresponsive (glm-chat killed it), or exited.
-import { formatBytes } from "../download/disk-space.ts";
+import { formatBytes } from "../util/format.ts";
 import { SidecarError } from "./errors.ts";
 
 /** A SIGKILL whose last reported RSS was at least this share of the memory limit counts as the OOM killer's. */

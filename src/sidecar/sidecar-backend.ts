@@ -1,6 +1,6 @@
 // ChatBackend over the real sidecar: starts it on demand, streams answers, cancels, restarts after a crash.
 import type { BackendStatus, ChatBackend, GenerateEvent, GenerateOptions, SamplingOptions } from "../chat/backend.ts";
-import { makeEnvelope } from "../protocol/codec.ts";
+import { newMessageId } from "../protocol/codec.ts";
 import { isErrorContent, type Envelope, type GenerateReplyOk, type GenerateRequestContent } from "../protocol/messages.ts";
 import { AsyncQueue } from "./async-queue.ts";
 import { errorFromReply, SidecarError } from "./errors.ts";
@@ -97,17 +97,17 @@ export class SidecarBackend implements ChatBackend {
     if (!sidecar || signal?.aborted) return yield cancelled();
     const content: GenerateRequestContent = { ...samplingContent({ ...this.sampling, ...options.sampling }), prompt };
     if (options.maxNewTokens) content.max_new_tokens = options.maxNewTokens;
-    const request = makeEnvelope("generate_request", content as unknown as Record<string, unknown>, "");
+    const msgId = newMessageId(); // replies name it as their parent_id; the connection builds the envelope
     const queue = new AsyncQueue<Envelope>();
     const unsubscribe = sidecar.connection.onMessage((_channel, message) => {
-      if (message.parent_id === request.msg_id) queue.push(message);
+      if (message.parent_id === msgId) queue.push(message);
     });
     const offExit = sidecar.onExit(() => queue.fail(sidecar.exitError("during the answer")));
-    const onAbort = () => void sidecar.connection.send("control", "interrupt_request", { target_id: request.msg_id }).catch(() => {});
+    const onAbort = () => void sidecar.connection.send("control", "interrupt_request", { target_id: msgId }).catch(() => {});
     signal?.addEventListener("abort", onAbort, { once: true });
     this.setStatus({ state: "busy" });
     try {
-      await sendTo(sidecar, "shell", "generate_request", request.content, request.msg_id);
+      await sendTo(sidecar, "shell", "generate_request", content as unknown as Record<string, unknown>, msgId);
       for await (const message of queue) {
         if (message.msg_type === "token") {
           yield { type: "delta", text: String((message.content as { text?: unknown }).text ?? "") };
@@ -135,12 +135,12 @@ export class SidecarBackend implements ChatBackend {
   /** Counts the tokens of a text with the loaded model's tokenizer. */
   async countTokens(text: string): Promise<number> {
     const sidecar = await this.start();
-    const request = makeEnvelope("tokenize_request", { text }, "");
+    const msgId = newMessageId();
     const reply = await new Promise<Envelope>((resolve, reject) => {
       const done = () => (off(), offExit());
-      const off = sidecar.connection.onMessage((_c, m) => m.parent_id === request.msg_id && (done(), resolve(m)));
+      const off = sidecar.connection.onMessage((_c, m) => m.parent_id === msgId && (done(), resolve(m)));
       const offExit = sidecar.onExit(() => (done(), reject(sidecar.exitError("while counting tokens"))));
-      sendTo(sidecar, "shell", "tokenize_request", request.content, request.msg_id).catch((e: unknown) => (done(), reject(e)));
+      sendTo(sidecar, "shell", "tokenize_request", { text }, msgId).catch((e: unknown) => (done(), reject(e)));
     });
     if (isErrorContent(reply.content)) throw errorFromReply(reply.content, "ENGINE_ERROR");
     return (reply.content as { count: number }).count;

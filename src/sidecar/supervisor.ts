@@ -2,15 +2,15 @@
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { join, resolve } from "node:path";
 import { execa, type ResultPromise } from "execa";
-import { runCommand } from "../doctor/host-probes.ts";
-import { gpuLaunchPlan } from "./gpu-launch-env.ts";
+import { runCommand } from "../host/host-probes.ts";
+import { gpuLaunchPlan } from "../host/gpu-launch-env.ts";
 import type { BackendStatus } from "../chat/backend.ts";
 import { isErrorContent, memoryReportOf, PROTOCOL_VERSION, type HelloContent, type InfoContent, type StatusContent } from "../protocol/messages.ts";
 import { SidecarConnection } from "./connection.ts";
 import { deathError, type MemoryReport } from "./death-cause.ts";
 import { HeartbeatMonitor } from "./heartbeat.ts";
 import { errorFromReply, SidecarError } from "./errors.ts";
-import { readMemoryLimit, type MemoryLimitReader } from "./memory-limit.ts";
+import { readMemoryLimit, type MemoryLimitReader } from "../host/memory-limit.ts";
 import { processIsDying } from "./process-state.ts";
 import { StderrTail } from "./stderr-tail.ts";
 

@@ -2,7 +2,7 @@
 import { useEffect, useState } from "react";
 import { Box, Text } from "ink";
 import type { BackendStatus } from "../chat/backend.ts";
-import { formatDuration } from "./status-text.ts";
+import { formatMilliseconds } from "../util/format.ts";
 import { useTheme } from "./theme.ts";
 
 /** The sidecar's load phases, in order (docs/protocol.md). */
@@ -35,7 +35,7 @@ export function LoadingPanel({ status }: { status: BackendStatus }) {
   return (
     <Box flexDirection="column">
       <Text color={theme.warning}>
-        Starting the engine… {formatDuration(elapsed)}
+        Starting the engine… {formatMilliseconds(elapsed)}
         {status.detail ? <Text dimColor> · {status.detail}</Text> : null}
       </Text>
       {LOAD_PHASES.map((phase, i) => {

@@ -1,6 +1,7 @@
 // Words for the status line: the engine's state and the latest answer's speed.
 import type { BackendStatus } from "../chat/backend.ts";
 import { checkExhaustive } from "./check-exhaustive.ts";
+import { formatMilliseconds } from "../util/format.ts";
 import type { TurnStats } from "./chat-view-state.ts";
 
 /** The state as the user should read it; `generating` is true while our answer streams. */
@@ -29,10 +30,6 @@ export function describeBackendState(status: BackendStatus, generating: boolean)
   }
 }
 
-export function formatDuration(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
 /**
  * "12.3 tok/s · first token 340 ms". The rate counts the tokens after the first over the time
  * after the first, so prompt processing does not hide the generation speed.
@@ -44,7 +41,7 @@ export function describeTurnStats({ usage, timings }: TurnStats): string {
     const rate = (usage.completionTokens - 1) / (decodeMs / 1000);
     parts.push(`${rate.toFixed(1)} tok/s`);
   }
-  if (usage.completionTokens >= 1) parts.push(`first token ${formatDuration(timings.firstTokenMs)}`);
+  if (usage.completionTokens >= 1) parts.push(`first token ${formatMilliseconds(timings.firstTokenMs)}`);
   return parts.join(" · ");
 }
 
@@ -54,7 +51,7 @@ export function describeLastAnswer(stats: TurnStats | undefined, context: { used
   const { usage, timings } = stats;
   const lines = [
     `tokens: ${usage.promptTokens} in the prompt, ${usage.completionTokens} in the answer (ended: ${stats.reason})`,
-    `time: first token ${formatDuration(timings.firstTokenMs)}, total ${formatDuration(timings.totalMs)}`,
+    `time: first token ${formatMilliseconds(timings.firstTokenMs)}, total ${formatMilliseconds(timings.totalMs)}`,
   ];
   const speed = describeTurnStats(stats).split(" · ").find((part) => part.endsWith("tok/s"));
   if (speed) lines.push(`speed: ${speed}`);

@@ -4,16 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkModelFiles, missingModelFiles, waysToGetModelFiles } from "../../src/model/model-files.ts";
-import { SidecarError } from "../../src/sidecar/errors.ts";
+import { ModelError } from "../../src/model/errors.ts";
 
 let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function errorOf(fn: () => void): SidecarError {
+function errorOf(fn: () => void): ModelError {
   try {
     fn();
   } catch (e) {
-    return e as SidecarError;
+    return e as ModelError;
   }
   throw new Error("expected an error");
 }
@@ -23,6 +23,7 @@ describe("checkModelFiles", () => {
     dir = mkdtempSync(join(tmpdir(), "glm-model-"));
     writeFileSync(join(dir, "ice_text.model"), "x");
     const error = errorOf(() => checkModelFiles(dir));
+    expect(error).toBeInstanceOf(ModelError);
     expect(error.code).toBe("MODEL_FILE_MISSING");
     expect(error.message).toMatch(new RegExp(`^missing in ${dir}: glm_6b\\.ckpt, the GLM-6B checkpoint \\(about 13\\.4 GB\\)$`, "m"));
     expect(error.message).not.toContain("ice_text.model");

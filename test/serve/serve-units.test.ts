@@ -1,12 +1,12 @@
 // The server's pure parts: messages to ChatGLM rounds, stop strings on streamed text, the engine queue.
 import { describe, expect, it } from "vitest";
-import { conversationOf, withSystem } from "../../src/serve/chat-job.ts";
+import { conversationOf } from "../../src/serve/chat-job.ts";
 import { EngineQueue, QueueFullError, QueueLeftError } from "../../src/serve/engine-queue.ts";
 import { StopMatcher } from "../../src/serve/stop-matcher.ts";
 import { settingsFor } from "../../src/serve/request-settings.ts";
 import { DEFAULT_GENERATION_SETTINGS } from "../../src/chat/generation-settings.ts";
 
-describe("conversationOf and withSystem", () => {
+describe("conversationOf", () => {
   it("pairs user/assistant turns into rounds, the last user message is the query, system text kept apart", () => {
     expect(conversationOf([
       { role: "system", content: "Be brief." },
@@ -17,14 +17,6 @@ describe("conversationOf and withSystem", () => {
     ])).toEqual({ rounds: [{ query: "hi", answer: "hello" }], query: "weather?\nin Beijing", system: "Be brief." });
     expect(conversationOf([{ role: "user", content: "q" }, { role: "developer", content: "s1" }, { role: "system", content: "s2" }])).toEqual({ rounds: [], query: "q", system: "s1\ns2" });
     expect(conversationOf([{ role: "assistant", content: "greeting" }, { role: "user", content: "q" }])).toEqual({ rounds: [{ query: "", answer: "greeting" }], query: "q" });
-  });
-
-  it("puts the system text before the first question sent: the first round's, else the query's", () => {
-    const rounds = [{ query: "a", answer: "b" }, { query: "c", answer: "d" }];
-    expect(withSystem(rounds, "q", "S")).toEqual({ rounds: [{ query: "S\na", answer: "b" }, { query: "c", answer: "d" }], query: "q" });
-    expect(withSystem([], "q", "S")).toEqual({ rounds: [], query: "S\nq" });
-    expect(withSystem(rounds, "q", undefined)).toEqual({ rounds, query: "q" });
-    expect(rounds[0]!.query).toBe("a"); // not changed in place
   });
 
   it("refuses a conversation that does not end with the user's message", () => {

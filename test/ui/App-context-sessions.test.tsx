@@ -6,6 +6,7 @@ import { cleanup } from "ink-testing-library";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConversationFiles } from "../../src/chat/conversation-files.ts";
 import { SessionStore } from "../../src/chat/session-store.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 import { renderApp } from "./render-app.tsx";
 
 let dir: string;
@@ -52,7 +53,8 @@ describe("App /set", () => {
     await app.see("top_k must be a whole number, 0 = off", "SETTING_INVALID");
     app.backend.reply("x");
     await app.ask("hi");
-    await app.see("x");
+    // Not see("x") alone: "max_new_tokens" on the screen already holds an x.
+    await waitFor(() => expect(app.backend.turns).toHaveLength(1));
     expect(app.backend.turns[0]!.options.sampling).toEqual({ topP: 0.8 });
   });
 });

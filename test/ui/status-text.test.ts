@@ -1,7 +1,7 @@
 // The status line's words: engine state per state, and tokens/s and time to first token.
 import { describe, expect, it } from "vitest";
 import type { BackendStatus } from "../../src/chat/backend.ts";
-import { describeBackendState, describeTurnStats, formatDuration } from "../../src/ui/status-text.ts";
+import { describeBackendState, describeTurnStats } from "../../src/ui/status-text.ts";
 
 describe("describeBackendState", () => {
   const cases: [BackendStatus, boolean, string][] = [
@@ -33,10 +33,5 @@ describe("describeTurnStats", () => {
   it("leaves out the rate with a single token, and everything with none", () => {
     expect(describeTurnStats(stats(1, 1500, 1500))).toBe("first token 1.5 s");
     expect(describeTurnStats(stats(0, 0, 30))).toBe("");
-  });
-
-  it("formats durations in ms below a second, in s above", () => {
-    expect(formatDuration(12.4)).toBe("12 ms");
-    expect(formatDuration(2345)).toBe("2.3 s");
   });
 });

@@ -1,0 +1,98 @@
+// `glm-chat [options]`: the chat in Ink, or one question (-p, stdin, --json, --dry-run); offers to pull missing model files first.
+import { join } from "node:path";
+import { CommanderError } from "commander";
+import { render } from "ink";
+import { ConversationFiles } from "../chat/conversation-files.ts";
+import { FileInputHistory } from "../chat/input-history-store.ts";
+import type { ChatRound } from "../chat/prompt.ts";
+import { SessionStore } from "../chat/session-store.ts";
+import type { AppPaths } from "../config/paths.ts";
+import type { ModelError } from "../model/errors.ts";
+import { checkModelFiles } from "../model/model-files.ts";
+import { versionReport } from "../python-env/version-report.ts";
+import { App } from "../ui/App.tsx";
+import { parseCliOptions, type CliOptions, type SubcommandSummary } from "./cli-options.ts";
+import { oneShot, questionFromStdin } from "./one-shot.ts";
+import { runPull, type PullIo } from "./pull-command.ts";
+import { chatSession, startBackend } from "./start-backend.ts";
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function interactive(options: CliOptions, paths: AppPaths, files: ConversationFiles, history: ChatRound[]): Promise<number> {
+  const backend = await startBackend(options, paths);
+  backend.start().catch(() => {}); // load while the user types; failures show in the status line and crash panel
+  const session = chatSession(backend, options, files);
+  session.replaceHistory(history);
+  const startNotes = options.session === undefined
+    ? []
+    : [history.length ? `Continuing session "${files.name}": ${history.length} ${history.length === 1 ? "round" : "rounds"}.` : `New session "${files.name}"; each turn is saved there.`];
+  let exitWith: (code: number) => void = () => {};
+  const exited = new Promise<number>((resolve) => (exitWith = resolve));
+  const app = render(
+    <App session={session} backend={backend} onExit={(c) => exitWith(c)} modelLabel="ChatGLM-6B" noColor={Boolean(process.env.NO_COLOR)}
+      files={files} startNotes={startNotes} inputHistory={new FileInputHistory(join(paths.stateDir, "input-history.jsonl"))} />,
+    { exitOnCtrlC: false },
+  );
+  void app.waitUntilExit().then(() => exitWith(0));
+  for (const [signal, code] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) process.once(signal, () => exitWith(code));
+  const code = await exited;
+  app.unmount();
+  await backend.close();
+  return code;
+}
+
+/** The console for the commands that write to it: stdout, stderr, and whether a person is at the terminal. */
+export const consoleIo = (): PullIo => ({ stdout: process.stdout, stderr: process.stderr, isTTY: Boolean(process.stdout.isTTY && process.stdin.isTTY) });
+
+/** Checks the model files; in an interactive terminal, offers to download what is missing (--yes: without asking). */
+async function ensureModelFiles(options: CliOptions, interactiveTerminal: boolean): Promise<number> {
+  try {
+    checkModelFiles(options.modelDir);
+    return 0;
+  } catch (error) {
+    if (!interactiveTerminal || (error as ModelError).code !== "MODEL_FILE_MISSING") throw error;
+    // Only what is missing: the ways forward come from the pull, and only if it fails.
+    process.stderr.write(`glm-chat: ${(error as Error).message.split("\n")[0]}\n\n`);
+  }
+  const code = await runPull(["--model-dir", options.modelDir, ...(options.yes ? ["--yes"] : [])], consoleIo());
+  if (code === 0) checkModelFiles(options.modelDir);
+  return code;
+}
+
+/** Runs the chat (or one question) for `argv`; `onOptions` hears the parsed options (the CLI's start-up diagnosis needs them). */
+export async function runChat(argv: string[], paths: AppPaths, subcommands: readonly SubcommandSummary[], onOptions: (options: CliOptions) => void): Promise<number> {
+  let options: CliOptions;
+  try {
+    options = parseCliOptions(argv, paths, subcommands);
+    onOptions(options);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    throw error;
+  }
+  if (options.version) {
+    const report = { packageRoot: paths.packageRoot, verbose: options.verbose, explicitPython: options.python, venvDir: paths.venvDir, engine: options.engine };
+    process.stdout.write(`${(await versionReport(report)).join("\n")}\n`);
+    return 0;
+  }
+  // A question by -p, or piped on stdin, makes a one-shot run; so do --json and --dry-run.
+  const piped = options.prompt === undefined && !process.stdin.isTTY;
+  const isOneShot = options.prompt !== undefined || piped || options.json || options.dryRun;
+  const query = options.prompt ?? (piped ? questionFromStdin(await readStdin()) : undefined);
+  if (isOneShot && (query === undefined || query.trim() === "")) {
+    process.stderr.write("glm-chat: no question: pass -p QUESTION, or pipe it on stdin\n");
+    return 2;
+  }
+  if (options.engine !== "fake" && !options.dryRun) {
+    const pulled = await ensureModelFiles(options, !isOneShot && Boolean(process.stdin.isTTY));
+    if (pulled !== 0) return pulled;
+  }
+  const files = new ConversationFiles(new SessionStore(join(paths.dataDir, "sessions")), options.session);
+  const history = options.session === undefined ? [] : files.resume(options.session);
+  // One-shot runs are saved only into a session named with --session.
+  if (isOneShot) return oneShot(options, paths, query!, options.session === undefined ? undefined : files, history);
+  return interactive(options, paths, files, history);
+}

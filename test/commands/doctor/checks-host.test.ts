@@ -1,0 +1,133 @@
+// Host checks decide from injected facts and fake command output: npu-smi, nvidia-smi, RAM, disk, model files, mirror.
+import { describe, expect, it } from "vitest";
+import { checkAscend, checkDisk, checkHostRam, checkMirror, checkModelFiles, checkNotebook, checkNvidia, npuFreeBytes } from "../../../src/commands/doctor/checks-host.ts";
+import { GB, GLM6B_SHAPE, healthyFacts, notFound, ran } from "../../host/facts-fixture.ts";
+
+const NPU_SMI = `+------------------------------------------------------------------------------------+
+| npu-smi 23.0.rc1                 Version: 23.0.rc1                                 |
++-------------------+-----------------+----------------------------------------------+
+| NPU     Name      | Health          | Power(W)     Temp(C)           Hugepages-Usage(page)|
+| Chip              | Bus-Id          | AICore(%)    Memory-Usage(MB)  HBM-Usage(MB)        |
++===================+=================+==============================================+
+| 0       910ProB   | OK              | 68.2         37                0    / 0             |
+| 0                 | 0000:C1:00.0    | 0            2319 / 15039      1024 / 32768         |
++===================+=================+==============================================+
+| 1       910ProB   | OK              | 68.2         37                0    / 0             |
+| 0                 | 0000:81:00.0    | 0            2319 / 15039      30000 / 32768        |
++===================+=================+==============================================+`;
+const MB = 1024 * 1024;
+const ascendEnv = { ASCEND_HOME_PATH: "/usr/local/Ascend/ascend-toolkit/latest" };
+
+describe("Ascend", () => {
+  it("reads free HBM per NPU from npu-smi info", () => {
+    expect(npuFreeBytes(NPU_SMI)).toEqual([(32768 - 1024) * MB, (32768 - 30000) * MB]);
+  });
+
+  it("passes an NPU with room for the model, fails a full one with numbers", () => {
+    const ascend = { npuSmi: ran(NPU_SMI), davinci: ["/dev/davinci0", "/dev/davinci1"], env: ascendEnv };
+    expect(checkAscend(healthyFacts({ ascend, device: { target: "Ascend", id: 0, reason: "auto" } })).status).toBe("ok");
+    const full = checkAscend(healthyFacts({ ascend, device: { target: "Ascend", id: 1, reason: "auto" } }));
+    expect(full.status).toBe("fail");
+    expect(full.detail).toMatch(/2\.9 GB free, the model needs about 16\.0 GB: 13\.4 GB weights \(float16\) \+ 939\.5 MB cache for 2,048 tokens/);
+    expect(full.fix).toContain("a smaller --seq-length");
+  });
+
+  it("fails --device Ascend with no NPU visible, and skips when not wanted", () => {
+    const r = checkAscend(healthyFacts({ device: { target: "Ascend", id: 0, reason: "--device" } }));
+    expect(r.status).toBe("fail");
+    expect(r.fix).toContain("/dev/davinci_manager");
+    expect(checkAscend(healthyFacts()).status).toBe("skip");
+  });
+
+  it("warns when the CANN environment is not set, or the NPU is not used", () => {
+    const ascend = { npuSmi: notFound, davinci: ["/dev/davinci0"], env: {} };
+    const r = checkAscend(healthyFacts({ ascend, device: { target: "Ascend", id: 0, reason: "auto" } }));
+    expect(r).toMatchObject({ status: "warn" });
+    expect(r.fix).toContain("set_env.sh");
+    expect(checkAscend(healthyFacts({ ascend: { ...ascend, env: ascendEnv } })).fix).toContain("--device Ascend");
+  });
+});
+
+describe("NVIDIA", () => {
+  it("parses nvidia-smi's csv and checks free memory on the chosen GPU", () => {
+    const smi = ran("NVIDIA H100 80GB HBM3, 81000 MiB\nTesla T4, 1200 MiB\n");
+    expect(checkNvidia(healthyFacts({ nvidia: { smi }, device: { target: "GPU", id: 0, reason: "--device" } }))).toMatchObject({ status: "ok" });
+    const small = checkNvidia(healthyFacts({ nvidia: { smi }, device: { target: "GPU", id: 1, reason: "--device" } }));
+    expect(small.status).toBe("fail");
+    expect(small.detail).toContain("Tesla T4");
+    expect(checkNvidia(healthyFacts({ nvidia: { smi } })).detail).toContain("not used: device is CPU");
+    expect(checkNvidia(healthyFacts({ device: { target: "GPU", id: 0, reason: "--device" } })).status).toBe("fail");
+  });
+});
+
+describe("host RAM", () => {
+  const cpu16 = { ram: { totalBytes: 16 * GB, availableBytes: 12 * GB } };
+  const cpu18 = { ram: { totalBytes: 18 * GB, availableBytes: 12 * GB } };
+
+  it("fails ChatGLM-6B on an 18 GB CPU box with the float32 breakdown, and offers float16", () => {
+    const r = checkHostRam(healthyFacts(cpu18));
+    expect(r.status).toBe("fail");
+    expect(r.detail).toContain("ChatGLM-6B on CPU needs about 30.9 GB: 26.8 GB weights (float32) + 1.9 GB cache for 2,048 tokens + 1.7 GB working memory + 530.0 MB runtime");
+    expect(r.fix).toContain("--precision float16 (the native engine, about 16.6 GB)");
+    expect(r.fix).toContain("a smaller --seq-length (now 2,048)");
+    expect(r.fix).toContain("--force");
+  });
+
+  it("counts --precision float16 and a shorter --seq-length", () => {
+    expect(checkHostRam(healthyFacts({ ...cpu16, precision: "float16" })).status).toBe("fail"); // 16.6 GB: over 16 GB
+    expect(checkHostRam(healthyFacts({ ...cpu18, precision: "float16" })).status).toBe("warn"); // fits in 18 GB, not in the 12 free
+    const short = healthyFacts({ ...cpu16, precision: "float16", model: { ...healthyFacts().model, shape: { ...GLM6B_SHAPE, seqLength: 256 } } });
+    expect(checkHostRam(short).detail).toContain("cache for 256 tokens");
+  });
+
+  it("needs only the runtime and the embedding in host RAM on Ascend, and warns when too little is free now", () => {
+    const ascend = { device: { target: "Ascend" as const, id: 0, reason: "auto" } };
+    const r = checkHostRam(healthyFacts({ ...ascend, ram: { totalBytes: 32 * GB, availableBytes: 30 * GB } }));
+    expect(r).toMatchObject({ status: "ok", detail: expect.stringContaining("about 1.6 GB: 530.0 MB runtime + 1.1 GB for the largest tensor") });
+    expect(checkHostRam(healthyFacts({ ...ascend, ram: { totalBytes: 32 * GB, availableBytes: 1 * GB } })).status).toBe("warn");
+  });
+
+  it("sizes a custom (tiny) model by its shape", () => {
+    const shape = { ckptBytes: 400_000, layers: 2, hidden: 64, inner: 170, vocab: 832, seqLength: 256 };
+    const model = { dir: "/tiny", exists: true, custom: true, shape, files: [{ name: "glm_6b.ckpt", size: 400_000, verified: null, elsewhere: [] }, { name: "ice_text.model", size: 250_000, verified: null, elsewhere: [] }] };
+    const r = checkHostRam(healthyFacts({ model, ram: { totalBytes: 2 * GB, availableBytes: 1 * GB } }));
+    expect(r).toMatchObject({ status: "ok", detail: expect.stringContaining("this model on CPU needs about 532.") });
+  });
+});
+
+describe("disk, model files, mirror", () => {
+  const missingCkpt = { dir: "/m", exists: true, custom: false, shape: GLM6B_SHAPE, files: [{ name: "glm_6b.ckpt", size: null, verified: null, elsewhere: [] }, { name: "ice_text.model", size: 2_706_249, verified: "md5", elsewhere: [] }] };
+
+  it("fails a disk without room for the missing checkpoint", () => {
+    const r = checkDisk(healthyFacts({ model: missingCkpt, disk: { dir: "/m", freeBytes: 5 * GB } }));
+    expect(r.status).toBe("fail");
+    expect(r.detail).toContain("the missing files need 13.4 GB");
+    expect(checkDisk(healthyFacts()).status).toBe("ok");
+  });
+
+  it("reports files present, sizes and verification", () => {
+    expect(checkModelFiles(healthyFacts()).detail).toContain("glm_6b.ckpt 13.4 GB (verified: md5)");
+    expect(checkModelFiles(healthyFacts({ model: missingCkpt })).status).toBe("fail");
+    const unverified = { ...missingCkpt, files: [{ name: "glm_6b.ckpt", size: 13_415_858_176, verified: null, elsewhere: [] }, missingCkpt.files[1]!] };
+    expect(checkModelFiles(healthyFacts({ model: unverified }))).toMatchObject({ status: "warn" });
+    expect(checkModelFiles(healthyFacts({ model: { ...missingCkpt, exists: false } })).fix).toContain("glm-chat pull");
+  });
+
+  it("points a missing file at a copy found in the notebook's mounts", () => {
+    const found = { ...missingCkpt, files: [{ ...missingCkpt.files[0]!, elsewhere: ["/cache/pretrainmodel/glm/glm_6b.ckpt"] }, missingCkpt.files[1]!] };
+    expect(checkModelFiles(healthyFacts({ model: found })).fix).toBe("glm-chat pull --model-dir /m (links what it finds at /cache/pretrainmodel/glm/glm_6b.ckpt after checking it)");
+  });
+
+  it("names the signs of an OpenI/ModelArts notebook", () => {
+    expect(checkNotebook(healthyFacts({ notebook: ["moxing importable", "/home/ma-user"] })).detail).toContain("moxing importable, /home/ma-user");
+    expect(checkNotebook(healthyFacts()).status).toBe("skip");
+  });
+
+  it("an unreachable mirror fails only when files are still missing", () => {
+    const mirror = { url: "https://x/ice_text.model", error: "no answer within 5000 ms", ms: 5000 };
+    expect(checkMirror(healthyFacts({ mirror })).status).toBe("warn");
+    expect(checkMirror(healthyFacts({ mirror, model: missingCkpt })).status).toBe("fail");
+    expect(checkMirror(healthyFacts({ mirror: { url: "u", status: 404, ms: 3 } })).detail).toContain("HTTP 404");
+    expect(checkMirror(healthyFacts({ mirror: undefined })).status).toBe("skip");
+  });
+});
