@@ -5,7 +5,7 @@ import type { AnswerEnd, ChatViewAction, LiveFit, TurnStats } from "./chat-view-
 import { useCoalescedText } from "./useCoalescedText.ts";
 
 /** How often the in-flight answer is re-rendered while tokens stream in. */
-const FLUSH_INTERVAL_MS = 30;
+export const FLUSH_INTERVAL_MS = 30;
 
 export interface ChatTurnControls {
   /** Starts a turn; ignored while one is running. */
