@@ -39,6 +39,8 @@ export interface BackendStatus {
   progress?: number;
   /** Last lines the engine printed on stderr, shown when it crashed. */
   stderrTail?: string[];
+  /** While crashed: false when a restart would fail the same way (broken model files, missing packages). */
+  restartable?: boolean;
   /** Where the engine's full log is, when there is one. */
   logPath?: string;
   /** e.g. "CPU", "Ascend:0". */

@@ -17,19 +17,31 @@ export type SidecarErrorCode =
   | "TOO_MANY_RESTARTS"
   | "SIDECAR_STOPPED";
 
+/**
+ * Load failures of the engine that starting it again would only repeat: the model files, the Python packages or the
+ * device must change first (its `ename`s, as the sidecar names them).
+ */
+export const LASTING_LOAD_ERRORS: ReadonlySet<string> = new Set([
+  "ModelFileMissing", "ModelConfigInvalid", "CheckpointInvalid", "CheckpointMismatch", "TokenizerInvalid",
+  "MindSporeMissing", "MindFormersGlmMissing", "DeviceUnavailable", "DeviceFallback",
+]);
+
 export class SidecarError extends Error {
   readonly stderrTail: string[];
   readonly logPath: string | undefined;
+  /** True when a restart would fail the same way (see LASTING_LOAD_ERRORS): something must be fixed first. */
+  readonly isLasting: boolean;
 
   constructor(
     readonly code: SidecarErrorCode,
     message: string,
-    options: { cause?: unknown; stderrTail?: string[]; logPath?: string } = {},
+    options: { cause?: unknown; stderrTail?: string[]; logPath?: string; isLasting?: boolean } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = "SidecarError";
     this.stderrTail = options.stderrTail ?? [];
     this.logPath = options.logPath;
+    this.isLasting = options.isLasting ?? false;
   }
 }
 
@@ -40,5 +52,6 @@ export function errorFromReply(
   options: { stderrTail?: string[]; logPath?: string } = {},
 ): SidecarError {
   if (content.ename === "OutOfMemory") return new SidecarError("SIDECAR_OUT_OF_MEMORY", content.evalue, options);
-  return new SidecarError(code, `${content.ename}: ${content.evalue}`, options);
+  const isLasting = code === "ENGINE_LOAD_FAILED" && LASTING_LOAD_ERRORS.has(content.ename);
+  return new SidecarError(code, `${content.ename}: ${content.evalue}`, { ...options, isLasting });
 }

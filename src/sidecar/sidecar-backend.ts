@@ -26,6 +26,8 @@ export class SidecarBackend implements ChatBackend {
   private sidecar: Sidecar | undefined;
   private starting: Promise<Sidecar> | undefined;
   private failuresInARow = 0;
+  /** A load failure that a restart would repeat: every later start fails with it at once, loading nothing. */
+  private lastingFailure: SidecarError | undefined;
   private closed = false;
 
   constructor(
@@ -51,6 +53,7 @@ export class SidecarBackend implements ChatBackend {
   start(): Promise<Sidecar> {
     if (this.closed) return Promise.reject(new SidecarError("SIDECAR_STOPPED", "glm-chat is shutting down"));
     if (this.sidecar && !this.sidecar.exit) return Promise.resolve(this.sidecar);
+    if (this.lastingFailure) return Promise.reject(this.lastingFailure);
     if (this.failuresInARow >= MAX_RESTARTS_IN_A_ROW) {
       return Promise.reject(new SidecarError("TOO_MANY_RESTARTS", `the engine failed ${this.failuresInARow} times in a row; not restarting it`));
     }
@@ -66,6 +69,7 @@ export class SidecarBackend implements ChatBackend {
           device: info ? `${info.device_target}:${info.device_id}` : undefined,
           engine: info ? `${info.engine} ${info.engine_version ?? ""}`.trim() + (info.mindspore_version ? ` / mindspore ${info.mindspore_version}` : "") : undefined,
           seqLength: info?.seq_length ?? undefined,
+          restartable: undefined,
         });
         void sidecar.exited.then(() => this.onExit(sidecar));
         return sidecar;
@@ -73,7 +77,8 @@ export class SidecarBackend implements ChatBackend {
       .catch((error: unknown) => {
         this.failuresInARow += 1;
         const e = error as SidecarError;
-        this.setStatus({ state: "crashed", detail: e.message, stderrTail: e.stderrTail, logPath: e.logPath });
+        if (e.isLasting) this.lastingFailure = e;
+        this.setStatus({ state: "crashed", detail: e.message, stderrTail: e.stderrTail, logPath: e.logPath, restartable: !e.isLasting });
         throw error;
       })
       .finally(() => (this.starting = undefined));
@@ -86,7 +91,7 @@ export class SidecarBackend implements ChatBackend {
     if (this.closed) return;
     this.failuresInARow += 1;
     const e = sidecar.exitError("");
-    this.setStatus({ state: "crashed", detail: e.message.trim(), stderrTail: e.stderrTail, logPath: e.logPath });
+    this.setStatus({ state: "crashed", detail: e.message.trim(), stderrTail: e.stderrTail, logPath: e.logPath, restartable: true });
   }
 
   async *generate(prompt: string, options: GenerateOptions = {}): AsyncIterable<GenerateEvent> {

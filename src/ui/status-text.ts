@@ -20,7 +20,7 @@ export function describeBackendState(status: BackendStatus, generating: boolean)
     case "busy":
       return "generating";
     case "crashed":
-      return "engine crashed";
+      return status.restartable === false ? "model not loaded" : "engine crashed";
     case "stopping":
       return "stopping the engine";
     case "stopped":

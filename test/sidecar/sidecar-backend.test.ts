@@ -1,5 +1,5 @@
 // Supervision with the real sidecar process and its fake engine: crash mid-answer, restart, errors, shutdown.
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
@@ -60,7 +60,30 @@ describe("SidecarBackend", () => {
     const error = await backend.start().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "ENGINE_LOAD_FAILED" });
     expect((error as Error).message).toMatch(/ModelFileMissing: glm_6b\.ckpt not found in \/nonexistent\/model-dir/);
-    expect(backend.status()).toMatchObject({ state: "crashed" });
+    expect(backend.status()).toMatchObject({ state: "crashed", restartable: false });
+  });
+
+  it("does not load a corrupt checkpoint again: the next question gets the same words at once", async () => {
+    const dir = join(tmpdir(), `glm-corrupt-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const tiny = process.env.GLM_CHAT_TINY_MODEL_DIR!;
+    for (const name of ["ice_text.model", "glm_config.json"]) copyFileSync(join(tiny, name), join(dir, name));
+    const ckpt = readFileSync(join(tiny, "glm_6b.ckpt"));
+    writeFileSync(join(dir, "glm_6b.ckpt"), ckpt.subarray(0, ckpt.length >> 1));
+    try {
+      backend = new SidecarBackend(realSidecarLaunch({ modelDir: dir, engine: "native" }));
+      const first = (await backend.start().catch((e: unknown) => e)) as SidecarError;
+      expect(first).toMatchObject({ code: "ENGINE_LOAD_FAILED", isLasting: true });
+      expect(first.message).toMatch(/^CheckpointInvalid: .*glm_6b\.ckpt .*run glm-chat pull/);
+      expect(backend.status()).toMatchObject({ state: "crashed", restartable: false });
+      const states: string[] = [];
+      backend.onStatus((s) => states.push(s.state));
+      const again = await collect(backend.generate("hello")).catch((e: unknown) => e);
+      expect(again).toBe(first);
+      expect(states).toEqual([]); // nothing was started: no "starting", no "loading"
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("shuts the sidecar down and removes its private ipc directory", async () => {

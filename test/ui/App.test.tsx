@@ -73,6 +73,15 @@ describe("App", () => {
     await waitFor(() => expect(app.frame()).not.toContain("The engine crashed"));
   });
 
+  it("says a corrupt checkpoint is not a crash to retry: the cause, then what to do", async () => {
+    const app = renderApp();
+    const detail = "CheckpointInvalid: /m/glm_6b.ckpt is not a readable MindSpore checkpoint (cut short); run glm-chat pull again";
+    app.backend.setStatus({ state: "crashed", detail, restartable: false });
+    await app.see("The model could not be loaded: CheckpointInvalid", "run glm-chat pull again", "fail the same way", "model not loaded");
+    expect(app.frame()).not.toContain("restarts the engine");
+    expect(app.frame()).not.toContain("engine crashed");
+  });
+
   it("clear forgets the conversation", async () => {
     const app = renderApp();
     app.backend.reply("A1").reply("A2");
