@@ -8,7 +8,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 
 from .base import Engine, EngineError, GenerateParams, GenerateResult, GenerationCancelled, ProgressReport
-from .model_files import CHECKPOINT_NAME, TOKENIZER_NAME, read_model_config, require_model_file
+from .model_files import CHECKPOINT_NAME, TOKENIZER_NAME, load_tokenizer, read_model_config, require_model_file
 
 CONFIG_KEYS = ("num_layers", "hidden_size", "num_heads", "inner_hidden_size", "vocab_size", "seq_length",
                "bos_token_id", "eos_token_id", "mask_token_id", "gmask_token_id", "pad_token_id")
@@ -69,7 +69,7 @@ class MindFormersEngine(Engine):
         apply_mindformers_shims(self.device_target)
 
         report("build", None, None)
-        self.tokenizer = glm["ChatGLMTokenizer"](tokenizer_path)
+        self.tokenizer = load_tokenizer(tokenizer_path, glm["ChatGLMTokenizer"])
         fields = dict((k, overrides[k]) for k in CONFIG_KEYS if k in overrides)
         fields["seq_length"] = self.requested_seq_length or fields.get("seq_length") or DEFAULT_SEQ_LENGTH
         dtype = "float32" if self.device_target == "CPU" else "float16"
@@ -107,7 +107,7 @@ class MindFormersEngine(Engine):
         report("import", None, "mindformers (tokenizer only)")
         glm = _import_mindformers_glm()
         report("build", None, "tokenizer only: no network, checkpoint or graph compile")
-        self.tokenizer = glm["ChatGLMTokenizer"](tokenizer_path)
+        self.tokenizer = load_tokenizer(tokenizer_path, glm["ChatGLMTokenizer"])
         self.seq_length = self.requested_seq_length or overrides.get("seq_length") or DEFAULT_SEQ_LENGTH
         import mindformers
         import mindspore

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict
+from typing import Any, Callable, Dict, TypeVar
 
 from .base import EngineError
 
@@ -11,6 +11,10 @@ CHECKPOINT_NAME = "glm_6b.ckpt"
 TOKENIZER_NAME = "ice_text.model"
 CONFIG_NAME = "glm_config.json"
 DOWNLOAD_BASE = "https://ascend-repo-modelzoo.obs.cn-east-2.myhuaweicloud.com/XFormer_for_mindspore/glm/"
+# What to do about a model file that is there but unreadable: `pull` checks every file and downloads a bad one anew.
+REPULL_ADVICE = "run glm-chat pull again, which replaces a damaged file (or delete it and copy in a good one)"
+
+T = TypeVar("T")
 
 
 def require_model_file(model_dir: str, name: str) -> str:
@@ -34,3 +38,13 @@ def read_model_config(model_dir: str) -> Dict[str, Any]:
     if not isinstance(value, dict):
         raise EngineError("ModelConfigInvalid", "%s must hold a JSON object" % path)
     return value
+
+
+def load_tokenizer(path: str, make: Callable[[str], T]) -> T:
+    """`make(path)`, with a tokenizer file that cannot be read (cut short, corrupt, another model's) as TokenizerInvalid."""
+    try:
+        return make(path)
+    except (ValueError, RuntimeError, OSError, TypeError) as exc:
+        why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise EngineError("TokenizerInvalid", "%s is not a readable ChatGLM-6B tokenizer (%s); it may be cut short, corrupt "
+                          "or another model's: %s" % (path, why, REPULL_ADVICE))

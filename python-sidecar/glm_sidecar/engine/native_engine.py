@@ -5,7 +5,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 
 from .base import Engine, EngineError, GenerateParams, GenerateResult, ProgressReport
-from .model_files import CHECKPOINT_NAME, TOKENIZER_NAME, read_model_config, require_model_file
+from .model_files import CHECKPOINT_NAME, TOKENIZER_NAME, load_tokenizer, read_model_config, require_model_file
 from .native.ice_tokenizer import IceTokenizer
 
 DEFAULT_SEQ_LENGTH = 2048  # ChatGLM-6B's training length; prompts are not padded to it, so it costs only cache
@@ -40,10 +40,7 @@ class NativeEngine(Engine):
         tokenizer_path = require_model_file(self.model_dir, TOKENIZER_NAME)
         overrides = read_model_config(self.model_dir)
         self.seq_length = int(self.requested_seq_length or overrides.get("seq_length") or DEFAULT_SEQ_LENGTH)
-        try:
-            self.tokenizer = IceTokenizer(tokenizer_path)
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise EngineError("TokenizerInvalid", "cannot read %s: %s" % (tokenizer_path, exc))
+        self.tokenizer = load_tokenizer(tokenizer_path, IceTokenizer)
         if self.tokenizer_only:
             report("build", None, "tokenizer only: no network, checkpoint or graph compile")
             return

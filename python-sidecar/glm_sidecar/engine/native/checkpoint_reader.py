@@ -7,6 +7,7 @@ import os
 from typing import Dict, Iterator, List, Tuple
 
 from ..base import EngineError
+from ..model_files import REPULL_ADVICE
 
 # TensorProto.tensor_type strings as mindspore/train/serialization.py writes them.
 _DTYPES = {
@@ -139,13 +140,14 @@ class _LazyTensors(dict):
 _CHUNK_BYTES = 16 << 20
 
 
-def _pread_into(fd: int, view, offset: int) -> None:
+def _pread_into(fd: int, view, offset: int, path: str) -> None:
     done = 0
     while done < len(view):
         got = os.preadv(fd, [view[done:]], offset + done) if hasattr(os, "preadv") else _pread_copy(fd, view, done,
                                                                                                     offset)
         if got <= 0:
-            raise EngineError("CheckpointInvalid", "the checkpoint ended early at byte %d" % (offset + done))
+            raise EngineError("CheckpointInvalid", "%s ends at byte %d, before the tensors its index lists; it may be "
+                              "cut short: %s" % (path, offset + done, REPULL_ADVICE))
         done += got
 
 
@@ -170,7 +172,7 @@ class CheckpointFile(object):
 
     def _index(self) -> Dict[str, TensorEntry]:
         if self._map is None:
-            raise EngineError("CheckpointInvalid", "%s is empty" % self.path)
+            raise EngineError("CheckpointInvalid", "%s is empty: %s" % (self.path, REPULL_ADVICE))
         buf = memoryview(self._map)
         end = self.size
         if end >= 17 and bytes(buf[end - 17:end - 10]) == _CRC_MARK:
@@ -198,7 +200,7 @@ class CheckpointFile(object):
             return dict((name, TensorEntry(dims, dtype, spans)) for name, dims, dtype, spans in grouped)
         except (ValueError, IndexError, UnicodeDecodeError) as exc:
             raise EngineError("CheckpointInvalid", "%s is not a readable MindSpore checkpoint (%s); it may be "
-                              "truncated or corrupt: run glm-chat pull again" % (self.path, exc))
+                              "cut short or corrupt: %s" % (self.path, exc, REPULL_ADVICE))
         finally:
             buf.release()
 
@@ -219,18 +221,18 @@ class CheckpointFile(object):
         for start, stop in entry.spans:
             count = (stop - start) // raw.itemsize
             if raw == out.dtype:
-                _pread_into(fd, memoryview(flat[pos:pos + count]).cast("B"), start)
+                _pread_into(fd, memoryview(flat[pos:pos + count]).cast("B"), start, self.path)
             else:
                 step = max(1, _CHUNK_BYTES // raw.itemsize)
                 chunk = np.empty((min(step, count),), raw)
                 for first in range(0, count, step):
                     n = min(step, count - first)
-                    _pread_into(fd, memoryview(chunk[:n]).cast("B"), start + first * raw.itemsize)
+                    _pread_into(fd, memoryview(chunk[:n]).cast("B"), start + first * raw.itemsize, self.path)
                     flat[pos + first:pos + first + n] = _values(chunk[:n], entry)
             pos += count
         if pos != flat.size:
-            raise EngineError("CheckpointInvalid", "%s: %s holds %d values, its shape says %d"
-                              % (self.path, name, pos, flat.size))
+            raise EngineError("CheckpointInvalid", "%s: %s holds %d values, its shape says %d; it may be corrupt: %s"
+                              % (self.path, name, pos, flat.size, REPULL_ADVICE))
         return out
 
     def close(self) -> None:
