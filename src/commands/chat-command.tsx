@@ -1,4 +1,5 @@
 // `glm-chat [options]`: the chat in Ink, or one question (-p, stdin, --json, --dry-run); offers to pull missing model files first.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CommanderError } from "commander";
 import { render } from "ink";
@@ -6,9 +7,9 @@ import { ConversationFiles } from "../chat/conversation-files.ts";
 import { FileInputHistory } from "../chat/input-history-store.ts";
 import type { ChatRound } from "../chat/prompt.ts";
 import { SessionStore } from "../chat/session-store.ts";
-import type { AppPaths } from "../config/paths.ts";
+import { appPaths, type AppPaths } from "../config/paths.ts";
 import type { ModelError } from "../model/errors.ts";
-import { checkModelFiles } from "../model/model-files.ts";
+import { checkModelFiles, defaultModelDir } from "../model/model-files.ts";
 import { versionReport } from "../python-env/version-report.ts";
 import { App } from "../ui/App.tsx";
 import { parseCliOptions, type CliOptions, type SubcommandSummary } from "./cli-options.ts";
@@ -55,6 +56,8 @@ async function ensureModelFiles(options: CliOptions, interactiveTerminal: boolea
     return 0;
   } catch (error) {
     if (!interactiveTerminal || (error as ModelError).code !== "MODEL_FILE_MISSING") throw error;
+    // A --model-dir that does not exist is more likely a typo than a wish for 13.4 GB there: say so, download nothing.
+    if (!existsSync(options.modelDir) && options.modelDir !== defaultModelDir(appPaths().dataDir)) throw error;
     // Only what is missing: the ways forward come from the pull, and only if it fails.
     process.stderr.write(`glm-chat: ${(error as Error).message.split("\n")[0]}\n\n`);
   }

@@ -1,7 +1,7 @@
 // glm-chat's command-line options, defined once for the chat and serve (commander); flags win over GLM_CHAT_* environment variables.
-import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { AppPaths } from "../config/paths.ts";
+import { defaultModelDir } from "../model/model-files.ts";
 
 export type EngineChoice = "auto" | "mindformers" | "native" | "fake";
 
@@ -58,7 +58,7 @@ const num = (name: string) => (value: string) => {
 export function addGlmChatOptions(program: Command, paths: AppPaths): Command {
   return program
     .addOption(new Option("--model-dir <dir>", "directory holding glm_6b.ckpt and ice_text.model")
-      .env("GLM_CHAT_MODEL_DIR").default(join(paths.dataDir, "models", "glm-6b")))
+      .env("GLM_CHAT_MODEL_DIR").default(defaultModelDir(paths.dataDir)))
     .addOption(new Option("--device <target>", "MindSpore device target (auto: Ascend, else a GPU MindSpore runs on, else CPU)")
       .choices(["auto", "Ascend", "GPU", "CPU"]).env("GLM_CHAT_DEVICE").default("auto"))
     .addOption(new Option("--device-id <n>", "device index").argParser(int("--device-id")).default(0))

@@ -1,5 +1,6 @@
 // The programmatic pull: find or download every model file, verified, into the model dir (used by `glm-chat pull` and start-up).
-import { access, constants, mkdir } from "node:fs/promises";
+import { access, constants, mkdir, rmdir } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { Dispatcher } from "undici";
 import { checkDiskSpace, freeBytes as statfsFreeBytes, type FreeBytes } from "./disk-space.ts";
 import { fsError } from "./errors.ts";
@@ -48,12 +49,21 @@ export interface PullResult {
   plan: PullPlan;
 }
 
-async function ensureWritableDir(dir: string): Promise<void> {
+/** Makes `dir` if needed; resolves with the first folder this made (undefined when it was all there). */
+async function ensureWritableDir(dir: string): Promise<string | undefined> {
   try {
-    await mkdir(dir, { recursive: true });
+    const made = await mkdir(dir, { recursive: true });
     await access(dir, constants.W_OK);
+    return made;
   } catch (err) {
     throw fsError(err, `preparing the model dir ${dir}`);
+  }
+}
+
+/** After a pull that wrote nothing (declined, failed, cancelled): removes the folders it made, as long as they are empty. */
+async function removeEmptyDirsMade(dir: string, firstMade: string): Promise<void> {
+  for (let d = dir; ; d = dirname(d)) {
+    if (!(await rmdir(d).then(() => true, () => false)) || d === firstMade || dirname(d) === d) return;
   }
 }
 
@@ -77,7 +87,7 @@ export async function pullModelFiles(options: PullOptions, onEvent: (event: Pull
   const signal = options.signal ?? new AbortController().signal;
   const how = options.foundFiles ?? "link";
   const mirrors = (options.mirrors ?? []).map(parseMirror);
-  await ensureWritableDir(options.modelDir);
+  const madeDir = await ensureWritableDir(options.modelDir);
   const ownDispatcher = options.dispatcher ? null : createDispatcher(env);
   const ctx: PlanContext = {
     modelDir: options.modelDir,
@@ -125,6 +135,10 @@ export async function pullModelFiles(options: PullOptions, onEvent: (event: Pull
       onEvent({ type: "done", file, path, action, integrity, integrity_note, digest: rf.expect.digest, verify_ms: 0 });
     }
     return { plan };
+  } catch (err) {
+    // A pull that wrote nothing (declined, offline, a mistyped --model-dir) leaves no empty folder behind.
+    if (madeDir) await removeEmptyDirsMade(options.modelDir, madeDir);
+    throw err;
   } finally {
     await ownDispatcher?.destroy();
   }

@@ -134,6 +134,16 @@ describe("disk and directory errors", () => {
     expect((await stat(join(dir, "model.bin"))).size).toBe(SIZE);
   });
 
+  it("leaves no folder behind when the download is declined or no source answers", async () => {
+    const nested = join(root, "typo", "glm-6b");
+    const declined = await failure(pullModelFiles({ ...options(), modelDir: nested, confirm: async () => false }));
+    expect(declined.code).toBe("DOWNLOAD_CANCELLED");
+    expect(await readdir(root)).toEqual([]);
+    const port = await closedPort();
+    await failure(pullModelFiles({ ...options({}, `http://127.0.0.1:${port}/x/`), modelDir: nested }));
+    expect(await readdir(root)).toEqual([]);
+  });
+
   it("cancels on abort, keeping the partial", async () => {
     const ac = new AbortController();
     server.faults = { bytesPerSecond: 2_000_000 };

@@ -1,6 +1,6 @@
 // The interactive glm-chat in a real terminal (tmux), started as the README's `npm run demo` / `npm start`, with the real sidecar on the tiny model: stream,
 // Ctrl+C (stops an answer; twice at an empty prompt quits), /retry, multi-line input, /save then --session, 40 columns. Assertions on capture-pane text.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -125,4 +125,17 @@ describe("glm-chat in tmux", () => {
     await keys("b", "C-c");
     await see("b", "EXITED 0");
   }, 120_000);
+
+  it("a mistyped --model-dir downloads nothing and leaves nothing behind; the checkpoint file itself gets its folder named", async () => {
+    const typo = join(scratch, "modles", "glm-6b");
+    await start("typo", "npm start", ["--model-dir", typo]);
+    const text = await see("typo", "EXITED 1");
+    expect(text).toContain(`model directory ${typo} does not exist: check the path`);
+    expect(text).not.toMatch(/Write .* into|GB into/);
+    expect(existsSync(join(scratch, "modles"))).toBe(false);
+
+    await start("file", "npm start", ["--model-dir", join(modelDir!, "glm_6b.ckpt")]);
+    const flat = (await see("file", "EXITED 1")).replace(/\n/g, "");
+    expect(flat).toContain(`is one of the model files, not a directory: pass the folder it is in, which holds both model files: --model-dir ${modelDir}`);
+  });
 });

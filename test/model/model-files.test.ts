@@ -1,5 +1,5 @@
 // checkModelFiles: missing files and directories are named with where they must go and the ways to get them there.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -42,11 +42,29 @@ describe("checkModelFiles", () => {
     expect(ways.split("\n").length).toBeLessThanOrEqual(7);
   });
 
-  it("says when the directory itself is missing", () => {
-    dir = join(tmpdir(), "glm-model-does-not-exist");
-    const message = errorOf(() => checkModelFiles(dir)).message;
-    expect(message).toMatch(/model directory .* does not exist; it needs: glm_6b\.ckpt, .*; ice_text\.model, /);
-    expect(message).toContain(`into ${dir}/ (mkdir -p it first)`);
+  it("says when the directory itself is missing: check the path, or download there", () => {
+    dir = mkdtempSync(join(tmpdir(), "glm-model-"));
+    const missing = join(dir, "does-not-exist");
+    const message = errorOf(() => checkModelFiles(missing)).message;
+    expect(message.split("\n")[0]).toBe(`model directory ${missing} does not exist: check the path, or download the model there (about 13.4 GB): glm-chat pull --model-dir ${missing}`);
+    expect(message).toContain(`into ${missing}/ (mkdir -p it first)`);
+  });
+
+  it("offers the folder beside a mistyped one that holds the model", () => {
+    dir = mkdtempSync(join(tmpdir(), "glm-model-"));
+    mkdirSync(join(dir, "glm-6b"));
+    for (const name of ["glm_6b.ckpt", "ice_text.model"]) writeFileSync(join(dir, "glm-6b", name), "x");
+    const message = errorOf(() => checkModelFiles(join(dir, "glm6b"))).message;
+    expect(message.split("\n")[0]).toContain(`does not exist: check the path (did you mean --model-dir ${join(dir, "glm-6b")}? it holds both files)`);
+  });
+
+  it("says a --model-dir pointing at the checkpoint is a file, and names its folder", () => {
+    dir = mkdtempSync(join(tmpdir(), "glm-model-"));
+    for (const name of ["glm_6b.ckpt", "ice_text.model"]) writeFileSync(join(dir, name), "x");
+    const error = errorOf(() => checkModelFiles(join(dir, "glm_6b.ckpt")));
+    expect(error.code).toBe("MODEL_DIR_NOT_A_DIRECTORY");
+    expect(error.message).toBe(`--model-dir ${join(dir, "glm_6b.ckpt")} is one of the model files, not a directory: pass the folder it is in, which holds both model files: --model-dir ${dir}`);
+    expect(error.message).not.toContain("13.4 GB");
   });
 
   it("accepts a directory holding both files", () => {
