@@ -96,6 +96,8 @@ class ModelWorker(object):
         else:
             result = self.engine.generate(prompt, params, job.cancelled.is_set, on_text)
         total = time.time() - started
+        # The engine's first token, whatever it decodes to (40 tokens of nothing still took their time each).
+        first_at = getattr(result, "first_token_at", None) or first["at"] or started + total
         cancelled = result is None or result.done_reason == "cancelled"
         completion = result.completion_tokens if result is not None else 0
         return {
@@ -103,6 +105,6 @@ class ModelWorker(object):
             "done_reason": "cancelled" if cancelled else result.done_reason,
             "usage": {"prompt_tokens": result.prompt_tokens if result is not None else 0,
                       "completion_tokens": completion},
-            "timings": {"first_token_ms": round(((first["at"] or time.time()) - started) * 1000, 3),
+            "timings": {"first_token_ms": round((first_at - started) * 1000, 3),
                         "total_ms": round(total * 1000, 3)},
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -235,8 +236,12 @@ def test_answers_stop_at_the_window_and_long_prompts_are_refused(native):
 
 def test_streams_text_and_reports_usage(native):
     pieces = []
+    started = time.time()
     result = native.generate(PROMPTS[0], GenerateParams(max_new_tokens=16, do_sample=False), lambda: False,
                              pieces.append)
+    ended = time.time()
+    # the engine's own first token, stamped inside the call whether or not it decoded to text
+    assert result.first_token_at is not None and started <= result.first_token_at <= ended
     tokens = run(native, native.encode(PROMPTS[0]), record=False, max_new_tokens=16, do_sample=False)[0]
     assert "".join(pieces) == native.tokenizer.decode(tokens).rstrip("\ufffd")
     assert (result.prompt_tokens, result.completion_tokens) == (len(native.encode(PROMPTS[0])), len(tokens))

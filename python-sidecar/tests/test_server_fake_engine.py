@@ -21,6 +21,20 @@ def test_handshake_stream_and_reply():
         assert reply["usage"] == {"prompt_tokens": 3, "completion_tokens": 4}
 
 
+def test_first_token_is_the_engines_first_token_even_when_the_answer_decodes_to_nothing():
+    with SidecarProcess(["--engine", "fake", "--fake-token-delay", "0.05"]) as side:
+        side.wait_ready()
+        side.send(side.shell, "generate_request", {"prompt": "<silent> a b c", "max_new_tokens": 10})
+        msgs = side.recv_until(side.shell, lambda m: m["msg_type"] == "generate_reply")
+        assert [m for m in msgs if m["msg_type"] == "token"] == []  # no visible text at all
+        reply = msgs[-1]["content"]
+        assert reply["usage"]["completion_tokens"] == 5
+        # The first token came after one 50 ms step; the 4 after it took at least 4 more (sleep never returns early).
+        # Stamped at the first visible text, first_token_ms would equal total_ms here.
+        timings = reply["timings"]
+        assert timings["total_ms"] - timings["first_token_ms"] >= 4 * 50 - 1
+
+
 def test_length_limit_and_tokenize():
     with SidecarProcess(["--engine", "fake"]) as side:
         side.wait_ready()

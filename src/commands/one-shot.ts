@@ -1,4 +1,5 @@
 // One-shot mode: one question through a ChatSession, the answer streamed out, or the prompt it would send.
+import { decodeTokensPerSecond } from "../chat/answer-speed.ts";
 import type { ChatSession, ContextInfo } from "../chat/chat-session.ts";
 import type { ConversationFiles } from "../chat/conversation-files.ts";
 import type { ChatRound } from "../chat/prompt.ts";
@@ -51,7 +52,7 @@ export async function runOneShot(session: ChatSession, query: string, options: O
   let answer = "";
   let reason: string | undefined;
   let usage = { prompt_tokens: 0, completion_tokens: 0 };
-  let timings = { first_token_ms: 0, total_ms: 0 };
+  let timings: { first_token_ms: number; total_ms: number; decode_tokens_per_s: number | null } = { first_token_ms: 0, total_ms: 0, decode_tokens_per_s: null };
   for await (const event of session.send(query, { signal: options.signal, onContext: (info) => (context = info) })) {
     if (event.type === "delta") {
       answer += event.text;
@@ -59,7 +60,9 @@ export async function runOneShot(session: ChatSession, query: string, options: O
     } else {
       reason = event.reason;
       usage = { prompt_tokens: event.usage.promptTokens, completion_tokens: event.usage.completionTokens };
-      timings = { first_token_ms: event.timings.firstTokenMs, total_ms: event.timings.totalMs };
+      const { firstTokenMs, totalMs } = event.timings;
+      const rate = decodeTokensPerSecond(event.usage.completionTokens, firstTokenMs, totalMs);
+      timings = { first_token_ms: firstTokenMs, total_ms: totalMs, decode_tokens_per_s: rate === null ? null : Math.round(rate * 100) / 100 };
       if (event.saveError) throw event.saveError;
     }
   }

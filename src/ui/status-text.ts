@@ -1,4 +1,5 @@
 // Words for the status line: the engine's state and the latest answer's speed.
+import { decodeTokensPerSecond } from "../chat/answer-speed.ts";
 import type { BackendStatus } from "../chat/backend.ts";
 import { checkExhaustive } from "./check-exhaustive.ts";
 import { formatMilliseconds } from "../util/format.ts";
@@ -36,11 +37,8 @@ export function describeBackendState(status: BackendStatus, generating: boolean)
  */
 export function describeTurnStats({ usage, timings }: TurnStats): string {
   const parts: string[] = [];
-  const decodeMs = timings.totalMs - timings.firstTokenMs;
-  if (usage.completionTokens >= 2 && decodeMs > 0) {
-    const rate = (usage.completionTokens - 1) / (decodeMs / 1000);
-    parts.push(`${rate.toFixed(1)} tok/s`);
-  }
+  const rate = decodeTokensPerSecond(usage.completionTokens, timings.firstTokenMs, timings.totalMs);
+  if (rate !== null) parts.push(`${rate.toFixed(1)} tok/s`);
   if (usage.completionTokens >= 1) parts.push(`first token ${formatMilliseconds(timings.firstTokenMs)}`);
   return parts.join(" · ");
 }

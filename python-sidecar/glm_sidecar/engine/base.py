@@ -1,6 +1,7 @@
 """The engine interface the server drives, and the values that cross it."""
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Dict, List, Optional
 
 from .text_stream import IncrementalDetokenizer
@@ -60,10 +61,24 @@ class GenerateParams(object):
 
 
 class GenerateResult(object):
-    def __init__(self, done_reason: str, prompt_tokens: int, completion_tokens: int) -> None:
+    def __init__(self, done_reason: str, prompt_tokens: int, completion_tokens: int,
+                 first_token_at: Optional[float] = None) -> None:
         self.done_reason = done_reason  # "stop" | "length" | "cancelled"
         self.prompt_tokens = prompt_tokens
         self.completion_tokens = completion_tokens
+        # time.time() when the engine had its first token, whether or not that token decodes to visible text
+        self.first_token_at = first_token_at
+
+
+class FirstTokenClock(object):
+    """Notes when an engine's first token came (`tick()` on every token); `at` is None until then."""
+
+    def __init__(self) -> None:
+        self.at = None  # type: Optional[float]
+
+    def tick(self) -> None:
+        if self.at is None:
+            self.at = time.time()
 
 
 class Engine(object):
@@ -97,7 +112,16 @@ class Engine(object):
             raise EngineError("TokenizerOnly", "this sidecar loaded only the tokenizer (--tokenizer-only); "
                               "it counts tokens but cannot answer")
         ids = self.encode(prompt)
-        return self.generate_ids(ids, params, should_stop, self.text_deltas(on_text))
+        clock = FirstTokenClock()
+        to_text = self.text_deltas(on_text)
+
+        def on_token(token_id: int) -> None:
+            clock.tick()  # the first token's time, also when its text is empty or held back
+            to_text(token_id)
+
+        result = self.generate_ids(ids, params, should_stop, on_token)
+        result.first_token_at = clock.at
+        return result
 
     def generate_ids(self, ids: List[int], params: GenerateParams, should_stop: Callable[[], bool],
                      on_token: Callable[[int], None]) -> GenerateResult:

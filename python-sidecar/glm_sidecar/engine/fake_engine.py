@@ -4,7 +4,10 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Dict
 
-from .base import Engine, GenerateParams, GenerateResult, GenerationCancelled, ProgressReport
+from .base import Engine, FirstTokenClock, GenerateParams, GenerateResult, GenerationCancelled, ProgressReport
+
+# A prompt starting with this gets an answer of tokens that decode to no visible text (as a real model's can).
+SILENT_WORD = "<silent>"
 
 
 class FakeEngine(Engine):
@@ -30,15 +33,19 @@ class FakeEngine(Engine):
                  on_text: Callable[[str], None]) -> GenerateResult:
         words = ["echo:"] + prompt.split()
         produced = 0
+        clock = FirstTokenClock()
+        silent = prompt.split()[:1] == [SILENT_WORD]
         for word in words[:params.max_new_tokens]:
             if should_stop():
-                return GenerateResult("cancelled", len(prompt.split()), produced)
+                return GenerateResult("cancelled", len(prompt.split()), produced, clock.at)
             if self.token_delay_s:
                 time.sleep(self.token_delay_s)
-            on_text(word + " ")
+            clock.tick()
+            if not silent:
+                on_text(word + " ")
             produced += 1
         reason = "length" if len(words) > params.max_new_tokens else "stop"
-        return GenerateResult(reason, len(prompt.split()), produced)
+        return GenerateResult(reason, len(prompt.split()), produced, clock.at)
 
 
 __all__ = ["FakeEngine", "GenerationCancelled"]
