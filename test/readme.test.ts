@@ -2,6 +2,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { formatBytes } from "../src/download/disk-space.ts";
+import { DEFAULT_SEQ_LENGTH, estimateMemory, GLM6B_FP16_BYTES, GLM6B_WIDTHS, inferLayers } from "../src/model/memory-estimate.ts";
 
 const root = join(import.meta.dirname, "..");
 const readme = readFileSync(join(root, "README.md"), "utf8");
@@ -23,6 +25,17 @@ const RUN_BY: Record<string, string> = {
 };
 
 describe("README", () => {
+  it("gives the model's size and memory need as the code estimates them, which Python, and what the demo's � is", () => {
+    const shape = { ckptBytes: GLM6B_FP16_BYTES, seqLength: DEFAULT_SEQ_LENGTH, ...GLM6B_WIDTHS, layers: inferLayers(GLM6B_FP16_BYTES) };
+    const flat = readme.replace(/\s+/g, " ");
+    expect(flat).toContain(`${formatBytes(GLM6B_FP16_BYTES)} (\`glm_6b.ckpt\`)`);
+    expect(flat).toContain(`${formatBytes(estimateMemory(shape, "Ascend", "auto").deviceBytes)} of NPU/GPU memory`);
+    expect(flat).toContain(`${formatBytes(estimateMemory(shape, "CPU", "float16").hostBytes)} of RAM on CPU with \`--precision float16\``);
+    expect(flat).toContain(`(${formatBytes(estimateMemory(shape, "CPU", "float32").hostBytes)} in float32)`);
+    expect(flat).toMatch(/Python 3\.9–3\.11 with `venv`, where glm-chat installs MindSpore 2\.7\.2 itself, or 3\.7\+ with MindSpore already installed/);
+    expect(flat).toMatch(/half a character shows as "�"/);
+  });
+
   it("Quick start holds exactly two commands: the chat and every test", () => {
     const block = /## Quick start[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
     const commands = block.trim().split("\n").map((line) => line.replace(/\s+#.*$/, "").trim());
