@@ -7,6 +7,7 @@ import { runPull } from "./commands/pull-command.ts";
 import { runServe } from "./commands/serve-command.ts";
 import { SERVE_DESCRIPTION } from "./commands/serve-options.ts";
 import { startBackend } from "./commands/start-backend.ts";
+import { npmBannerNote } from "./config/npm-banner.ts";
 import { appPaths } from "./config/paths.ts";
 import { ModelError } from "./model/errors.ts";
 import { SidecarError } from "./sidecar/errors.ts";
@@ -22,6 +23,8 @@ const SUBCOMMANDS: readonly (SubcommandSummary & { run(argv: string[]): Promise<
 ];
 
 async function main(argv: string[]): Promise<number> {
+  const bannerNote = npmBannerNote(argv, process.env);
+  if (bannerNote) process.stderr.write(bannerNote);
   const subcommand = SUBCOMMANDS.find((c) => c.name === argv[0]);
   if (subcommand) return subcommand.run(argv.slice(1));
   return runChat(argv, appPaths(), SUBCOMMANDS, (options) => (parsedOptions = options));

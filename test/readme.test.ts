@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { formatBytes } from "../src/download/disk-space.ts";
+import { formatBytes } from "../src/util/format.ts";
 import { DEFAULT_SEQ_LENGTH, estimateMemory, GLM6B_FP16_BYTES, GLM6B_WIDTHS, inferLayers } from "../src/model/memory-estimate.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -15,6 +15,7 @@ const RUN_BY: Record<string, string> = {
   "npm run demo": "test/e2e/tui-tmux.test.ts",
   "npm start": "test/e2e/tui-tmux.test.ts",
   "npm start --": "test/e2e/tui-tmux.test.ts",
+  "npm start --silent --": "test/doctor/doctor-cli.test.ts",
   "glm-chat": "test/e2e/package-install.test.ts (the installed command)",
   "glm-chat pull": "test/commands/pull-subcommand.test.ts",
   "glm-chat doctor": "test/commands/doctor/doctor-cli.test.ts",

@@ -64,4 +64,15 @@ describe("glm-chat doctor --json", () => {
     expect(heads).toEqual(["HEAD /glm/ice_text.model"]);
     expect(result.exitCode).toBe(report.ok ? 0 : 1);
   }, 120_000);
+
+  it("`npm start --silent -- doctor --json` prints only the JSON; without --silent, stderr names npm's banner and that form", async () => {
+    const env = { NO_PROXY: "127.0.0.1", GLM_CHAT_MIRROR: "", GLM_CHAT_SEQ_LENGTH: "128" };
+    const silent = await execa("npm", ["start", "--silent", "--", "doctor", "--json", "--offline", "--python", python, "--model-dir", modelDir, "--device", "CPU"], { reject: false, env });
+    expect((JSON.parse(silent.stdout) as Report).checks.length).toBeGreaterThan(5);
+    expect(silent.stderr).not.toContain("npm printed");
+    const plain = await execa("npm", ["start", "--", "pull", "--json", "--help"], { reject: false, env });
+    expect(plain.stdout).toContain("> glm-chat@");
+    expect(plain.stderr).toContain(`glm-chat: npm printed its "> glm-chat start" lines on stdout ahead of this JSON; for the JSON alone run`);
+    expect(plain.stderr).toContain("npm start --silent -- pull --json --help");
+  }, 120_000);
 });
