@@ -7,6 +7,8 @@ import { checkSessionName, SessionError, SessionStore, timestampSessionName, typ
 export class ConversationFiles {
   #name: string;
   #createdAt: string | undefined;
+  /** The name is a timestamp glm-chat made up, not one the user chose: /save NAME moves the file instead of copying. */
+  #autoNamed: boolean;
 
   /** `name`: the session to save into (a new timestamp name when left out). */
   constructor(
@@ -14,6 +16,7 @@ export class ConversationFiles {
     name?: string,
   ) {
     this.#name = name === undefined ? this.#freshName() : checkSessionName(name);
+    this.#autoNamed = name === undefined;
   }
 
   /** A timestamp name no saved session has yet. */
@@ -36,17 +39,24 @@ export class ConversationFiles {
     this.store.save(this.#name, history, this.#createdAt);
   }
 
-  /** /save [NAME]: saves under NAME and keeps saving there; refuses another conversation's name. */
-  saveAs(history: readonly ChatRound[], name = this.#name): string {
+  /**
+   * /save [NAME]: saves under NAME and keeps saving there; refuses another conversation's name. A conversation
+   * autosaved under a made-up timestamp name moves to NAME (`moved` names the file it replaces); a named one is copied.
+   */
+  saveAs(history: readonly ChatRound[], name = this.#name): { path: string; moved: string | undefined } {
     checkSessionName(name);
-    if (name !== this.#name && this.store.exists(name)) {
+    const previous = this.#name;
+    if (name !== previous && this.store.exists(name)) {
       throw new SessionError("SESSION_EXISTS", `A session "${name}" already exists; /load ${name} to continue it, or pick another name.`);
     }
-    if (name !== this.#name) this.#createdAt = undefined;
+    if (name !== previous && !this.#autoNamed) this.#createdAt = undefined;
     this.#name = name;
     this.#createdAt ??= new Date().toISOString();
     this.store.save(name, history, this.#createdAt);
-    return this.store.pathOf(name);
+    const moved = name !== previous && this.#autoNamed && this.store.exists(previous) ? previous : undefined;
+    if (moved) this.store.remove(moved);
+    this.#autoNamed = false;
+    return { path: this.store.pathOf(name), moved };
   }
 
   /** /load NAME and --session NAME: the saved rounds; later turns are saved into NAME. */
@@ -54,6 +64,7 @@ export class ConversationFiles {
     const file = this.store.load(name);
     this.#name = name;
     this.#createdAt = file.created_at;
+    this.#autoNamed = false;
     return file.rounds;
   }
 
@@ -62,6 +73,7 @@ export class ConversationFiles {
     if (!this.store.exists(name)) {
       this.#name = checkSessionName(name);
       this.#createdAt = undefined;
+      this.#autoNamed = false;
       return [];
     }
     return this.load(name);
@@ -71,6 +83,7 @@ export class ConversationFiles {
   startNew(): void {
     this.#name = this.#freshName();
     this.#createdAt = undefined;
+    this.#autoNamed = true;
   }
 
   list(): SessionSummary[] {

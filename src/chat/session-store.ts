@@ -130,6 +130,11 @@ export class SessionStore {
     }
   }
 
+  /** Deletes a saved session's file (nothing when there is none). */
+  remove(name: string): void {
+    rmSync(this.pathOf(name), { force: true });
+  }
+
   exists(name: string): boolean {
     try {
       readFileSync(this.pathOf(name));

@@ -57,6 +57,8 @@ export class SidecarBackend implements ChatBackend {
     if (this.failuresInARow >= MAX_RESTARTS_IN_A_ROW) {
       return Promise.reject(new SidecarError("TOO_MANY_RESTARTS", `the engine failed ${this.failuresInARow} times in a row; not restarting it`));
     }
+    // "starting" at once: the sidecar's own first status comes only after its sockets and launch plan are ready.
+    if (!this.starting) this.setStatus({ state: "starting", detail: "starting the engine", stderrTail: undefined });
     this.starting ??= Sidecar.start(this.launch, (s) => this.setStatus({ ...s, stderrTail: undefined }))
       .then((sidecar) => {
         this.sidecar = sidecar;

@@ -1,6 +1,6 @@
 // The chat screen: transcript, in-flight answer, crash panel, prompt and status line.
 // Render it with Ink's `exitOnCtrlC: false`: App handles Ctrl+C itself (stop answer / clear / exit).
-import { useCallback, useMemo, useReducer, useRef } from "react";
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { Box, Text } from "ink";
 import type { ChatBackend } from "../chat/backend.ts";
 import type { ChatSession } from "../chat/chat-session.ts";
@@ -8,7 +8,7 @@ import { completeCommandName, parseChatInput } from "../chat/commands.ts";
 import type { ConversationFiles } from "../chat/conversation-files.ts";
 import { MemoryInputHistory, type InputHistoryStore } from "../chat/input-history-store.ts";
 import { checkExhaustive } from "./check-exhaustive.ts";
-import { chatViewReducer, initialChatViewState, type LiveFit, type TranscriptItem } from "./chat-view-state.ts";
+import { chatViewReducer, initialChatViewState, roundsAsTranscript, type LiveFit, type TranscriptItem } from "./chat-view-state.ts";
 import { CommandHints } from "./CommandHints.tsx";
 import { CrashPanel } from "./CrashPanel.tsx";
 import { LoadingPanel } from "./LoadingPanel.tsx";
@@ -56,15 +56,17 @@ export interface AppProps {
   inputHistory?: InputHistoryStore;
 }
 
-export function App({ session, backend, onExit, modelLabel, noColor = false, files, startNotes = [], inputHistory }: AppProps) {
+export function App({ session, backend, onExit: exitNow, modelLabel, noColor = false, files, startNotes = [], inputHistory }: AppProps) {
+  // Leaving draws one last frame without the command hints (they would stay on the screen), then exits.
+  const [leaving, setLeaving] = useState<number | undefined>(undefined);
+  const onExit = useCallback((code: number) => setLeaving((now) => now ?? code), []);
+  useEffect(() => {
+    if (leaving !== undefined) exitNow(leaving);
+  }, [leaving, exitNow]);
   // A continued session shows its earlier rounds under the start notes.
   const [state, dispatch] = useReducer(chatViewReducer, undefined, () => {
     const notes: TranscriptItem[] = startNotes.map((text) => ({ kind: "note", text }));
-    const rounds = session.history.flatMap((r): TranscriptItem[] => [
-      { kind: "user", text: r.query },
-      { kind: "answer", text: r.answer, end: r.interrupted ? "stopped" : "complete" },
-    ]);
-    return chatViewReducer(initialChatViewState(modelLabel), { type: "append", items: [...notes, ...rounds] });
+    return chatViewReducer(initialChatViewState(modelLabel), { type: "append", items: [...notes, ...roundsAsTranscript(session.history)] });
   });
   const status = useBackendStatus(backend);
   const size = useTerminalSize();
@@ -105,10 +107,14 @@ export function App({ session, backend, onExit, modelLabel, noColor = false, fil
         case "clear":
           session.clear();
           files?.startNew();
-          return echo({ kind: "note", text: `Conversation cleared; the next question starts afresh${files ? ` (saved as "${files.name}")` : ""}.` });
+          return echo({ kind: "note", text: `Conversation cleared; the next question starts afresh${files ? `, saved as "${files.name}" from its first answer` : ""}.` });
+        case "load": {
+          const item = runSessionCommand(input, session, files);
+          const replay = item.kind === "note" ? roundsAsTranscript(session.history) : [];
+          return dispatch({ type: "append", items: [{ kind: "user", text: line.trim() }, item, ...replay] });
+        }
         case "set":
         case "save":
-        case "load":
         case "sessions":
         case "export":
           return echo(runSessionCommand(input, session, files));
@@ -160,7 +166,7 @@ export function App({ session, backend, onExit, modelLabel, noColor = false, fil
           {loading && <LoadingPanel status={status} />}
           <Box flexDirection="column" marginTop={1}>
             <PromptInput prompt={prompt} busy={busy} />
-            {!busy && <CommandHints line={prompt.text} />}
+            {!busy && leaving === undefined && <CommandHints line={prompt.text} />}
             {quit.armed && <Text color={themeFor(noColor).warning}>Press Ctrl+C again to quit (Ctrl+D or /exit quit at once)</Text>}
             <StatusLine status={status} turn={!state.pending ? "none" : state.pending.stopping ? "stopping" : "streaming"} stats={state.lastStats} context={state.context} />
           </Box>

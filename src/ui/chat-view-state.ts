@@ -1,5 +1,6 @@
 // The chat screen's state as a pure reducer: the finished transcript and the one in-flight answer.
 import type { ContextInfo, TurnEvent } from "../chat/chat-session.ts";
+import type { ChatRound } from "../chat/prompt.ts";
 import { findAnswerCut } from "./answer-split.ts";
 import { checkExhaustive } from "./check-exhaustive.ts";
 
@@ -136,4 +137,12 @@ export function chatViewReducer(state: ChatViewState, action: ChatViewAction): C
     default:
       return checkExhaustive(action);
   }
+}
+
+/** Saved rounds as the transcript shows them: a continued session (--session, /load) replays its turns. */
+export function roundsAsTranscript(rounds: readonly ChatRound[]): TranscriptItem[] {
+  return rounds.flatMap((r): TranscriptItem[] => [
+    { kind: "user", text: r.query },
+    { kind: "answer", text: r.answer, end: r.interrupted ? "stopped" : "complete" },
+  ]);
 }

@@ -7,6 +7,8 @@ import type { TranscriptItem } from "./chat-view-state.ts";
 
 type SessionCommand = Extract<ChatInput, { kind: "set" | "save" | "load" | "sessions" | "export" }>;
 
+const rounds = (n: number): string => `${n} ${n === 1 ? "round" : "rounds"}`;
+
 function errorItem(error: unknown): TranscriptItem {
   const code = (error as { code?: unknown } | null)?.code;
   return { kind: "error", message: error instanceof Error ? error.message : String(error), code: typeof code === "string" ? code : undefined };
@@ -17,7 +19,7 @@ function listSessions(files: ConversationFiles): string {
   if (sessions.length === 0) return `No saved sessions yet (they go to ${files.store.dir}).`;
   const rows = sessions.map((s) => {
     const mark = s.name === files.name ? "*" : " ";
-    const detail = s.rounds === undefined ? "unreadable" : `${s.rounds} ${s.rounds === 1 ? "round" : "rounds"} · ${s.updatedAt?.slice(0, 16).replace("T", " ")}`;
+    const detail = s.rounds === undefined ? "unreadable" : `${rounds(s.rounds)} · ${s.updatedAt?.slice(0, 16).replace("T", " ")}`;
     return `${mark} ${s.name.padEnd(22)} ${detail}`;
   });
   return [`Saved sessions (${files.store.dir}); * = this one:`, ...rows].join("\n");
@@ -35,19 +37,20 @@ export function runSessionCommand(input: SessionCommand, session: ChatSession, f
     if (!files) return { kind: "error", message: "Sessions are not available here.", code: undefined };
     switch (input.kind) {
       case "save": {
-        const path = files.saveAs(session.history, input.name);
-        return { kind: "note", text: `Saved as "${files.name}" (${path}); later turns are saved there too.` };
+        const { path, moved } = files.saveAs(session.history, input.name);
+        const was = moved ? ` It replaces "${moved}", the name it had.` : "";
+        return { kind: "note", text: `Saved as "${files.name}" (${path}); later turns are saved there too.${was}` };
       }
       case "load": {
-        const rounds = files.load(input.name);
-        session.replaceHistory(rounds);
-        return { kind: "note", text: `Loaded "${input.name}": ${rounds.length} ${rounds.length === 1 ? "round" : "rounds"}; the next question continues it.` };
+        const loaded = files.load(input.name);
+        session.replaceHistory(loaded);
+        return { kind: "note", text: `Loaded "${input.name}": ${rounds(loaded.length)}, shown below; the next question continues it.` };
       }
       case "sessions":
         return { kind: "note", text: listSessions(files) };
       case "export": {
         const path = files.exportTo(input.file, session.history);
-        return { kind: "note", text: `Exported ${session.history.length} rounds to ${path}.` };
+        return { kind: "note", text: `Exported ${rounds(session.history.length)} to ${path}.` };
       }
     }
   } catch (error) {

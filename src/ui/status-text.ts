@@ -12,7 +12,8 @@ export function describeBackendState(status: BackendStatus, generating: boolean)
     case "starting":
       return withDetail("starting");
     case "loading": {
-      // "loading compile 40%: detail" when the sidecar reports its phase and progress.
+      // The supervisor's detail already starts with the phase and its percent ("checkpoint 40% (5.2 GB)"): once.
+      if (status.phase && status.detail?.startsWith(status.phase)) return `loading ${status.detail}`;
       const percent = status.progress === undefined ? "" : ` ${Math.round(status.progress * 100)}%`;
       return withDetail(status.phase ? `loading ${status.phase}${percent}` : "loading");
     }

@@ -94,6 +94,27 @@ describe("App sessions", () => {
     await app.see("SESSION_EXISTS");
   });
 
+  it("/save moves an autosaved, unnamed conversation; /load shows the loaded turns; /clear and /export say it right", async () => {
+    const store = new SessionStore(join(dir, "sessions"));
+    store.save("older", [{ query: "an older question", answer: "an older answer" }]);
+    const files = new ConversationFiles(store);
+    const auto = files.name;
+    const app = renderApp(undefined, { files });
+    app.backend.reply("answer one");
+    await app.ask("question one");
+    await app.see("answer one");
+    expect(store.exists(auto)).toBe(true);
+    await app.ask("/save kept");
+    await app.see("replaces", `"${auto}", the name it had.`);
+    expect(store.list().map((x) => x.name).sort()).toEqual(["kept", "older"]);
+    await app.ask("/export " + join(dir, "one.md"));
+    await app.see("Exported 1 round to");
+    await app.ask("/clear");
+    await app.see("the next question starts afresh, saved as", "from its");
+    await app.ask("/load older");
+    await app.see('Loaded "older": 1 round, shown below', "an older question", "an older answer");
+  });
+
   it("shows start notes under the banner", async () => {
     const app = renderApp(undefined, { startNotes: ['Continuing session "work": 3 rounds.'] });
     await app.see("glm-chat · ChatGLM-6B", 'Continuing session "work": 3 rounds.');

@@ -109,7 +109,11 @@ describe("App", () => {
     await app.ask("stop");
     await waitFor(() => expect(app.onExit).toHaveBeenCalledWith(0));
     const other = renderApp();
+    // As the CLI does: unmount as soon as the app asks to exit; the last frame must not keep /exit's hint.
+    other.onExit.mockImplementation(() => other.unmount());
     await other.ask("/exit");
     await waitFor(() => expect(other.onExit).toHaveBeenCalledWith(0));
+    expect(other.frame()).not.toContain("/exit");
+    expect(other.frame()).not.toMatch(/\/quit/);
   });
 });

@@ -8,6 +8,10 @@ describe("describeBackendState", () => {
     [{ state: "starting" }, false, "starting"],
     [{ state: "loading", detail: "shard 2/8" }, false, "loading: shard 2/8"],
     [{ state: "loading" }, true, "loading"],
+    // The supervisor's detail names the phase itself: said once, not "loading checkpoint 0%: checkpoint 0%".
+    [{ state: "loading", phase: "checkpoint", progress: 0, detail: "checkpoint 0%" }, false, "loading checkpoint 0%"],
+    [{ state: "loading", phase: "import", detail: "import (mindspore)" }, false, "loading import (mindspore)"],
+    [{ state: "crashed", detail: "CheckpointInvalid: …", restartable: false }, false, "model not loaded"],
     [{ state: "ready" }, false, "ready"],
     [{ state: "ready" }, true, "generating"],
     [{ state: "busy" }, false, "generating"],

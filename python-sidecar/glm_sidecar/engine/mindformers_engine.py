@@ -93,7 +93,7 @@ class MindFormersEngine(Engine):
         elapsed = max(time.time() - started, 1e-6)
         report("checkpoint", 1.0, "%.1f MB at %.1f MB/s" % (size / 1e6, size / 1e6 / elapsed))
 
-        report("compile", None, "first run compiles the prefill and decode graphs")
+        report("compile", None, "the prefill and decode graphs")
         self.generate("warm up", GenerateParams(max_new_tokens=2, do_sample=False), lambda: False, lambda _t: None)
         report("warmup", None, "a second run reuses the compiled graphs")
         self.generate("warm up", GenerateParams(max_new_tokens=2, do_sample=False), lambda: False, lambda _t: None)
