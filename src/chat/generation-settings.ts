@@ -50,7 +50,7 @@ const BOOLEANS: Record<string, boolean> = { on: true, true: true, yes: true, "1"
 
 /** The /set names, as the wire and ChatGLM's generate() spell them. */
 export const SETTINGS: Readonly<Record<string, SettingSpec>> = {
-  temperature: { key: "temperature", hint: "a number above 0, e.g. 0.95", parse: number((n) => n > 0) },
+  temperature: { key: "temperature", hint: "a number above 0, e.g. 0.95 (greedy on: always the likeliest token)", parse: number((n) => n > 0) },
   top_p: { key: "topP", hint: "a number above 0 and at most 1, e.g. 0.7", parse: number((n) => n > 0 && n <= 1) },
   top_k: { key: "topK", hint: "a whole number, 0 = off", parse: integer((n) => n >= 0) },
   max_new_tokens: { key: "maxNewTokens", hint: "a whole number of at least 1", parse: integer((n) => n >= 1) },
@@ -63,15 +63,24 @@ export const SETTINGS: Readonly<Record<string, SettingSpec>> = {
   greedy: { key: "greedy", hint: "on or off", parse: (v) => BOOLEANS[v.toLowerCase()] },
 };
 
-/** The settings with `name` set to `value`; throws SettingError with words for the user. */
-export function applySetting(settings: GenerationSettings, name: string, value: string): GenerationSettings {
+/**
+ * One setting's value from text, checked against the engine's limits (docs/protocol.md's generate_request), as
+ * `/set` and the command-line options both take it; throws SettingError naming `label` and the allowed range.
+ */
+export function parseSettingValue(name: string, value: string, label = name): number | boolean | undefined {
   const spec = Object.hasOwn(SETTINGS, name) ? SETTINGS[name] : undefined;
   if (!spec) throw new SettingError("SETTING_UNKNOWN", `Unknown setting ${name}. Settings: ${Object.keys(SETTINGS).join(", ")}.`);
   const parsed = spec.parse(value.trim());
   if (parsed === undefined && !(spec.key === "seed" && value.trim() === "random")) {
-    throw new SettingError("SETTING_INVALID", `${name} must be ${spec.hint}; got ${JSON.stringify(value)}.`);
+    throw new SettingError("SETTING_INVALID", `${label} must be ${spec.hint}; got ${JSON.stringify(value)}.`);
   }
-  return { ...settings, [spec.key]: parsed };
+  return parsed as number | boolean | undefined;
+}
+
+/** The settings with `name` set to `value`; throws SettingError with words for the user. */
+export function applySetting(settings: GenerationSettings, name: string, value: string): GenerationSettings {
+  const parsed = parseSettingValue(name, value);
+  return { ...settings, [SETTINGS[name]!.key]: parsed };
 }
 
 /** "temperature 0.95" lines, for `/set` alone. */

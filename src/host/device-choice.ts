@@ -77,8 +77,16 @@ export async function resolveDevice(
   if (choice.target === "GPU" && input.device === "GPU" && input.loadsModel && input.python) {
     // --device GPU: what would make MindSpore fall back to CPU (or refuse GPU) is said now, with the fix.
     const cuda = await gpuFacts(probes, input.python);
+    if (cuda && cuda.gpus.length === 0) {
+      // No GPU at all: the cause and the way on, not the CUDA library advice that would matter only with one.
+      throw new DeviceChoiceError("DEVICE_GPU_NOT_READY", `--device GPU, but this machine shows no NVIDIA GPU (${cuda.smiError ?? "nvidia-smi lists none"}): ` +
+        "use --device CPU (or --device auto, which picks what is there), or run where a GPU is visible (in Docker: --gpus all)");
+    }
     const blockers = cuda ? gpuBlockers(cuda, input.python, input.deviceId) : [];
-    if (blockers.length) throw new DeviceChoiceError("DEVICE_GPU_NOT_READY", `--device GPU, but MindSpore cannot use this GPU:\n  ${blockers.join("\n  ")}\n(glm-chat doctor --device GPU shows every GPU fact)`);
+    if (blockers.length) {
+      throw new DeviceChoiceError("DEVICE_GPU_NOT_READY", `--device GPU, but MindSpore cannot use this GPU:\n  ${blockers.join("\n  ")}\n` +
+        "Meanwhile --device CPU works; glm-chat doctor --device GPU shows every GPU fact.");
+    }
   }
   if (choice.target === "CPU" && input.loadsModel) {
     const precision = input.engine === "mindformers" ? "auto" : input.precision;

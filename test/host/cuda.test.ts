@@ -75,6 +75,26 @@ describe("a GPU box with the CUDA 11 libraries from pip and no toolkit", () => {
   }, 60_000);
 });
 
+describe("--device GPU where there is no GPU", () => {
+  it("says so first and offers --device CPU, without the CUDA library advice", async () => {
+    const box = makeFakeCudaBox({ pip: [], driver: false });
+    const cuda = { ...(await facts(box)), gpus: [], smiError: "nvidia-smi not found" };
+    const input = { device: "GPU" as const, deviceId: 0, modelDir: box.root, loadsModel: true, force: false, python: box.python };
+    const error = (await resolveDevice(input, { run: runCommand, davinci: async () => [], cuda: async () => cuda }).catch((e: unknown) => e)) as DeviceChoiceError;
+    expect(error.code).toBe("DEVICE_GPU_NOT_READY");
+    expect(error.message).toBe("--device GPU, but this machine shows no NVIDIA GPU (nvidia-smi not found): use --device CPU (or --device auto, " +
+      "which picks what is there), or run where a GPU is visible (in Docker: --gpus all)");
+  }, 60_000);
+
+  it("a GPU MindSpore cannot use gets its blockers, then --device CPU", async () => {
+    const box = makeFakeCudaBox({ pip: [], driver: false });
+    const cuda = await facts(box);
+    const input = { device: "GPU" as const, deviceId: 0, modelDir: box.root, loadsModel: true, force: false, python: box.python };
+    const error = (await resolveDevice(input, { run: runCommand, davinci: async () => [], cuda: async () => cuda }).catch((e: unknown) => e)) as Error;
+    expect(error.message.split("\n").at(-1)).toBe("Meanwhile --device CPU works; glm-chat doctor --device GPU shows every GPU fact.");
+  }, 60_000);
+});
+
 describe("a GPU box without the libraries", () => {
   it("with no CUDA_HOME: no plugin loads, and the fix is a toolkit or the one-line pip install", async () => {
     const box = makeFakeCudaBox({ pip: [], driver: false });
