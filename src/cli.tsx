@@ -7,7 +7,7 @@ import { runPull } from "./commands/pull-command.ts";
 import { runServe } from "./commands/serve-command.ts";
 import { SERVE_DESCRIPTION } from "./commands/serve-options.ts";
 import { startBackend } from "./commands/start-backend.ts";
-import { npmBannerNote } from "./config/npm-banner.ts";
+import { npmBannerNote } from "./config/invocation.ts";
 import { appPaths } from "./config/paths.ts";
 import { ModelError } from "./model/errors.ts";
 import { SidecarError } from "./sidecar/errors.ts";

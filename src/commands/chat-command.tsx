@@ -61,7 +61,7 @@ async function ensureModelFiles(options: CliOptions, interactiveTerminal: boolea
     // Only what is missing: the ways forward come from the pull, and only if it fails.
     process.stderr.write(`glm-chat: ${(error as Error).message.split("\n")[0]}\n\n`);
   }
-  const code = await runPull(["--model-dir", options.modelDir, ...(options.yes ? ["--yes"] : [])], consoleIo());
+  const code = await runPull(["--model-dir", options.modelDir, ...(options.yes ? ["--yes"] : [])], { ...consoleIo(), label: "glm-chat" });
   if (code === 0) checkModelFiles(options.modelDir);
   return code;
 }

@@ -19,6 +19,8 @@ export interface PullIo {
   /** For the confirmation question; process.stdin when absent. */
   stdin?: NodeJS.ReadableStream;
   env?: NodeJS.ProcessEnv;
+  /** What error lines start with: "glm-chat pull" (the default), or "glm-chat" when the chat's start-up pulls. */
+  label?: string;
 }
 
 interface PullFlags {
@@ -74,6 +76,8 @@ async function ask(plan: PullPlan, io: PullIo): Promise<boolean> {
 }
 
 interface ProgressSink {
+  /** Source failures already on the screen (their first lines), so the final error does not say them again. */
+  shown?: Set<string>;
   onEvent(e: PullEvent): void;
   /** Clears the live display (before a question on the terminal); the next event draws it again. */
   pause(): void;
@@ -85,17 +89,21 @@ function progressSink(flags: PullFlags, io: PullIo): ProgressSink {
   const idle = () => undefined;
   if (flags.json) return { onEvent: (e) => io.stdout.write(`${JSON.stringify(e)}\n`), pause: idle, finish: idle };
   let view: PullView = { files: [] };
+  const shown = new Set<string>();
   if (!io.isTTY) {
     const deciles = new Map<string, number>();
     const onEvent = (e: PullEvent) => {
       view = reducePullView(view, e, Date.now());
       const line = plainLine(e, view, deciles);
       if (line) io.stdout.write(`${line}\n`);
+      if (line && (e.type === "probe_failed" || e.type === "mirror_failed")) shown.add(e.message.split("\n")[0]!.trim());
     };
-    return { onEvent, pause: idle, finish: idle };
+    return { shown, onEvent, pause: idle, finish: idle };
   }
   let ink: ReturnType<typeof renderDownloadProgress> | null = null;
   const stop = () => {
+    // What stays on the screen: each file's last note (a source's failure, say).
+    if (ink) for (const f of view.files) if (f.note) shown.add(f.note.trim());
     ink?.finish();
     ink = null;
   };
@@ -104,7 +112,16 @@ function progressSink(flags: PullFlags, io: PullIo): ProgressSink {
     ink ??= renderDownloadProgress(io.stdout as NodeJS.WriteStream);
     ink.update(view);
   };
-  return { onEvent, pause: stop, finish: stop };
+  return { shown, onEvent, pause: stop, finish: stop };
+}
+
+/** The error's text less the source failures already on the screen; its first line says they are above. */
+function unrepeated(message: string, shown: ReadonlySet<string> | undefined): string {
+  const [headline = "", ...rest] = message.split("\n");
+  const left = rest.filter((line) => !shown?.has(line.trim()));
+  if (rest.length === 0 || left.length === rest.length) return message;
+  const above = rest.length - left.length === 1 ? "the reason is above" : "the reasons are above";
+  return [`${headline.replace(/:$/, "")} (${above})${left.length ? ":" : ""}`, ...left].join("\n");
 }
 
 const SOURCE_FAILURES: ReadonlySet<DownloadError["code"]> = new Set(["DOWNLOAD_NETWORK", "DOWNLOAD_PROXY", "DOWNLOAD_HTTP", "DOWNLOAD_STALLED", "DOWNLOAD_NO_SOURCE"]);
@@ -142,7 +159,7 @@ export async function runPull(argv: string[], io: PullIo): Promise<number> {
     sink.finish();
     const e = err instanceof DownloadError ? err : new DownloadError("DOWNLOAD_NETWORK", String(err), { cause: err });
     if (flags.json) io.stdout.write(`${JSON.stringify({ type: "error", code: e.code, file: e.file ?? null, message: e.message })}\n`);
-    io.stderr.write(`glm-chat pull: ${e.message}\n`);
+    io.stderr.write(`${io.label ?? "glm-chat pull"}: ${flags.json ? e.message : unrepeated(e.message, sink.shown)}\n`);
     // No source answered (offline, DNS, proxy, HTTP): say what works from here instead.
     if (err instanceof DownloadError && SOURCE_FAILURES.has(e.code) && !flags.json) io.stderr.write(`${waysToGetModelFiles(flags.modelDir, missingModelFiles(flags.modelDir), true)}\n`);
     return e.isCancelled ? 130 : 1;

@@ -1,6 +1,7 @@
 // The two files a GLM-6B model directory must hold, where they come from, and the check before start-up.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { pullCommand } from "../config/invocation.ts";
 import { DEFAULT_BASE_URL } from "../download/manifest.ts";
 import { ModelError } from "./errors.ts";
 
@@ -46,10 +47,10 @@ export function waysToGetModelFiles(modelDir: string, missing: readonly string[]
   const ways = [
     `copy ${missing.join(" and ")} into ${target} from anywhere you have them (another machine, OBS, a disk),` +
       "\n    or pass --model-dir DIR where they already are",
-    "a mirror serving the same file names: glm-chat pull --mirror URL, or GLM_CHAT_MIRROR=URL in the environment",
-    ...(downloadFailed ? [] : [`download from ${DEFAULT_BASE_URL}: glm-chat pull --model-dir ${modelDir}`]),
+    `a mirror serving the same file names: ${pullCommand("--mirror URL")}, or GLM_CHAT_MIRROR=URL in the environment`,
+    ...(downloadFailed ? [] : [`download from ${DEFAULT_BASE_URL}: ${pullCommand(`--model-dir ${modelDir}`)}`]),
     "try glm-chat offline on a tiny random model: npm run demo (in a glm-chat checkout)",
-    "every download option: glm-chat pull --help",
+    `every download option: ${pullCommand("--help")}`,
   ];
   return `Ways forward:\n${ways.map((w) => `  - ${w}`).join("\n")}`;
 }
@@ -73,7 +74,7 @@ export function checkModelFiles(modelDir: string): void {
     const near = nearbyModelDir(modelDir);
     const check = near ? `check the path (did you mean --model-dir ${near}? it holds both files)` : "check the path";
     throw new ModelError("MODEL_FILE_MISSING", `model directory ${modelDir} does not exist: ${check}, or download the model there ` +
-      `(about 13.4 GB): glm-chat pull --model-dir ${modelDir}\n${waysToGetModelFiles(modelDir, missing)}`);
+      `(about 13.4 GB): ${pullCommand(`--model-dir ${modelDir}`)}\n${waysToGetModelFiles(modelDir, missing)}`);
   }
   const what = missing.map((name) => `${name}, ${MODEL_FILES.find((f) => f.name === name)!.what}`).join("; ");
   throw new ModelError("MODEL_FILE_MISSING", `missing in ${modelDir}: ${what}\n${waysToGetModelFiles(modelDir, missing)}`);

@@ -1,6 +1,6 @@
 // The interactive glm-chat in a real terminal (tmux), started as the README's `npm run demo` / `npm start`, with the real sidecar on the tiny model: stream,
 // Ctrl+C (stops an answer; twice at an empty prompt quits), /retry, multi-line input, /save then --session, 40 columns. Assertions on capture-pane text.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -25,10 +25,10 @@ const root = join(import.meta.dirname, "..", "..");
  * Starts the chat in tmux the way the README's Quick start does: `npm start -- …` (the real binary), or
  * `npm run demo -- …` (the tiny model under .cache/, made if missing). Flags after `--` reach glm-chat.
  */
-async function start(name: string, how: "npm start" | "npm run demo", extra: string[] = []): Promise<void> {
+async function start(name: string, how: "npm start" | "npm run demo", extra: string[] = [], extraEnv: string[] = []): Promise<void> {
   const flags = ["--greedy", "--max-new-tokens", "40", ...extra];
   const argv = how === "npm start" ? ["npm", "start", "--", "--model-dir", modelDir!, "--python", python!, ...flags] : ["npm", "run", "demo", "--", ...flags];
-  const command = `cd ${quote(root)} && env ${[...env, `GLM_CHAT_PYTHON=${python}`].map(quote).join(" ")} ${argv.map(quote).join(" ")}; echo EXITED $?; sleep 60`;
+  const command = `cd ${quote(root)} && env ${[...env, `GLM_CHAT_PYTHON=${python}`, ...extraEnv].map(quote).join(" ")} ${argv.map(quote).join(" ")}; echo EXITED $?; sleep 60`;
   await tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "30", command);
 }
 
@@ -137,5 +137,17 @@ describe("glm-chat in tmux", () => {
     await start("file", "npm start", ["--model-dir", join(modelDir!, "glm_6b.ckpt")]);
     const flat = (await see("file", "EXITED 1")).replace(/\n/g, "");
     expect(flat).toContain(`is one of the model files, not a directory: pass the folder it is in, which holds both model files: --model-dir ${modelDir}`);
+  });
+
+  it("offline, the chat's download says each source's failure once, as glm-chat, and the ways forward as a checkout runs them", async () => {
+    const empty = join(scratch, "empty-model-dir");
+    mkdirSync(empty);
+    // Every source through a proxy that refuses: offline, whatever this machine's network.
+    await start("offline", "npm start", ["--model-dir", empty], ["HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9", "GLM_CHAT_MIRROR="]);
+    const text = (await see("offline", "EXITED 1")).replace(/\n(?! *-|glm)/g, "");
+    expect(text.split("connect ECONNREFUSED 127.0.0.1:9").length - 1).toBe(1);
+    expect(text).toContain("glm-chat: glm_6b.ckpt: not found on this machine and no source answered (the reason");
+    expect(text).not.toContain("glm-chat pull:");
+    expect(text).toContain("every download option: npm start -- pull --help");
   });
 });
