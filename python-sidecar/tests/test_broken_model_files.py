@@ -52,3 +52,11 @@ def test_a_checkpoint_cut_in_half_is_checkpoint_invalid_with_a_way_forward(tiny_
             ckpt.read(name, "float32")
     assert err.value.ename == "CheckpointInvalid"
     assert str(err.value).startswith(path) and "run glm-chat pull again" in str(err.value)
+
+
+def test_the_way_forward_names_the_command_as_a_checkout_runs_it(tiny_model_dir, tmp_path, monkeypatch):
+    path = broken_copy(tiny_model_dir, tmp_path, "ice_text.model", lambda n: 1000)
+    monkeypatch.setenv("npm_lifecycle_event", "start")
+    with pytest.raises(EngineError) as err:
+        load_tokenizer(path, IceTokenizer)
+    assert "run npm start -- pull again" in str(err.value)

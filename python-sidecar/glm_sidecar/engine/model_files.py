@@ -11,8 +11,14 @@ CHECKPOINT_NAME = "glm_6b.ckpt"
 TOKENIZER_NAME = "ice_text.model"
 CONFIG_NAME = "glm_config.json"
 DOWNLOAD_BASE = "https://ascend-repo-modelzoo.obs.cn-east-2.myhuaweicloud.com/XFormer_for_mindspore/glm/"
-# What to do about a model file that is there but unreadable: `pull` checks every file and downloads a bad one anew.
-REPULL_ADVICE = "run glm-chat pull again, which replaces a damaged file (or delete it and copy in a good one)"
+
+
+def repull_advice() -> str:
+    """What to do about a model file that is there but unreadable: `pull` checks every file and downloads a bad one
+    anew. Said as the user runs glm-chat: `npm start -- pull` in a checkout (npm's environment reaches the sidecar)."""
+    command = "npm start -- pull" if os.environ.get("npm_lifecycle_event") == "start" else "glm-chat pull"
+    return "run %s again, which replaces a damaged file (or delete it and copy in a good one)" % command
+
 
 T = TypeVar("T")
 
@@ -47,4 +53,4 @@ def load_tokenizer(path: str, make: Callable[[str], T]) -> T:
     except (ValueError, RuntimeError, OSError, TypeError) as exc:
         why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise EngineError("TokenizerInvalid", "%s is not a readable ChatGLM-6B tokenizer (%s); it may be cut short, corrupt "
-                          "or another model's: %s" % (path, why, REPULL_ADVICE))
+                          "or another model's: %s" % (path, why, repull_advice()))

@@ -7,7 +7,7 @@ import os
 from typing import Dict, Iterator, List, Tuple
 
 from ..base import EngineError
-from ..model_files import REPULL_ADVICE
+from ..model_files import repull_advice
 
 # TensorProto.tensor_type strings as mindspore/train/serialization.py writes them.
 _DTYPES = {
@@ -147,7 +147,7 @@ def _pread_into(fd: int, view, offset: int, path: str) -> None:
                                                                                                     offset)
         if got <= 0:
             raise EngineError("CheckpointInvalid", "%s ends at byte %d, before the tensors its index lists; it may be "
-                              "cut short: %s" % (path, offset + done, REPULL_ADVICE))
+                              "cut short: %s" % (path, offset + done, repull_advice()))
         done += got
 
 
@@ -172,7 +172,7 @@ class CheckpointFile(object):
 
     def _index(self) -> Dict[str, TensorEntry]:
         if self._map is None:
-            raise EngineError("CheckpointInvalid", "%s is empty: %s" % (self.path, REPULL_ADVICE))
+            raise EngineError("CheckpointInvalid", "%s is empty: %s" % (self.path, repull_advice()))
         buf = memoryview(self._map)
         end = self.size
         if end >= 17 and bytes(buf[end - 17:end - 10]) == _CRC_MARK:
@@ -200,7 +200,7 @@ class CheckpointFile(object):
             return dict((name, TensorEntry(dims, dtype, spans)) for name, dims, dtype, spans in grouped)
         except (ValueError, IndexError, UnicodeDecodeError) as exc:
             raise EngineError("CheckpointInvalid", "%s is not a readable MindSpore checkpoint (%s); it may be "
-                              "cut short or corrupt: %s" % (self.path, exc, REPULL_ADVICE))
+                              "cut short or corrupt: %s" % (self.path, exc, repull_advice()))
         finally:
             buf.release()
 
@@ -232,7 +232,7 @@ class CheckpointFile(object):
             pos += count
         if pos != flat.size:
             raise EngineError("CheckpointInvalid", "%s: %s holds %d values, its shape says %d; it may be corrupt: %s"
-                              % (self.path, name, pos, flat.size, REPULL_ADVICE))
+                              % (self.path, name, pos, flat.size, repull_advice()))
         return out
 
     def close(self) -> None:
