@@ -50,7 +50,7 @@ const BOOLEANS: Record<string, boolean> = { on: true, true: true, yes: true, "1"
 
 /** The /set names, as the wire and ChatGLM's generate() spell them. */
 export const SETTINGS: Readonly<Record<string, SettingSpec>> = {
-  temperature: { key: "temperature", hint: "a number above 0, e.g. 0.95 (greedy on: always the likeliest token)", parse: number((n) => n > 0) },
+  temperature: { key: "temperature", hint: "a number above 0, e.g. 0.95 (for always the likeliest token: greedy)", parse: number((n) => n > 0) },
   top_p: { key: "topP", hint: "a number above 0 and at most 1, e.g. 0.7", parse: number((n) => n > 0 && n <= 1) },
   top_k: { key: "topK", hint: "a whole number, 0 = off", parse: integer((n) => n >= 0) },
   max_new_tokens: { key: "maxNewTokens", hint: "a whole number of at least 1", parse: integer((n) => n >= 1) },

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { AppPaths } from "../config/paths.ts";
 import { defaultModelDir } from "../model/model-files.ts";
+import { choiceInAnyCase, settingArg, strayWordsMessage } from "./option-parsers.ts";
 
 export type EngineChoice = "auto" | "mindformers" | "native" | "fake";
 
@@ -48,11 +49,6 @@ const int = (name: string) => (value: string) => {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
   return n;
 };
-const num = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number`);
-  return n;
-};
 
 /** Adds glm-chat's options to `program` in --help's order: the chat shows them all; serve takes them too (the one-shot ones only to refuse them). */
 export function addGlmChatOptions(program: Command, paths: AppPaths): Command {
@@ -60,22 +56,22 @@ export function addGlmChatOptions(program: Command, paths: AppPaths): Command {
     .addOption(new Option("--model-dir <dir>", "directory holding glm_6b.ckpt and ice_text.model")
       .env("GLM_CHAT_MODEL_DIR").default(defaultModelDir(paths.dataDir)))
     .addOption(new Option("--device <target>", "MindSpore device target (auto: Ascend, else a GPU MindSpore runs on, else CPU)")
-      .choices(["auto", "Ascend", "GPU", "CPU"]).env("GLM_CHAT_DEVICE").default("auto"))
+      .choices(["auto", "Ascend", "GPU", "CPU"]).argParser(choiceInAnyCase("--device", ["auto", "Ascend", "GPU", "CPU"])).env("GLM_CHAT_DEVICE").default("auto"))
     .addOption(new Option("--device-id <n>", "device index").argParser(int("--device-id")).default(0))
     .addOption(new Option("--engine <name>", "auto: MindFormers' GLM-6B where it exists and loads, else native (MindSpore alone)")
-      .choices(["auto", "mindformers", "native", "fake"]).env("GLM_CHAT_ENGINE").default("auto"))
+      .choices(["auto", "mindformers", "native"]).argParser(choiceInAnyCase("--engine", ["auto", "mindformers", "native", "fake"])).env("GLM_CHAT_ENGINE").default("auto"))
     .addOption(new Option("--precision <dtype>", "native engine weights: auto (float16 on Ascend/GPU, float32 on CPU) or float16 to halve RAM on CPU")
-      .choices(["auto", "float16", "float32"]).default("auto"))
+      .choices(["auto", "float16", "float32"]).argParser(choiceInAnyCase("--precision", ["auto", "float16", "float32"])).default("auto"))
     .addOption(new Option("--seq-length <n>", "prompt + answer token limit (default: the model's glm_config.json, else 512 with MindFormers, 2048 native)")
-      .env("GLM_CHAT_SEQ_LENGTH").argParser(int("--seq-length")))
-    .addOption(new Option("--max-new-tokens <n>", "longest answer in tokens").argParser(int("--max-new-tokens")).default(256))
-    .addOption(new Option("--temperature <t>", "sampling temperature").argParser(num("--temperature")).default(0.95))
-    .addOption(new Option("--top-p <p>", "nucleus sampling mass").argParser(num("--top-p")).default(0.7))
-    .addOption(new Option("--top-k <k>", "sample among the k likeliest tokens, 0 = off").argParser(int("--top-k")).default(0))
-    .addOption(new Option("--repetition-penalty <r>", "penalty for repeated tokens, 1 = off").argParser(num("--repetition-penalty")).default(1.0))
-    .addOption(new Option("--seed <n>", "random seed for reproducible answers").argParser(int("--seed")))
+      .env("GLM_CHAT_SEQ_LENGTH").argParser(settingArg("max_new_tokens", "--seq-length")))
+    .addOption(new Option("--max-new-tokens <n>", "longest answer in tokens").argParser(settingArg("max_new_tokens", "--max-new-tokens")).default(256))
+    .addOption(new Option("--temperature <t>", "sampling temperature").argParser(settingArg("temperature", "--temperature")).default(0.95))
+    .addOption(new Option("--top-p <p>", "nucleus sampling mass").argParser(settingArg("top_p", "--top-p")).default(0.7))
+    .addOption(new Option("--top-k <k>", "sample among the k likeliest tokens, 0 = off").argParser(settingArg("top_k", "--top-k")).default(0))
+    .addOption(new Option("--repetition-penalty <r>", "penalty for repeated tokens, 1 = off").argParser(settingArg("repetition_penalty", "--repetition-penalty")).default(1.0))
+    .addOption(new Option("--seed <n>", "random seed for reproducible answers").argParser(settingArg("seed", "--seed")))
     .addOption(new Option("--greedy", "always take the likeliest token (no sampling)").default(false))
-    .addOption(new Option("--python <path>", "Python that runs the sidecar (needs MindSpore + MindFormers)").env("GLM_CHAT_PYTHON"))
+    .addOption(new Option("--python <path>", "Python that runs the sidecar (needs MindSpore; MindFormers is optional)").env("GLM_CHAT_PYTHON"))
     .addOption(new Option("-p, --prompt <question>", "one-shot: print the answer to this question and exit (or pipe the question on stdin)"))
     .addOption(new Option("--json", "one-shot: print {answer, usage, timings, truncated_rounds} as JSON").default(false))
     .addOption(new Option("--dry-run", "one-shot: print the exact prompt and its token count; loads only the tokenizer").default(false))
@@ -98,6 +94,7 @@ export function parseCliOptions(argv: string[], paths: AppPaths, subcommands: re
   const program = new Command("glm-chat")
     .description("Chat with ChatGLM-6B (glm_6b.ckpt + ice_text.model) on MindSpore: Ascend, GPU or CPU.")
     .helpCommand(false)
+    .allowExcessArguments()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   addGlmChatOptions(program, paths);
@@ -108,5 +105,12 @@ export function parseCliOptions(argv: string[], paths: AppPaths, subcommands: re
   program.action(() => {});
   if (subcommands.length > 0) program.addHelpText("after", "\nRun `glm-chat COMMAND --help` for a command's options.");
   program.parse(argv, { from: "user" });
-  return program.opts<CliOptions>();
+  // Words that are no command (`glm-chat pul`, `glm-chat hello`): said before anything slow starts.
+  if (program.args.length > 0) program.error(strayWordsMessage(program.args, subcommands.map((c) => c.name)), { exitCode: 1, code: "glm-chat.strayWords" });
+  const options = program.opts<CliOptions>();
+  if (options.seqLength !== undefined && options.maxNewTokens >= options.seqLength) {
+    program.error(`error: --max-new-tokens ${options.maxNewTokens} leaves no room for the question in --seq-length ${options.seqLength}: ` +
+      "pass a smaller --max-new-tokens or a larger --seq-length", { exitCode: 1, code: "glm-chat.noRoom" });
+  }
+  return options;
 }

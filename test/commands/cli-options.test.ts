@@ -73,3 +73,59 @@ describe("parseCliOptions: --version and --help", () => {
     expect(parseCliOptions(["--greedy"], paths, [{ name: "pull", summary: "x" }])).toMatchObject({ greedy: true });
   });
 });
+
+describe("parseCliOptions: mistakes are told at once, with what to do", () => {
+  const subcommands = [{ name: "pull", summary: "x" }, { name: "doctor", summary: "y" }, { name: "serve", summary: "z" }];
+  /** The error commander would print, and the exit code. */
+  function refusal(argv: string[]): { stderr: string; exitCode: number } {
+    let stderr = "";
+    const write = process.stderr.write;
+    process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
+    try {
+      parseCliOptions(argv, paths, subcommands);
+    } catch (error) {
+      return { stderr, exitCode: (error as { exitCode: number }).exitCode };
+    } finally {
+      process.stderr.write = write;
+    }
+    throw new Error(`accepted: ${argv.join(" ")}`);
+  }
+
+  it.each([
+    [["--top-p", "2"], "--top-p must be a number above 0 and at most 1, e.g. 0.7; got \"2\"."],
+    [["--temperature", "-1"], "--temperature must be a number above 0, e.g. 0.95"],
+    [["--top-k", "1.5"], "--top-k must be a whole number, 0 = off"],
+    [["--repetition-penalty", "0"], "--repetition-penalty must be a number above 0, 1 = off"],
+    [["--seed", "-3"], "--seed must be a whole number from 0 to 2147483647"],
+    [["--max-new-tokens", "0"], "--max-new-tokens must be a whole number of at least 1"],
+    [["--max-new-tokens", "600", "--seq-length", "512"], "--max-new-tokens 600 leaves no room for the question in --seq-length 512"],
+    [["pul"], "error: unknown command 'pul' (did you mean pull?)"],
+    [["docter"], "(did you mean doctor?)"],
+    [["hello"], "error: 'hello' is not a command, and a question goes after -p: glm-chat -p \"hello\"; the commands are pull, doctor, serve"],
+    [["hello", "world"], "glm-chat -p \"hello world\""],
+    [["--device", "tpu"], "--device must be one of auto, Ascend, GPU, CPU (in any case)"],
+  ])("%j: %s", (argv, words) => {
+    const { stderr, exitCode } = refusal(argv);
+    expect(stderr).toContain(words);
+    expect(exitCode).toBe(1);
+  });
+
+  it("takes --device, --engine and --precision in any case, keeping their own spelling", () => {
+    expect(parseCliOptions(["--device", "gpu", "--engine", "Native", "--precision", "FLOAT16"], paths)).toMatchObject({ device: "GPU", engine: "native", precision: "float16" });
+  });
+
+  it("--help does not list the test-only fake engine, nor MindFormers as needed", () => {
+    let help = "";
+    const write = process.stdout.write;
+    process.stdout.write = ((s: string) => ((help += s), true)) as typeof process.stdout.write;
+    try {
+      parseCliOptions(["--help"], paths);
+    } catch {
+      // --help exits through commander
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(help).not.toContain("fake");
+    expect(help).toContain("MindFormers is optional");
+  });
+});

@@ -1,6 +1,7 @@
 // `glm-chat doctor`: parses its flags, gathers facts (read-only), runs every check, prints text or JSON, picks the exit code.
 import { join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { choiceInAnyCase } from "../option-parsers.ts";
 import type { AppPaths } from "../../config/paths.ts";
 import { resolveMirrors } from "../../download/manifest.ts";
 import { exitCodeFor, type CheckResult } from "../../host/check-result.ts";
@@ -56,7 +57,8 @@ function parseDoctorOptions(argv: string[], paths: AppPaths, stderr: NodeJS.Writ
     .addOption(new Option("--json", "print the results as JSON").default(false))
     .addOption(new Option("--python <path>", "the sidecar's Python (default: the managed venv)").env("GLM_CHAT_PYTHON"))
     .addOption(new Option("--model-dir <dir>", "model directory").env("GLM_CHAT_MODEL_DIR").default(join(paths.dataDir, "models", "glm-6b")))
-    .addOption(new Option("--device <target>", "device to check").choices(["auto", "Ascend", "GPU", "CPU"]).env("GLM_CHAT_DEVICE").default("auto"))
+    .addOption(new Option("--device <target>", "device to check").choices(["auto", "Ascend", "GPU", "CPU"])
+      .argParser(choiceInAnyCase("--device", ["auto", "Ascend", "GPU", "CPU"])).env("GLM_CHAT_DEVICE").default("auto"))
     .addOption(new Option("--device-id <n>", "device index").argParser(wholeNumber("--device-id")).default(0))
     .addOption(new Option("--mirror <url>", "base URL to check instead of the default source (repeatable)").argParser((v, prev: string[]) => [...prev, v]).default([]))
     .addOption(new Option("--offline", "do not check the download mirror").default(false))
