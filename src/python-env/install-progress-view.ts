@@ -22,6 +22,19 @@ export function describePip(p: PipProgress): string {
   return parts.join(" · ");
 }
 
+/**
+ * The step's words in `room` columns, shortened where a reader loses least: its parenthetical first, then whole
+ * words, never mid-word ("Installing MindSpore + MindFormers (about 1 GB; MindSpore is…" became "… (about 1 GB…").
+ */
+export function fitStepText(step: string, room: number): string {
+  if (step.length <= room) return step;
+  const bare = step.replace(/\s*\([^()]*\)$/, "");
+  if (bare.length <= room) return bare;
+  const cut = bare.slice(0, room - 1);
+  const space = cut.lastIndexOf(" ");
+  return `${space > room / 2 ? cut.slice(0, space) : cut}…`;
+}
+
 /** Without a live line: at most one progress line per phase and per this long. */
 export const PLAIN_EVERY_MS = 30_000;
 
@@ -54,7 +67,7 @@ export function installReporter(out: InstallOutput, prefix: string, now: () => n
     const tail = `${detail ? ` · ${detail}` : ""} · ${elapsed()}`;
     // One row: a long step text gives way first, so the numbers stay in view.
     const room = Math.max(10, (out.columns ?? 80) - 1 - prefix.length - tail.length);
-    const text = step.length > room ? `${step.slice(0, room - 1)}…` : step;
+    const text = fitStepText(step, room);
     out.write(`\r\x1b[K${`${prefix}${text}${tail}`.slice(0, Math.max(20, (out.columns ?? 80) - 1))}`);
   };
   const clearLive = () => {
