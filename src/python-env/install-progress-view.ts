@@ -14,7 +14,8 @@ export function describePip(p: PipProgress): string {
   const parts: string[] = [];
   if (p.phase === "installing" || p.phase === "done") {
     const n = p.installing ?? p.packagesSeen;
-    parts.push(`${p.phase === "done" ? "installed" : "installing"} ${n} package${n === 1 ? "" : "s"}`);
+    const inPlace = p.phase === "installing" && p.installedSoFar ? ` (${p.installedSoFar} in place)` : "";
+    parts.push(`${p.phase === "done" ? "installed" : "installing"} ${n} package${n === 1 ? "" : "s"}${inPlace}`);
   }
   else if (p.phase === "building") parts.push(`building ${p.current ?? "a wheel"}`);
   else if (p.packagesSeen > 0) parts.push(`package ${p.packagesSeen}${p.current ? ` (${p.current})` : ""}`);

@@ -10,6 +10,8 @@ export interface PipProgress {
   installing: number | undefined;
   /** Bytes of finished downloads plus the running one (its announced size, or its raw progress where pip reports it). */
   downloadedBytes: number;
+  /** While installing: packages already in place (pip prints nothing then; glm-chat counts their .dist-info folders). */
+  installedSoFar?: number;
 }
 
 export const INITIAL_PIP_PROGRESS: PipProgress = { phase: "resolving", packagesSeen: 0, current: undefined, installing: undefined, downloadedBytes: 0 };

@@ -1,8 +1,8 @@
 // Finds or makes the sidecar's Python: an explicit one wins, else a managed venv that sees system site-packages.
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { execa } from "execa";
 import { SidecarError } from "../sidecar/errors.ts";
 import { failureTail, runLogged } from "./logged-run.ts";
@@ -150,14 +150,41 @@ async function progressBarFlag(python: string): Promise<string> {
   return major > 24 || (major === 24 && minor >= 1) ? "raw" : "off";
 }
 
+/** The venv's site-packages (venv/lib/pythonX.Y/site-packages) for a venv's bin/python, if there is one. */
+function sitePackagesOf(python: string): string | undefined {
+  const lib = join(dirname(dirname(python)), "lib");
+  const version = existsSync(lib) ? readdirSync(lib).find((d) => /^python3\.\d+$/.test(d)) : undefined;
+  const dir = version ? join(lib, version, "site-packages") : undefined;
+  return dir && existsSync(dir) ? dir : undefined;
+}
+
+/** The .dist-info folders in `dir` (none when it cannot be read): pip writes one as it finishes each package. */
+function distInfos(dir: string | undefined): Set<string> {
+  try {
+    return new Set(dir ? readdirSync(dir).filter((d) => d.endsWith(".dist-info")) : []);
+  } catch {
+    return new Set();
+  }
+}
+
 async function pipInstall(python: string, args: string[], step: string, ctx: InstallContext): Promise<void> {
   ctx.emit({ type: "step", text: step });
   let state = initialPipReadState();
   const flags = ["--progress-bar", await progressBarFlag(python), "--disable-pip-version-check"];
+  // pip is silent while it unpacks (a minute and more for MindSpore): count what is in place, once a second.
+  const sitePackages = sitePackagesOf(python);
+  const before = distInfos(sitePackages);
+  const countInPlace = () => {
+    if (state.progress.phase !== "installing" && state.progress.phase !== "done") return;
+    const n = [...distInfos(sitePackages)].filter((d) => !before.has(d)).length;
+    if (n !== (state.progress.installedSoFar ?? 0)) ctx.emit({ type: "pip", progress: (state = { ...state, progress: { ...state.progress, installedSoFar: n } }).progress });
+  };
+  const poll = setInterval(countInPlace, 1000);
   const result = await runLogged(python, ["-m", "pip", "install", ...flags, ...args], ctx.logFile, (line) => {
     const next = readPipLine(state, line);
-    if (next !== state) ctx.emit({ type: "pip", progress: (state = next).progress });
-  });
+    if (next !== state) ctx.emit({ type: "pip", progress: (state = { ...next, progress: { ...next.progress, installedSoFar: state.progress.installedSoFar } }).progress });
+    countInPlace();
+  }).finally(() => clearInterval(poll));
   if (result.failed) {
     ctx.emit({ type: "step-failed" });
     throw new SidecarError("PIP_FAILED", `pip install ${args.join(" ")} failed${failureTail(result, ctx.logFile)}`, { cause: result.cause, logPath: ctx.logFile });

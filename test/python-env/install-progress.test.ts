@@ -1,6 +1,6 @@
 // pip's output read into progress (lines captured from pip 23.2 and 24.2), and the live line / plain lines shown for it.
 import { describe, expect, it } from "vitest";
-import { fitStepText, installReporter, PLAIN_EVERY_MS } from "../../src/python-env/install-progress-view.ts";
+import { describePip, fitStepText, installReporter, PLAIN_EVERY_MS } from "../../src/python-env/install-progress-view.ts";
 import type { InstallEvent } from "../../src/python-env/python-env.ts";
 import { initialPipReadState, parseSize, readPipLine, type PipReadState } from "../../src/python-env/pip-progress.ts";
 
@@ -73,6 +73,12 @@ describe("installReporter", () => {
     expect(last).toMatch(/^glm-chat: Installing the… · /); // whole words, never mid-word
     expect(last.endsWith(" · package 1 (six) · 11.0 MB downloaded · 0s")).toBe(true);
     reporter.onEvent({ type: "step-done" });
+  });
+
+  it("says how many packages are in place while pip installs in silence", () => {
+    const installing = { phase: "installing" as const, packagesSeen: 41, current: undefined, installing: 41, downloadedBytes: 975_700_000 };
+    expect(describePip(installing)).toBe("installing 41 packages · 975.7 MB downloaded");
+    expect(describePip({ ...installing, installedSoFar: 12 })).toBe("installing 41 packages (12 in place) · 975.7 MB downloaded");
   });
 
   it("drops a step's parenthetical before cutting into its words", () => {
