@@ -111,7 +111,9 @@ describe("disk and directory errors", () => {
     expect(left).toEqual(expect.arrayContaining(["model.bin.partial", "model.bin.partial.json"]));
     expect(left).not.toContain("model.bin");
     const served = server.bytesServed;
-    await pullModelFiles(options());
+    // One connection for the resume: no idle connection splits a part, whose bytes in flight a busy machine would
+    // send twice, so what is served again is what was not written, and at most a chunk or so per part besides.
+    await pullModelFiles(options({ connections: 1 }));
     expect((await readFile(join(dir, "model.bin"))).equals(content)).toBe(true);
     expect(server.bytesServed - served).toBeLessThan(SIZE - written + 3 * 256 * 1024);
   });
