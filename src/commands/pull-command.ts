@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { appPaths } from "../config/paths.ts";
-import { missingModelFiles, waysToGetModelFiles } from "../model/model-files.ts";
+import { missingModelFiles, modelDirIsAFile, waysToGetModelFiles } from "../model/model-files.ts";
 import { renderDownloadProgress } from "../ui/DownloadProgress.tsx";
 import { formatBytes } from "../util/format.ts";
 import { DownloadError } from "../download/errors.ts";
@@ -135,6 +135,11 @@ export async function runPull(argv: string[], io: PullIo): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     throw err;
+  }
+  const notADirectory = modelDirIsAFile(flags.modelDir);
+  if (notADirectory) {
+    io.stderr.write(`${io.label ?? "glm-chat pull"}: ${notADirectory.problem}: ${notADirectory.fix}\n`);
+    return 2;
   }
   const cancel = new AbortController();
   const onSigint = () => cancel.abort();

@@ -32,6 +32,17 @@ export function nearbyModelDir(modelDir: string): string | undefined {
   return found.length === 1 ? found[0] : undefined;
 }
 
+/** When `modelDir` is a file (the .ckpt itself, say): what is wrong, and the folder to pass instead; else undefined. */
+export function modelDirIsAFile(modelDir: string): { problem: string; fix: string } | undefined {
+  if (!existsSync(modelDir) || statSync(modelDir).isDirectory()) return undefined;
+  const folder = dirname(modelDir);
+  const which = MODEL_FILES.some((f) => f.name === basename(modelDir)) ? "one of the model files" : "a file";
+  const fix = holdsModelFiles(folder)
+    ? `pass the folder it is in, which holds both model files: --model-dir ${folder}`
+    : `pass the folder that holds glm_6b.ckpt and ice_text.model (${basename(modelDir)} is in ${folder})`;
+  return { problem: `--model-dir ${modelDir} is ${which}, not a directory`, fix };
+}
+
 /** The model files not in `modelDir` (all of them when the directory is missing). */
 export function missingModelFiles(modelDir: string): string[] {
   const isDir = existsSync(modelDir) && statSync(modelDir).isDirectory();
@@ -60,14 +71,8 @@ export function waysToGetModelFiles(modelDir: string, missing: readonly string[]
  * MODEL_FILE_MISSING naming every missing file, where it must go, and the ways to get it there.
  */
 export function checkModelFiles(modelDir: string): void {
-  if (existsSync(modelDir) && !statSync(modelDir).isDirectory()) {
-    const folder = dirname(modelDir);
-    const which = MODEL_FILES.some((f) => f.name === basename(modelDir)) ? "one of the model files" : "a file";
-    const fix = holdsModelFiles(folder)
-      ? `pass the folder it is in, which holds both model files: --model-dir ${folder}`
-      : `pass the folder that holds glm_6b.ckpt and ice_text.model (${basename(modelDir)} is in ${folder})`;
-    throw new ModelError("MODEL_DIR_NOT_A_DIRECTORY", `--model-dir ${modelDir} is ${which}, not a directory: ${fix}`);
-  }
+  const notADirectory = modelDirIsAFile(modelDir);
+  if (notADirectory) throw new ModelError("MODEL_DIR_NOT_A_DIRECTORY", `${notADirectory.problem}: ${notADirectory.fix}`);
   const missing = missingModelFiles(modelDir);
   if (missing.length === 0) return;
   if (!existsSync(modelDir)) {

@@ -60,3 +60,12 @@ it("exits 2 on bad flags and 1 with the reason on a bad mirror", async () => {
   expect(d.text().stderr).toContain("must be an http:// or https:// URL");
   expect(await runPull(["--help"], { ...capture().io, env: {} })).toBe(0);
 });
+
+it("refuses a --model-dir that is the checkpoint file, naming its folder, before touching the network", async () => {
+  const { writeFile } = await import("node:fs/promises");
+  for (const name of ["glm_6b.ckpt", "ice_text.model"]) await writeFile(join(dir, name), "x");
+  const c = capture();
+  expect(await runPull(["--model-dir", join(dir, "glm_6b.ckpt"), "--mirror", server.base], { ...c.io, env: {} })).toBe(2);
+  expect(c.text().stderr).toBe(`glm-chat pull: --model-dir ${join(dir, "glm_6b.ckpt")} is one of the model files, not a directory: pass the folder it is in, which holds both model files: --model-dir ${dir}\n`);
+  expect(server.requests).toEqual([]);
+});

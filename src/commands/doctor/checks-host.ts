@@ -4,6 +4,7 @@ import { MODEL_MANIFEST } from "../../download/manifest.ts";
 import { fail, ok, skip, warn, type CheckResult } from "../../host/check-result.ts";
 import type { DoctorFacts } from "../../host/doctor-facts.ts";
 import { describeNeed, estimateMemory, type MemoryEstimate } from "../../model/memory-estimate.ts";
+import { modelDirIsAFile } from "../../model/model-files.ts";
 import { cpuRamFixes, modelLabel } from "../../host/memory-needs.ts";
 
 const MB = 1024 * 1024;
@@ -84,6 +85,8 @@ export function checkDisk(f: DoctorFacts): CheckResult {
 
 export function checkModelFiles(f: DoctorFacts): CheckResult {
   const m = f.model;
+  const notADirectory = modelDirIsAFile(m.dir);
+  if (notADirectory) return fail("model", "model files", notADirectory.problem, notADirectory.fix);
   if (!m.exists) return fail("model", "model files", `${m.dir} does not exist`, "glm-chat pull --model-dir DIR (it looks in OpenI/ModelArts mounts first), or pass --model-dir");
   const parts = m.files.map((x) => (x.size === null ? `${x.name} missing` : `${x.name} ${formatBytes(x.size)}${x.verified ? ` (verified: ${x.verified})` : " (not verified)"}`));
   const detail = `${m.dir}${m.custom ? " (custom model: glm_config.json)" : ""}: ${parts.join(", ")}`;

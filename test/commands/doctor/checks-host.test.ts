@@ -1,4 +1,7 @@
 // Host checks decide from injected facts and fake command output: npu-smi, nvidia-smi, RAM, disk, model files, mirror.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkAscend, checkDisk, checkHostRam, checkMirror, checkModelFiles, checkNotebook, checkNvidia, npuFreeBytes } from "../../../src/commands/doctor/checks-host.ts";
 import { GB, GLM6B_SHAPE, healthyFacts, notFound, ran } from "../../host/facts-fixture.ts";
@@ -111,6 +114,21 @@ describe("disk, model files, mirror", () => {
     const unverified = { ...missingCkpt, files: [{ name: "glm_6b.ckpt", size: 13_415_858_176, verified: null, elsewhere: [] }, missingCkpt.files[1]!] };
     expect(checkModelFiles(healthyFacts({ model: unverified }))).toMatchObject({ status: "warn" });
     expect(checkModelFiles(healthyFacts({ model: { ...missingCkpt, exists: false } })).fix).toContain("glm-chat pull");
+  });
+
+  it("says a --model-dir that is the checkpoint file is a file, and names its folder", () => {
+    const dir = mkdtempSync(join(tmpdir(), "glm-doctor-file-"));
+    try {
+      for (const name of ["glm_6b.ckpt", "ice_text.model"]) writeFileSync(join(dir, name), "x");
+      const ckpt = join(dir, "glm_6b.ckpt");
+      expect(checkModelFiles(healthyFacts({ model: { ...missingCkpt, dir: ckpt, exists: true } }))).toMatchObject({
+        status: "fail",
+        detail: `--model-dir ${ckpt} is one of the model files, not a directory`,
+        fix: `pass the folder it is in, which holds both model files: --model-dir ${dir}`,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("points a missing file at a copy found in the notebook's mounts", () => {
