@@ -15,22 +15,26 @@ export type SidecarErrorCode =
   | "SIDECAR_PROTOCOL_MISMATCH"
   | "ENGINE_LOAD_FAILED"
   | "ENGINE_ERROR"
+  | "SIDECAR_NO_REPLY"
   | "TOO_MANY_RESTARTS"
   | "SIDECAR_STOPPED";
 
 export class SidecarError extends Error {
   readonly stderrTail: string[];
   readonly logPath: string | undefined;
+  /** For an error reply: the sidecar's stable error name (e.g. InvalidParameter, RuntimeError). */
+  readonly ename: string | undefined;
 
   constructor(
     readonly code: SidecarErrorCode,
     message: string,
-    options: { cause?: unknown; stderrTail?: string[]; logPath?: string } = {},
+    options: { cause?: unknown; stderrTail?: string[]; logPath?: string; ename?: string } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = "SidecarError";
     this.stderrTail = options.stderrTail ?? [];
     this.logPath = options.logPath;
+    this.ename = options.ename;
   }
 }
 
@@ -40,6 +44,6 @@ export function errorFromReply(
   code: "ENGINE_ERROR" | "ENGINE_LOAD_FAILED",
   options: { stderrTail?: string[]; logPath?: string } = {},
 ): SidecarError {
-  if (content.ename === "OutOfMemory") return new SidecarError("SIDECAR_OUT_OF_MEMORY", content.evalue, options);
-  return new SidecarError(code, `${content.ename}: ${content.evalue}`, options);
+  if (content.ename === "OutOfMemory") return new SidecarError("SIDECAR_OUT_OF_MEMORY", content.evalue, { ...options, ename: content.ename });
+  return new SidecarError(code, `${content.ename}: ${content.evalue}`, { ...options, ename: content.ename });
 }

@@ -1,0 +1,72 @@
+// The rows of issue #22 at the HTTP server: request lines, targets and keys a hostile client sends; each gets an answer and the server goes on.
+import { afterEach, describe, expect, it } from "vitest";
+import { FakeBackend } from "../fakes/fake-backend.ts";
+import { rawHttp, startFakeServe, type FakeServe } from "../helpers/fake-serve.ts";
+
+const started: FakeServe[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => (s.server.server.closeAllConnections(), s.server.close())));
+});
+const readyStatus = { state: "ready" as const, device: "CPU", engine: "fake 1.0", seqLength: 64 };
+
+async function serve(apiKey?: string) {
+  const backend = new FakeBackend(readyStatus);
+  const s = await startFakeServe(backend, { apiKey });
+  started.push(s);
+  const auth = apiKey ? `Authorization: Bearer ${apiKey}\r\n` : "";
+  /** A normal chat request still gets its answer. */
+  const servesNormally = async () => {
+    backend.reply("fine");
+    const body = JSON.stringify({ model: "chatglm-6b", messages: [{ role: "user", content: "hi" }] });
+    const response = await rawHttp(s.port, `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    expect(response.status).toBe(200);
+    expect(response.text).toContain('"content":"fine"');
+  };
+  return { ...s, backend, servesNormally };
+}
+
+describe("hostile request lines", () => {
+  for (const apiKey of [undefined, "sekrit"]) {
+    it(`request targets new URL() cannot parse get a 4xx and the server goes on (${apiKey ? "with" : "without"} an API key)`, async () => {
+      const s = await serve(apiKey);
+      for (const target of ["//a:b:c/", "http://a:99999/v1/models", "//[::1/", "http://[/", "*", "a:b", "/v1/models/%E0%A4%A", "/%"]) {
+        const response = await rawHttp(s.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+        expect([target, response.status! >= 400 && response.status! < 500]).toEqual([target, true]);
+      }
+      await s.servesNormally();
+    });
+  }
+
+  it("a malformed percent-encoding is a 400 in the API's error shape, not a 500", async () => {
+    const s = await serve();
+    const response = await fetch(`${s.url}/v1/models/%E0%A4%A`);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { type: "invalid_request_error", code: "invalid_url" } });
+    expect((await fetch(`${s.url}/v1/models/chatglm%2D6b`)).status).toBe(200);
+  });
+
+  it("the absolute form keeps its path: GET http://host/health is /health", async () => {
+    const s = await serve();
+    const response = await rawHttp(s.port, "GET http://example.com/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(response.status).toBe(200);
+    expect(response.text).toContain('"status":"ready"');
+  });
+
+  it("with a key, unknown paths and wrong methods are 401 before 404 or 405; /health needs none", async () => {
+    const s = await serve("sekrit");
+    for (const line of ["GET /nope", "POST /v1/models", "PUT /v1/chat/completions", "GET /api/chat", "GET //a:b:c/"]) {
+      const response = await rawHttp(s.port, `${line} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      expect([line, response.status]).toEqual([line, 401]);
+    }
+    expect((await fetch(`${s.url}/health`)).status).toBe(200);
+    await s.servesNormally();
+  });
+
+  it("control characters and odd bytes in the path are logged escaped", async () => {
+    const s = await serve();
+    const response = await rawHttp(s.port, Buffer.from("GET /a%00b\x7f\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "latin1"));
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    for (const line of s.logs) expect(line).not.toMatch(/[\x00-\x1f\x7f]/);
+    await s.servesNormally();
+  });
+});
