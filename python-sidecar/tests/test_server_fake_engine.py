@@ -64,7 +64,9 @@ def test_bad_parameters_get_an_error_reply():
         side.send(side.shell, "generate_request", {"prompt": "x", "top_p": "high"})
         reply = side.recv(side.shell)["content"]
         assert reply["status"] == "error" and reply["ename"] == "InvalidParameter"
-        for bad in ({"top_p": 1.5}, {"temperature": -1.0}, {"top_k": -2}, {"repetition_penalty": 0.0}):
+        for bad in ({"top_p": 1.5}, {"temperature": -1.0}, {"top_k": -2}, {"repetition_penalty": 0.0},
+                    {"max_new_tokens": 10 ** 16}, {"max_new_tokens": 1e16}, {"top_k": 2 ** 40}, {"seed": -1},
+                    {"temperature": float("inf")}, {"top_p": float("nan")}, {"repetition_penalty": float("inf")}):
             side.send(side.shell, "generate_request", dict(bad, prompt="x"))
             reply = side.recv(side.shell)["content"]
             assert reply["ename"] == "InvalidParameter" and list(bad)[0] in reply["evalue"], bad

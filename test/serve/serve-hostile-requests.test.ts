@@ -70,3 +70,35 @@ describe("hostile request lines", () => {
     await s.servesNormally();
   });
 });
+
+describe("numbers beyond the engine's range", () => {
+  it("are 400s naming the field, and never reach the engine", async () => {
+    const s = await serve();
+    const chat = (extra: Record<string, unknown>) => JSON.stringify({ model: "chatglm-6b", messages: [{ role: "user", content: "q" }], ...extra });
+    const cases: Array<[string, string, string]> = [
+      ["/v1/chat/completions", chat({ max_tokens: 1e16 }), "max_tokens"],
+      ["/v1/chat/completions", chat({ max_tokens: 1e300 }), "max_tokens"],
+      ["/v1/chat/completions", chat({ max_completion_tokens: 2 ** 31 }), "max_completion_tokens"],
+      ["/v1/chat/completions", chat({ top_k: 1e300 }), "top_k"],
+      ["/v1/chat/completions", chat({ temperature: 1 }).replace('"temperature":1', '"temperature":1e400'), "temperature"],
+      ["/v1/chat/completions", chat({ repetition_penalty: 1e-300 }), "repetition_penalty"],
+      ["/v1/chat/completions", chat({ n: 1e300 }), "n"],
+      ["/v1/completions", JSON.stringify({ model: "chatglm-6b", prompt: "q", max_tokens: 1e16 }), "max_tokens"],
+      ["/v1/completions", JSON.stringify({ model: "chatglm-6b", prompt: "q", best_of: 1e300 }), "best_of"],
+      ["/api/chat", JSON.stringify({ model: "chatglm-6b", messages: [{ role: "user", content: "q" }], options: { num_predict: 1e300 } }), "options.num_predict"],
+      ["/api/generate", JSON.stringify({ model: "chatglm-6b", prompt: "q", options: { top_k: 1e300 } }), "options.top_k"],
+      ["/api/generate", JSON.stringify({ model: "chatglm-6b", prompt: "q", options: { temperature: 1e300 } }), "options.temperature"],
+      ["/api/generate", JSON.stringify({ model: "chatglm-6b", prompt: "q", options: { repeat_penalty: 1e300 } }), "options.repeat_penalty"],
+      ["/api/generate", JSON.stringify({ model: "chatglm-6b", prompt: "q", options: { seed: -1 } }), "options.seed"],
+    ];
+    for (const [path, body, param] of cases) {
+      const response = await fetch(s.url + path, { method: "POST", body, headers: { "content-type": "application/json" } });
+      const answer = (await response.json()) as { error: { param?: string } | string };
+      expect([body, response.status]).toEqual([body, 400]);
+      if (typeof answer.error === "object") expect(answer.error.param).toBe(param);
+      else expect(answer.error).toContain(param);
+    }
+    expect(s.backend.turns).toHaveLength(0);
+    await s.servesNormally();
+  });
+});
