@@ -102,3 +102,27 @@ describe("numbers beyond the engine's range", () => {
     await s.servesNormally();
   });
 });
+
+describe("questions that cannot fit", () => {
+  it("are refused by length without tokenising them, even while the engine is busy; the count cache stays bounded", async () => {
+    const s = await serve();
+    const counted: number[] = [];
+    const count = s.backend.countTokens.bind(s.backend);
+    s.backend.countTokens = (text) => (counted.push(text.length), count(text));
+    // An answer in progress holds the engine: a refusal that needed it would wait behind this turn.
+    const busy = fetch(`${s.url}/v1/chat/completions`, { method: "POST", body: JSON.stringify({ model: "chatglm-6b", messages: [{ role: "user", content: "hold" }] }) });
+    const running = await s.backend.turnAt(0);
+    for (let i = 0; i < 10; i++) {
+      const question = `${i} ${"word ".repeat(200_000)}`; // 1 MB
+      const response = await fetch(`${s.url}/v1/chat/completions`, { method: "POST", body: JSON.stringify({ model: "chatglm-6b", messages: [{ role: "user", content: question }] }) });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: { code: "context_length_exceeded", param: "messages" } });
+    }
+    const ollama = await fetch(`${s.url}/api/generate`, { method: "POST", body: JSON.stringify({ model: "chatglm-6b", prompt: "x".repeat(6_000_000), stream: false }) });
+    expect(ollama.status).toBe(400);
+    expect(counted.filter((n) => n > 100_000)).toEqual([]);
+    expect(s.counter.cachedBytes).toBeLessThanOrEqual(16 * 1024 * 1024);
+    running.delta("done").finish();
+    expect((await busy).status).toBe(200);
+  });
+});
