@@ -24,7 +24,8 @@ class Job(object):
 
 class ModelWorker(object):
     """Part of SidecarServer: runs on the worker thread and pushes what it emits to the main thread's outbox. Uses the
-    server's engine, context, jobs, jobs_by_id, current, load_error, ready, stopping and _error_of."""
+    server's engine, context, jobs, jobs_by_id, answered, interrupt_lock, current, load_error, ready, stopping
+    and _error_of."""
 
     def _worker_loop(self) -> None:
         outbox = self.context.socket(zmq.PUSH)
@@ -43,7 +44,9 @@ class ModelWorker(object):
                 emit("generate_reply", self._error_of(exc), job.msg_id)
             finally:
                 self.current = None
-                self.jobs_by_id.pop(job.msg_id, None)
+                with self.interrupt_lock:  # answered lately: what info_request's ids asks about (server.py)
+                    self.answered.append(job.msg_id)
+                    self.jobs_by_id.pop(job.msg_id, None)
         outbox.close(0)
 
     def _load(self, emit: Any) -> None:

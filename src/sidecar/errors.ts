@@ -16,6 +16,7 @@ export type SidecarErrorCode =
   | "ENGINE_LOAD_FAILED"
   | "ENGINE_ERROR"
   | "SIDECAR_NO_REPLY"
+  | "SIDECAR_PROTOCOL_ERROR"
   | "TOO_MANY_RESTARTS"
   | "SIDECAR_STOPPED";
 
