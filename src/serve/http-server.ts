@@ -121,6 +121,12 @@ export class ApiServer {
     await closed;
   }
 
+  /** Ends every connection now and lets a pending close() finish without waiting for the handlers (a second Ctrl+C). */
+  cutOff(): void {
+    this.server.closeAllConnections();
+    this.#idle?.();
+  }
+
   #corsHeaders(): Record<string, string> {
     const origin = this.config.cors;
     if (!origin) return {};

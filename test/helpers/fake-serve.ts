@@ -13,6 +13,7 @@ export interface FakeServe {
   url: string;
   logs: string[];
   counter: TokenCounter;
+  runner: JobRunner;
 }
 
 export async function startFakeServe(backend: FakeBackend, options: { apiKey?: string; maxQueue?: number } = {}): Promise<FakeServe> {
@@ -24,7 +25,7 @@ export async function startFakeServe(backend: FakeBackend, options: { apiKey?: s
     { apiKey: options.apiKey, log: (line) => logs.push(line) },
   );
   const { port } = await server.listen(0, "127.0.0.1");
-  return { server, port, url: `http://127.0.0.1:${port}`, logs, counter };
+  return { server, port, url: `http://127.0.0.1:${port}`, logs, counter, runner };
 }
 
 export interface RawResponse {

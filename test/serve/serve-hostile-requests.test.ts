@@ -1,6 +1,7 @@
 // The rows of issue #22 at the HTTP server: request lines, targets and keys a hostile client sends; each gets an answer and the server goes on.
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeBackend } from "../fakes/fake-backend.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 import { rawHttp, startFakeServe, type FakeServe } from "../helpers/fake-serve.ts";
 
 const started: FakeServe[] = [];
@@ -124,5 +125,19 @@ describe("questions that cannot fit", () => {
     expect(s.counter.cachedBytes).toBeLessThanOrEqual(16 * 1024 * 1024);
     running.delta("done").finish();
     expect((await busy).status).toBe(200);
+  });
+});
+
+describe("stopping with a request stuck in the engine", () => {
+  it("a second stop (cutOff) ends close() even when a handler never returns", async () => {
+    const backend = new FakeBackend(readyStatus);
+    backend.countTokens = () => new Promise<number>(() => {}); // a token count whose reply never comes
+    const s = await startFakeServe(backend);
+    const stuck = fetch(`${s.url}/v1/chat/completions`, { method: "POST", body: JSON.stringify({ model: "chatglm-6b", messages: [{ role: "user", content: "q" }] }) }).catch((e: unknown) => e);
+    await waitFor(() => expect(s.runner.queue.running).toBe(true));
+    const closed = s.server.close();
+    s.server.cutOff();
+    await closed;
+    expect(await stuck).toBeInstanceOf(Error);
   });
 });
