@@ -58,7 +58,7 @@ const BOOLEANS: Record<string, boolean> = { on: true, true: true, yes: true, "1"
 export const SETTINGS: Readonly<Record<string, SettingSpec>> = {
   temperature: { key: "temperature", hint: "a number above 0, e.g. 0.95", parse: number((n) => n > 0) },
   top_p: { key: "topP", hint: "a number above 0 and at most 1, e.g. 0.7", parse: number((n) => n > 0 && n <= 1) },
-  top_k: { key: "topK", hint: "a whole number up to 2147483647, 0 = off", parse: integer((n) => n >= 0) },
+  top_k: { key: "topK", hint: "a whole number, 0 = off (at most 2147483647)", parse: integer((n) => n >= 0) },
   max_new_tokens: { key: "maxNewTokens", hint: "a whole number from 1 to 2147483647", parse: integer((n) => n >= 1) },
   repetition_penalty: { key: "repetitionPenalty", hint: "a number above 0, 1 = off", parse: number((n) => n > 0) },
   seed: {
