@@ -19,7 +19,7 @@ export const anyUnitString = (maxLength = 40) => fc.string({ unit: fc.integer({ 
 /** Strings that lean on what breaks parsers: surrogates, controls, %, URL syntax, quotes, long runs. */
 export const nastyString = fc.oneof(
   anyUnitString(),
-  fc.constantFrom("a\ud800b", "\udc00", "\ud83d\ude00", "\u0000", "\r\n", "%E0%A4%A", "%", "//a:b:c/", "http://a:99999/", "[", "\u2028", " ".repeat(200), "<|blank_80|>", "[gMASK]"),
+  fc.constantFrom("a\ud800b", "\udc00", "\ud83d\ude00", "\u0000", "\r\n", "%E0%A4%A", "%", "//a:b:c/", "http://a:99999/", "[", "\u2028", " ".repeat(200), "<|blank_80|>", "[gMASK]", "长".repeat(20_000), " ".repeat(11_000)),
   fc.array(fc.constantFrom("%", "/", ":", "@", "[", "]", "?", "#", "\\", "..", "a", "é", "\ud800", "\u0000", " "), { maxLength: 20 }).map((parts) => parts.join("")),
 );
 /** JSON values of every type and depth, with nasty strings and extreme numbers. */
@@ -44,7 +44,8 @@ const mutatedRequest = fc.record({
   fields: fc.dictionary(fc.constantFrom(...FIELDS), anyJson, { maxKeys: 4 }),
   options: fc.option(fc.dictionary(fc.constantFrom(...OPTION_FIELDS), anyJson, { maxKeys: 4 })),
   prompt: fc.oneof(nastyString, anyJson),
-}).map(({ messages, fields, options, prompt }) => ({ model: "chatglm-6b", messages, prompt, stream: false, ...fields, ...(options ? { options } : {}) }));
+  stream: fc.boolean(),
+}).map(({ messages, fields, options, prompt, stream }) => ({ model: "chatglm-6b", messages, prompt, stream, ...fields, ...(options ? { options } : {}) }));
 
 const POSTS = ["/v1/chat/completions", "/v1/completions", "/api/chat", "/api/generate"];
 const METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH", "CONNECT", "TRACE", "FOO", "G\u00e9T", ""];
