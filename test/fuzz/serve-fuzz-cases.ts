@@ -1,4 +1,4 @@
-// Property-based fuzzing of `serve` and the wire codec (fast-check): shared by the bounded vitest runs and scripts/fuzz-serve.ts.
+// Property-based fuzzing of `serve` and the wire codec (fast-check), run by serve-fuzz.test.ts (bounded in npm test, more via scripts/fuzz-serve.ts).
 import { decode } from "@msgpack/msgpack";
 import fc from "fast-check";
 import type { GenerateEvent, GenerateOptions } from "../../src/chat/backend.ts";
