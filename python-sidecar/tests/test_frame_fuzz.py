@@ -6,7 +6,7 @@ import random
 import msgpack
 
 from glm_sidecar import protocol
-from sidecar_client import SidecarProcess
+from tools.sidecar_client import SidecarProcess
 
 SEED = 22
 KEY = b"k" * 32
