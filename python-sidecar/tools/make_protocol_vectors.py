@@ -102,6 +102,7 @@ INVALID = [
     # What @msgpack/msgpack's encoder wrote for "a\ud800b" before encoding made strings well-formed (CESU-8).
     ("lone surrogate bytes in a string", msgpack.packb(env("tokenize_request", {"text": "a?b"}), use_bin_type=True)
      .replace(b"\xa3a?b", b"\xa5a\xed\xa0\x80b"), "FRAME_NOT_MSGPACK"),
+    ("integer map key", msgpack.packb(env("tokenize_request", {1: "x"})), "FRAME_NOT_MSGPACK"),
 ]
 
 

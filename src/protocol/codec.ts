@@ -90,12 +90,18 @@ export function decodeBody(body: Uint8Array): Envelope {
   }
   let value: unknown;
   try {
-    value = decode(body);
+    value = decode(body, { mapKeyConverter: stringKey });
   } catch (cause) {
     throw new ProtocolError("FRAME_NOT_MSGPACK", "body is not valid msgpack", { cause });
   }
   if (hasIllFormedString(value)) throw new ProtocolError("FRAME_NOT_MSGPACK", "a string in the body is not valid UTF-8");
   return validateEnvelope(value);
+}
+
+/** Map keys must be strings, as the Python half's decoder (strict_map_key) insists. */
+function stringKey(key: unknown): string {
+  if (typeof key !== "string") throw new TypeError(`a map key is a ${typeof key}, not a string`);
+  return key;
 }
 
 /** [signature, body] frames to an envelope; throws ProtocolError for anything else. */
