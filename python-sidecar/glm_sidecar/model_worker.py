@@ -39,14 +39,17 @@ class ModelWorker(object):
                 continue
             self.current = job
             try:
-                emit("generate_reply", self._generate(job, emit), job.msg_id)
+                reply = self._generate(job, emit)
             except Exception as exc:
-                emit("generate_reply", self._error_of(exc), job.msg_id)
+                reply = self._error_of(exc)
             finally:
+                # Off the list before its reply leaves: an interrupt read after the reply never counts it.
+                # Kept among the answered lately, which info_request's ids asks about (server.py).
                 self.current = None
-                with self.interrupt_lock:  # answered lately: what info_request's ids asks about (server.py)
+                with self.interrupt_lock:
                     self.answered.append(job.msg_id)
                     self.jobs_by_id.pop(job.msg_id, None)
+            emit("generate_reply", reply, job.msg_id)
         outbox.close(0)
 
     def _load(self, emit: Any) -> None:
