@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import zmq
 
-from . import protocol
 from .thread_settings import IDLE_WAKE_MS
 
 
 class ControlLoop(object):
-    """Part of SidecarServer: serves the control socket. Uses the server's key, stopping, jobs_by_id,
-    early_interrupts, interrupt_lock, dropped_frames, _socket and _send."""
+    """Part of SidecarServer: serves the control socket. Uses the server's stopping, jobs_by_id,
+    early_interrupts, interrupt_lock, _decode_or_refuse, _socket and _send."""
 
     def _control_loop(self) -> None:
         control = self._socket(zmq.DEALER, self.control_endpoint)
@@ -17,10 +16,8 @@ class ControlLoop(object):
         while not self.stopping.is_set():
             if not control.poll(IDLE_WAKE_MS):
                 continue
-            try:
-                msg = protocol.decode_frames(control.recv_multipart(), self.key)
-            except protocol.ProtocolError:
-                self.dropped_frames += 1
+            msg = self._decode_or_refuse(control, control.recv_multipart())
+            if msg is None:
                 continue
             if msg["msg_type"] == "interrupt_request":
                 target = msg["content"].get("target_id")

@@ -24,7 +24,8 @@ class Job(object):
 
 class ModelWorker(object):
     """Part of SidecarServer: runs on the worker thread and pushes what it emits to the main thread's outbox. Uses the
-    server's engine, context, jobs, jobs_by_id, current, load_error, ready, stopping and _error_of."""
+    server's engine, context, jobs, jobs_by_id, answered, interrupt_lock, current, load_error, ready, stopping
+    and _error_of."""
 
     def _worker_loop(self) -> None:
         outbox = self.context.socket(zmq.PUSH)
@@ -38,12 +39,17 @@ class ModelWorker(object):
                 continue
             self.current = job
             try:
-                emit("generate_reply", self._generate(job, emit), job.msg_id)
+                reply = self._generate(job, emit)
             except Exception as exc:
-                emit("generate_reply", self._error_of(exc), job.msg_id)
+                reply = self._error_of(exc)
             finally:
+                # Off the list before its reply leaves: an interrupt read after the reply never counts it.
+                # Kept among the answered lately, which info_request's ids asks about (server.py).
                 self.current = None
-                self.jobs_by_id.pop(job.msg_id, None)
+                with self.interrupt_lock:
+                    self.answered.append(job.msg_id)
+                    self.jobs_by_id.pop(job.msg_id, None)
+            emit("generate_reply", reply, job.msg_id)
         outbox.close(0)
 
     def _load(self, emit: Any) -> None:

@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import time
 import uuid
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import msgpack
 
@@ -27,6 +27,7 @@ MESSAGE_TYPES = (
     "shutdown_request",
     "shutdown_reply",
     "memory",
+    "protocol_error",
 )
 
 ENVELOPE_FIELDS = {
@@ -71,9 +72,23 @@ def sign(key: bytes, body: bytes) -> bytes:
 
 
 def encode_frames(envelope: Dict[str, Any], key: bytes) -> List[bytes]:
-    """Envelope -> [signature, body] frames."""
-    body = msgpack.packb(envelope, use_bin_type=True)
+    """Envelope -> [signature, body] frames; strings with lone surrogates are sent with U+FFFD in their place."""
+    try:
+        body = msgpack.packb(envelope, use_bin_type=True)
+    except UnicodeEncodeError:
+        body = msgpack.packb(well_formed(envelope), use_bin_type=True)
     return [sign(key, body), body]
+
+
+def well_formed(value: Any) -> Any:
+    """`value` with every string (keys too) made valid Unicode: surrogate pairs joined, lone surrogates U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    if isinstance(value, dict):
+        return dict((well_formed(k), well_formed(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [well_formed(v) for v in value]
+    return value
 
 
 def decode_body(body: bytes) -> Dict[str, Any]:
@@ -82,6 +97,8 @@ def decode_body(body: bytes) -> Dict[str, Any]:
         raise ProtocolError("FRAME_TOO_LARGE", "frame of %d bytes" % len(body))
     try:
         value = msgpack.unpackb(body, raw=False, strict_map_key=True)
+    except UnicodeDecodeError as exc:  # e.g. a lone surrogate's bytes (CESU-8) in a string
+        raise ProtocolError("FRAME_NOT_MSGPACK", "a string in the body is not valid UTF-8: %s" % exc)
     except Exception as exc:  # msgpack raises several unrelated types on garbage
         raise ProtocolError("FRAME_NOT_MSGPACK", "body is not valid msgpack: %s" % exc)
     validate_envelope(value)
@@ -96,6 +113,31 @@ def decode_frames(frames: List[bytes], key: bytes) -> Dict[str, Any]:
     if not hmac.compare_digest(signature, sign(key, body)):
         raise ProtocolError("BAD_SIGNATURE", "signature does not match")
     return decode_body(body)
+
+
+def refused_frame_ids(frames: List[bytes], error: ProtocolError) -> Dict[str, Optional[str]]:
+    """What can be read of a refused frame's id and type, for the protocol_error reply: only from a frame
+    whose signature is good, read leniently (bad UTF-8 replaced, any key type); None where unreadable."""
+    found = {"msg_id": None, "msg_type": None}  # type: Dict[str, Optional[str]]
+    if error.code in ("FRAME_COUNT", "BAD_SIGNATURE", "FRAME_TOO_LARGE") or len(frames) != 2:
+        return found
+    try:
+        value = msgpack.unpackb(frames[1], raw=False, strict_map_key=False, unicode_errors="replace")
+    except Exception:  # garbage: nothing to read
+        return found
+    if isinstance(value, dict):
+        for name in found:
+            if isinstance(value.get(name), str) and len(value[name]) <= 128:
+                found[name] = value[name]
+    return found
+
+
+def refusal(frames: List[bytes], error: ProtocolError) -> Tuple[Dict[str, Any], Optional[str]]:
+    """(content, parent_id) of the protocol_error that answers a refused frame: the stable code as ename."""
+    refused = refused_frame_ids(frames, error)
+    content = error_content(error.code, "the sidecar refused a frame: %s" % error)
+    content["refused_msg_type"] = refused["msg_type"]
+    return content, refused["msg_id"]
 
 
 def validate_envelope(value: Any) -> None:

@@ -41,6 +41,7 @@ class SidecarServer(ControlLoop, ModelWorker, MemoryWatch):
         self.jobs_by_id = {}  # type: Dict[str, Job]
         # Interrupts that named a request not read from the shell yet (the control socket can overtake it).
         self.early_interrupts = collections.deque(maxlen=64)  # type: Any
+        self.answered = collections.deque(maxlen=256)  # type: Any
         self.interrupt_lock = threading.Lock()
         self.load_error = None  # type: Optional[Dict[str, Any]]
         self.ready = threading.Event()
@@ -82,16 +83,18 @@ class SidecarServer(ControlLoop, ModelWorker, MemoryWatch):
         return 0
 
     def _handle_shell(self, shell: Any, frames: Any) -> None:
-        try:
-            msg = protocol.decode_frames(frames, self.key)
-        except protocol.ProtocolError:
-            self.dropped_frames += 1
+        msg = self._decode_or_refuse(shell, frames)
+        if msg is None:
             return
         msg_type, content, msg_id = msg["msg_type"], msg["content"], msg["msg_id"]
         try:
             if msg_type == "info_request":
                 info = dict(self.engine.info(), status="ok", ready=self.ready.is_set(),
                             dropped_frames=self.dropped_frames, pid=os.getpid())
+                if isinstance(content.get("ids"), list):  # which are queued, running or answered lately
+                    with self.interrupt_lock:
+                        known = set(self.jobs_by_id) | set(self.answered)
+                    info["known_ids"] = [i for i in content["ids"][:64] if isinstance(i, str) and i in known]
                 self._send(shell, "info_reply", info, msg_id)
             elif msg_type == "tokenize_request":
                 self._send(shell, "tokenize_reply", self._tokenize(content), msg_id)
@@ -107,6 +110,18 @@ class SidecarServer(ControlLoop, ModelWorker, MemoryWatch):
         except Exception as exc:  # a handler error becomes an error reply; the loop never dies of it
             reply_type = msg_type[:-len("_request")] + "_reply" if msg_type.endswith("_request") else "info_reply"
             self._send(shell, reply_type, self._error_of(exc), msg_id)
+
+    def _decode_or_refuse(self, sock: Any, frames: Any) -> Optional[Dict[str, Any]]:
+        """The frame's envelope; or None after answering it with a protocol_error (its id as parent where readable)."""
+        try:
+            return protocol.decode_frames(frames, self.key)
+        except protocol.ProtocolError as error:
+            self.dropped_frames += 1
+            try:  # never waits: a peer that floods without reading gets no refusals once its queue is full
+                self._send(sock, "protocol_error", *protocol.refusal(frames, error), flags=zmq.NOBLOCK)
+            except zmq.Again:
+                pass
+            return None
 
     def _tokenize(self, content: Dict[str, Any]) -> Dict[str, Any]:
         text = content.get("text")
@@ -139,9 +154,10 @@ class SidecarServer(ControlLoop, ModelWorker, MemoryWatch):
         return {"protocol_version": protocol.PROTOCOL_VERSION, "pid": os.getpid(), "channel": channel,
                 "engine": self.engine.name}
 
-    def _send(self, sock: Any, msg_type: str, content: Dict[str, Any], parent_id: Optional[str] = None) -> None:
+    def _send(self, sock: Any, msg_type: str, content: Dict[str, Any], parent_id: Optional[str] = None,
+              flags: int = 0) -> None:
         envelope = protocol.make_envelope(msg_type, content, self.session, parent_id)
-        sock.send_multipart(protocol.encode_frames(envelope, self.key))
+        sock.send_multipart(protocol.encode_frames(envelope, self.key), flags)
 
 
 def _error_of(exc: BaseException) -> Dict[str, Any]:

@@ -52,3 +52,22 @@ def test_a_file_that_is_not_a_tokenizer_is_refused(tmp_path):
     bogus.write_bytes(b"not a sentencepiece model")
     with pytest.raises((ValueError, RuntimeError, OSError)):
         IceTokenizer(str(bogus))
+
+
+# The TS side refuses a text of more than budget x 80 code points without tokenising it
+# (src/chat/context-budget.ts MAX_CHARS_PER_TOKEN): no token may cover more than 80 characters.
+MAX_CHARS_PER_TOKEN = 80
+
+
+def test_no_token_covers_more_than_80_characters(tokenizer):
+    import random
+
+    pieces = [tokenizer._sp.IdToPiece(i) for i in range(tokenizer._sp.GetPieceSize())]
+    # Pieces are matched on the preprocessed text: <|blank_N|> stands for N spaces, <n> and <|tab|> for one char.
+    assert max(len(p.replace("\u2581", " ")) for p in pieces if not p.startswith("<|blank_")) <= MAX_CHARS_PER_TOKEN
+    rng = random.Random(22)
+    alphabet = [" ", "\n", "\t", "a", "the", "你", "😀", "<sop>", "[MASK]", "<|blank_80|>", "\x00", "\u200b"]
+    texts = [" " * n for n in (1, 79, 80, 81, 160, 1000)]
+    texts += ["".join(rng.choice(alphabet) * rng.randint(1, 200) for _ in range(rng.randint(1, 30))) for _ in range(200)]
+    for text in texts:
+        assert len(text) <= MAX_CHARS_PER_TOKEN * max(1, len(tokenizer.encode(text))), repr(text[:40])

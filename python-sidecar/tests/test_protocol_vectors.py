@@ -56,6 +56,29 @@ def test_memory_vectors_carry_what_the_sidecar_reads_from_proc(tmp_path):
         assert all(isinstance(vector["decoded"]["content"][k], int) for k in keys)
 
 
+def test_lone_surrogates_are_sent_as_replacement_characters():
+    sanitized = VECTORS["sanitized"]
+    units = sanitized["text_utf16_hex"]
+    text = "".join(chr(int(units[i:i + 4], 16)) for i in range(0, len(units), 4))
+    assert len(text) == 6  # the pair stays two surrogates here, as a JS string holds it
+    envelope = dict(sanitized["decoded"], content={"text": text})
+    body = protocol.encode_frames(envelope, b"k")[1]
+    assert body.hex() == sanitized["hex"]
+    assert protocol.decode_body(body) == sanitized["decoded"]
+
+
+def test_a_refused_frame_names_its_request_where_readable():
+    invalid = dict((v["name"], bytes.fromhex(v["hex"])) for v in VECTORS["invalid"])
+    body = invalid["lone surrogate bytes in a string"]
+    with pytest.raises(protocol.ProtocolError) as info:
+        protocol.decode_frames([protocol.sign(b"k", body), body], b"k")
+    content, parent = protocol.refusal([protocol.sign(b"k", body), body], info.value)
+    assert parent == "00000000000000000000000000000001" and content["refused_msg_type"] == "tokenize_request"
+    assert content["ename"] == "FRAME_NOT_MSGPACK" and content["status"] == "error"
+    content, parent = protocol.refusal([b"\0" * 32, body], protocol.ProtocolError("BAD_SIGNATURE", "x"))
+    assert parent is None and content["refused_msg_type"] is None  # an unsigned frame's id is not trusted
+
+
 def test_encode_then_decode_round_trips():
     envelope = protocol.make_envelope("token", {"text": "你好\n"}, "s", "p")
     assert protocol.decode_frames(protocol.encode_frames(envelope, b"k"), b"k") == envelope

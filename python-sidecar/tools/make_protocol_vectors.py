@@ -63,7 +63,24 @@ VALID = [
                   "memory size[0] is smaller than required size[536870912]); try --precision float16, a smaller "
                   "--seq-length, or a machine with more memory",
         "traceback": []}, REQ)),
+    ("info request asking about ids", env("info_request", {"ids": [REQ]})),
+    ("info reply with known ids", env("info_reply", {"status": "ok", "engine": "native", "engine_version": None,
+                                                     "mindspore_version": "2.7.2", "device_target": "CPU",
+                                                     "device_id": 0, "seq_length": 2048, "ready": True,
+                                                     "known_ids": [REQ]}, REQ)),
+    ("protocol error naming the refused request", env("protocol_error", {
+        "status": "error", "ename": "FRAME_NOT_MSGPACK",
+        "evalue": "the sidecar refused a frame: a string in the body is not valid UTF-8",
+        "traceback": [], "refused_msg_type": "tokenize_request"}, REQ)),
+    ("protocol error without an id", env("protocol_error", {
+        "status": "error", "ename": "BAD_SIGNATURE", "evalue": "the sidecar refused a frame: signature does not match",
+        "traceback": [], "refused_msg_type": None})),
 ]
+
+# Strings with lone surrogates (UTF-16 code units, big-endian hex: JSON files cannot hold them as text):
+# both encoders send them as U+FFFD, surrogate pairs as their one character.
+UTF16_TEXT = "0061d8000062d83dde00dc00"
+SANITIZED = env("tokenize_request", {"text": "a\ufffdb\U0001F600\ufffd"})
 
 
 def drop(name):
@@ -82,6 +99,10 @@ INVALID = [
     ("content not a map", msgpack.packb(dict(env("token", {}), content="hi")), "ENVELOPE_FIELD"),
     ("parent_id not a string", msgpack.packb(dict(env("token", {}), parent_id=5)), "ENVELOPE_FIELD"),
     ("wrong version", msgpack.packb(dict(env("token", {}), v=2)), "VERSION_MISMATCH"),
+    # What @msgpack/msgpack's encoder wrote for "a\ud800b" before encoding made strings well-formed (CESU-8).
+    ("lone surrogate bytes in a string", msgpack.packb(env("tokenize_request", {"text": "a?b"}), use_bin_type=True)
+     .replace(b"\xa3a?b", b"\xa5a\xed\xa0\x80b"), "FRAME_NOT_MSGPACK"),
+    ("integer map key", msgpack.packb(env("tokenize_request", {1: "x"})), "FRAME_NOT_MSGPACK"),
 ]
 
 
@@ -90,9 +111,11 @@ def main():
     doc = {
         "message_types": ["hello", "status", "info_request", "info_reply", "generate_request", "token",
                           "generate_reply", "tokenize_request", "tokenize_reply", "interrupt_request",
-                          "interrupt_reply", "shutdown_request", "shutdown_reply", "memory"],
+                          "interrupt_reply", "shutdown_request", "shutdown_reply", "memory", "protocol_error"],
         "valid": [{"name": n, "hex": msgpack.packb(v, use_bin_type=True).hex(), "decoded": v} for n, v in VALID],
         "invalid": [{"name": n, "hex": b.hex(), "code": c} for n, b, c in INVALID],
+        "sanitized": {"name": "lone surrogates are sent as U+FFFD", "decoded": SANITIZED, "text_utf16_hex": UTF16_TEXT,
+                      "hex": msgpack.packb(SANITIZED, use_bin_type=True).hex()},
         "signed": {"key_hex": KEY.hex(), "body_hex": body.hex(),
                    "signature_hex": hmac.new(KEY, body, hashlib.sha256).hexdigest()},
     }

@@ -25,6 +25,12 @@ export const DEFAULT_GENERATION_SETTINGS: GenerationSettings = {
   greedy: false,
 };
 
+/**
+ * The largest whole number a length, top_k or seed may be: the engines hold them as int32 (MindSpore's
+ * tensors, numpy's seeding), and msgpack carries larger JS numbers as floats, which the sidecar refuses.
+ */
+export const MAX_WHOLE_NUMBER = 2 ** 31 - 1;
+
 export class SettingError extends Error {
   override name = "SettingError";
   constructor(
@@ -45,15 +51,15 @@ const number = (ok: (n: number) => boolean) => (value: string) => {
   const n = Number(value);
   return value.trim() !== "" && Number.isFinite(n) && ok(n) ? n : undefined;
 };
-const integer = (ok: (n: number) => boolean) => number((n) => Number.isInteger(n) && ok(n));
+const integer = (ok: (n: number) => boolean) => number((n) => Number.isInteger(n) && n <= MAX_WHOLE_NUMBER && ok(n));
 const BOOLEANS: Record<string, boolean> = { on: true, true: true, yes: true, "1": true, off: false, false: false, no: false, "0": false };
 
 /** The /set names, as the wire and ChatGLM's generate() spell them. */
 export const SETTINGS: Readonly<Record<string, SettingSpec>> = {
   temperature: { key: "temperature", hint: "a number above 0, e.g. 0.95 (for always the likeliest token: greedy)", parse: number((n) => n > 0) },
   top_p: { key: "topP", hint: "a number above 0 and at most 1, e.g. 0.7", parse: number((n) => n > 0 && n <= 1) },
-  top_k: { key: "topK", hint: "a whole number, 0 = off", parse: integer((n) => n >= 0) },
-  max_new_tokens: { key: "maxNewTokens", hint: "a whole number of at least 1", parse: integer((n) => n >= 1) },
+  top_k: { key: "topK", hint: "a whole number, 0 = off (at most 2147483647)", parse: integer((n) => n >= 0) },
+  max_new_tokens: { key: "maxNewTokens", hint: "a whole number from 1 to 2147483647", parse: integer((n) => n >= 1) },
   repetition_penalty: { key: "repetitionPenalty", hint: "a number above 0, 1 = off", parse: number((n) => n > 0) },
   seed: {
     key: "seed",

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import type { AppPaths } from "../config/paths.ts";
 import { defaultModelDir } from "../model/model-files.ts";
 import { choiceInAnyCase, settingArg, strayWordsMessage } from "./option-parsers.ts";
+import { MAX_WHOLE_NUMBER } from "../chat/generation-settings.ts";
 
 export type EngineChoice = "auto" | "mindformers" | "native" | "fake";
 
@@ -46,7 +47,7 @@ export interface SubcommandSummary {
 
 const int = (name: string) => (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_WHOLE_NUMBER) throw new InvalidArgumentError(`${name} must be a whole number up to ${MAX_WHOLE_NUMBER}`);
   return n;
 };
 

@@ -107,7 +107,7 @@ export async function runServe(argv: string[], paths: AppPaths, startBackend: (o
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
   (io.onStop ?? defaultOnStop)(() => stopRequested(), () => {
     say("stopping now: the answer in progress is cut off");
-    server.server.closeAllConnections();
+    server.cutOff();
   });
   try {
     await Promise.race([backend.start(), stopped]);

@@ -51,9 +51,41 @@ export function sign(key: Buffer, body: Uint8Array): Buffer {
   return createHmac("sha256", key).update(body).digest();
 }
 
+/**
+ * Envelope to [signature, body]. The one place frames are made: every string (map keys too) goes out
+ * as valid UTF-8, a lone surrogate as U+FFFD (msgpack's own encoder writes short strings' surrogates as
+ * CESU-8, which the sidecar's decoder refuses).
+ */
 export function encodeFrames(envelope: Envelope<Record<string, unknown>>, key: Buffer): [Buffer, Buffer] {
-  const body = Buffer.from(encode(envelope));
+  const body = Buffer.from(encode(wellFormed(envelope)));
   return [sign(key, body), body];
+}
+
+/** ES2024's String methods (Node 20 has them; the project's TS lib predates them). */
+interface Es2024String {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+const isWellFormed = (s: string) => (s as unknown as Es2024String).isWellFormed();
+
+/** `value` with every string made well-formed UTF-16 (lone surrogates become U+FFFD); others as they are. */
+export function wellFormed<T>(value: T): T {
+  if (typeof value === "string") return (isWellFormed(value) ? value : (value as unknown as Es2024String).toWellFormed()) as T;
+  if (Array.isArray(value)) return value.map(wellFormed) as T;
+  if (isPlainMap(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[wellFormed(k)] = wellFormed(v);
+    return out as T;
+  }
+  return value;
+}
+
+/** True when a decoded value holds a string that was not valid UTF-8 (msgpack's decoder leaves lone surrogates). */
+function hasIllFormedString(value: unknown, depth = 0): boolean {
+  if (typeof value === "string") return !isWellFormed(value);
+  if (depth > 64 || typeof value !== "object" || value === null || value instanceof Uint8Array) return false;
+  const entries = Array.isArray(value) ? value : Object.entries(value).flat();
+  return entries.some((v) => hasIllFormedString(v, depth + 1));
 }
 
 /** Msgpack bytes to a validated envelope (no signature check; see decodeFrames). */
@@ -63,11 +95,18 @@ export function decodeBody(body: Uint8Array): Envelope {
   }
   let value: unknown;
   try {
-    value = decode(body);
+    value = decode(body, { mapKeyConverter: stringKey });
   } catch (cause) {
     throw new ProtocolError("FRAME_NOT_MSGPACK", "body is not valid msgpack", { cause });
   }
+  if (hasIllFormedString(value)) throw new ProtocolError("FRAME_NOT_MSGPACK", "a string in the body is not valid UTF-8");
   return validateEnvelope(value);
+}
+
+/** Map keys must be strings, as the Python half's decoder (strict_map_key) insists. */
+function stringKey(key: unknown): string {
+  if (typeof key !== "string") throw new TypeError(`a map key is a ${typeof key}, not a string`);
+  return key;
 }
 
 /** [signature, body] frames to an envelope; throws ProtocolError for anything else. */

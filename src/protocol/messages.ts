@@ -18,6 +18,7 @@ export const MESSAGE_TYPES = [
   "shutdown_request",
   "shutdown_reply",
   "memory",
+  "protocol_error",
 ] as const;
 
 export type MessageType = (typeof MESSAGE_TYPES)[number];
@@ -100,6 +101,14 @@ export interface GenerateReplyOk {
 }
 
 export type GenerateReplyContent = GenerateReplyOk | ErrorContent;
+
+/**
+ * `protocol_error`: the sidecar's answer to a frame it refused (bad signature, not msgpack, bad UTF-8,
+ * bad envelope); `ename` is the decode error's code, `parent_id` the refused frame's msg_id where readable.
+ */
+export interface ProtocolErrorContent extends ErrorContent {
+  refused_msg_type: string | null;
+}
 
 /** The RSS a `memory` or `status` message reports, or undefined where it carries none (an older sidecar, not Linux). */
 export function memoryReportOf(message: Envelope): { rssBytes: number; rssPeakBytes: number } | undefined {

@@ -14,12 +14,15 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly param: string | null = null,
-    options: { cause?: unknown; retryAfterS?: number } = {},
+    options: { cause?: unknown; retryAfterS?: number; details?: string[] } = {},
   ) {
     super(message, { cause: options.cause });
     this.retryAfterS = options.retryAfterS;
+    this.details = options.details ?? [message];
   }
   readonly retryAfterS: number | undefined;
+  /** For the server's log (never the client): the full story, e.g. the engine's words and its last stderr lines. */
+  readonly details: string[];
 }
 
 export const badRequest = (code: string, message: string, param: string | null = null) => new ApiError(400, "invalid_request_error", code, message, param);
@@ -48,12 +51,44 @@ export function toApiError(error: unknown, retryAfterS = 1): ApiError {
   if (error instanceof QueueLeftError) return new ApiError(503, "server_error", error.code.toLowerCase(), error.message, null, { cause: error });
   if (error instanceof SidecarError) {
     const status = error.code === "TOO_MANY_RESTARTS" || error.code === "SIDECAR_STOPPED" ? 503 : 500;
-    const words = [error.message, ...error.stderrTail.slice(-3)].join("\n");
-    return new ApiError(status, "server_error", error.code.toLowerCase(), `The engine failed: ${words}`, null, { cause: error });
+    const details = [error.message, ...error.stderrTail.slice(-3).map((line) => `  ${line}`), ...(error.logPath ? [`  log: ${error.logPath}`] : [])];
+    return new ApiError(status, "server_error", error.code.toLowerCase(), engineSentence(error), null, { cause: error, details });
   }
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
-  return new ApiError(500, "server_error", typeof code === "string" ? code.toLowerCase() : "internal_error", message, null, { cause: error });
+  const name = typeof code === "string" ? code.toLowerCase() : "internal_error";
+  return new ApiError(500, "server_error", name, `The server failed to answer (${name}); its log has the details.`, null, { cause: error, details: message.split("\n") });
+}
+
+/** Error names whose words are for the user (no paths, no traceback): the sidecar's own checks. */
+const USER_FACING_ENAMES = new Set(["InvalidParameter", "PromptTooLong", "NotReady", "TokenizerOnly"]);
+
+/**
+ * One short sentence a client may read about an engine failure: the process's fate in our own words,
+ * a user error's words, else the error's name; never a path, a stack line or the engine's stderr.
+ */
+export function engineSentence(error: SidecarError): string {
+  const first = (text: string) => {
+    const line = text.split("\n")[0]!.replace(/(^|[\s(='"])\/[^\s)'"]*/g, "$1<path>");
+    return line.length > 200 ? `${line.slice(0, 199)}…` : line;
+  };
+  switch (error.code) {
+    case "SIDECAR_EXITED":
+    case "SIDECAR_UNRESPONSIVE":
+    case "SIDECAR_NO_REPLY":
+    case "TOO_MANY_RESTARTS":
+    case "SIDECAR_STOPPED":
+      return `The engine failed: ${first(error.message).replace(/\.$/, "")}.`;
+    case "SIDECAR_OUT_OF_MEMORY":
+      return "The engine ran out of memory; a shorter conversation or a smaller max_tokens may fit.";
+    case "ENGINE_ERROR":
+      if (error.ename && USER_FACING_ENAMES.has(error.ename)) return `The engine refused the request: ${first(error.message)}`;
+      return `The engine failed while answering (${error.ename ?? "error"}); the server's log has the details.`;
+    case "ENGINE_LOAD_FAILED":
+      return `The model could not be loaded (${error.ename ?? "error"}); the server's log has the details.`;
+    default:
+      return `The engine failed (${error.code.toLowerCase()}); the server's log has the details.`;
+  }
 }
 
 /** OpenAI's error body. */

@@ -1,7 +1,7 @@
 // One API request as a chat turn: messages become ChatGLM rounds, then a ChatSession answers it when the queue lets it.
 import type { ChatBackend, GenerateEvent } from "../chat/backend.ts";
 import { ChatSession, type ContextInfo } from "../chat/chat-session.ts";
-import type { TokenCounter } from "../chat/context-budget.ts";
+import { promptBudget, refuseLongQuery, type TokenCounter } from "../chat/context-budget.ts";
 import type { GenerationSettings } from "../chat/generation-settings.ts";
 import type { ChatRound } from "../chat/prompt.ts";
 import { fitSystemText } from "../chat/prompt-plan.ts";
@@ -91,6 +91,9 @@ export class JobRunner {
    * request's (context too long, engine down); after it, the answer's.
    */
   async run(job: ServeJob, signal: AbortSignal, hooks: JobHooks = {}): Promise<JobResult> {
+    // A question too long by its length alone is refused before it waits for (and holds) the engine.
+    const seqLength = this.backend.status().seqLength;
+    if (seqLength && job.settings.maxNewTokens) refuseLongQuery(job.query, seqLength, promptBudget(seqLength, job.settings.maxNewTokens));
     const release = await this.queue.acquire(signal);
     const startedMs = performance.now();
     const inner = new AbortController();

@@ -3,15 +3,15 @@ import { z } from "zod";
 import { badRequest, checkModel, OLLAMA_MODEL_NAME } from "./api-errors.ts";
 import { conversationOf, type JobResult, type ServeJob, type ServeMessage } from "./chat-job.ts";
 import { contextHeaders, type RequestContext } from "./request-context.ts";
-import { settingsFor, stopList } from "./request-settings.ts";
+import { finiteNumber, repetitionPenalty, settingsFor, stopList, TEMPERATURE_MAX, wholeNumber } from "./request-settings.ts";
 
 const options = z.object({
-  num_predict: z.number().int().min(-2).refine((n) => n !== 0, "must be -1, -2 or at least 1").nullish(),
-  temperature: z.number().min(0).nullish(),
-  top_p: z.number().gt(0).max(1).nullish(),
-  top_k: z.number().int().min(0).nullish(),
-  repeat_penalty: z.number().gt(0).nullish(),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).nullish(),
+  num_predict: wholeNumber(-2).refine((n) => n !== 0, "must be -1, -2 or at least 1").nullish(),
+  temperature: finiteNumber().min(0).max(TEMPERATURE_MAX).nullish(),
+  top_p: finiteNumber().gt(0).max(1).nullish(),
+  top_k: wholeNumber(0).nullish(),
+  repeat_penalty: repetitionPenalty().nullish(),
+  seed: wholeNumber(0).nullish(),
   stop: z.union([z.string(), z.array(z.string())]).nullish(),
 }).passthrough();
 

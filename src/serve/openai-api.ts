@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ApiError, badRequest, checkModel, MODEL_ID, openAiErrorBody } from "./api-errors.ts";
 import { conversationOf, type JobResult, type ServeJob, type ServeMessage } from "./chat-job.ts";
 import { contextHeaders, type RequestContext } from "./request-context.ts";
-import { completionId, settingsFor, stopList } from "./request-settings.ts";
+import { completionId, finiteNumber, repetitionPenalty, settingsFor, stopList, wholeNumber } from "./request-settings.ts";
 
 const textPart = z.object({ type: z.string(), text: z.string().optional() }).passthrough();
 const message = z.object({
@@ -13,24 +13,24 @@ const message = z.object({
 
 const common = {
   model: z.string({ required_error: "required (chatglm-6b)" }),
-  max_tokens: z.number().int().min(1).nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().gt(0).max(1).nullish(),
-  top_k: z.number().int().min(0).nullish(),
-  repetition_penalty: z.number().gt(0).nullish(),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).nullish(),
+  max_tokens: wholeNumber(1).nullish(),
+  temperature: finiteNumber().min(0).max(2).nullish(),
+  top_p: finiteNumber().gt(0).max(1).nullish(),
+  top_k: wholeNumber(0).nullish(),
+  repetition_penalty: repetitionPenalty().nullish(),
+  seed: wholeNumber(0).nullish(),
   stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
-  n: z.number().int().min(1).nullish(),
-  frequency_penalty: z.number().min(-2).max(2).nullish(),
-  presence_penalty: z.number().min(-2).max(2).nullish(),
-  logprobs: z.union([z.boolean(), z.number()]).nullish(),
+  n: wholeNumber(1).nullish(),
+  frequency_penalty: finiteNumber().min(-2).max(2).nullish(),
+  presence_penalty: finiteNumber().min(-2).max(2).nullish(),
+  logprobs: z.union([z.boolean(), finiteNumber()]).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).passthrough().nullish(),
 };
 const chatRequest = z.object({
   ...common,
   messages: z.array(message).min(1),
-  max_completion_tokens: z.number().int().min(1).nullish(),
+  max_completion_tokens: wholeNumber(1).nullish(),
   tools: z.array(z.unknown()).nullish(),
   response_format: z.object({ type: z.string() }).passthrough().nullish(),
 }).passthrough();
@@ -39,7 +39,7 @@ const completionRequest = z.object({
   prompt: z.union([z.string(), z.array(z.string()).length(1)]),
   echo: z.boolean().nullish(),
   suffix: z.string().nullish(),
-  best_of: z.number().int().nullish(),
+  best_of: wholeNumber(1).nullish(),
 }).passthrough();
 
 type Common = z.infer<z.ZodObject<typeof common>>;

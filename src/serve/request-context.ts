@@ -33,6 +33,8 @@ export class RequestContext {
   readonly signal: AbortSignal;
   /** For the request log: tokens read and written. */
   usage: { promptTokens: number; completionTokens: number } | undefined;
+  /** The status of an error told inside a stream that had begun with 200 (for the request log). */
+  failedStatus: number | undefined;
   /** Set by a streaming handler: how an error is told once the stream has begun. */
   streamError: ((error: ApiError) => string) | undefined;
   readonly #controller = new AbortController();

@@ -1,6 +1,17 @@
 // A request's length and sampling fields over the server's defaults; temperature 0 means greedy, as in OpenAI's and Ollama's APIs.
 import { randomBytes } from "node:crypto";
-import type { GenerationSettings } from "../chat/generation-settings.ts";
+import { z } from "zod";
+import { MAX_WHOLE_NUMBER, type GenerationSettings } from "../chat/generation-settings.ts";
+
+/**
+ * The numbers a request may carry, bounded to what the engine takes (docs/serve.md): whole numbers as
+ * int32, floats finite; a repetition penalty far from 1 overflows the sampler's float32 logits.
+ */
+export const wholeNumber = (min: number) => z.number().int().min(min).max(MAX_WHOLE_NUMBER);
+export const finiteNumber = () => z.number().finite();
+export const TEMPERATURE_MAX = 100;
+export const REPETITION_PENALTY_RANGE = [0.001, 1000] as const;
+export const repetitionPenalty = () => finiteNumber().min(REPETITION_PENALTY_RANGE[0]).max(REPETITION_PENALTY_RANGE[1]);
 
 export interface RequestSampling {
   maxTokens?: number | null;

@@ -14,6 +14,8 @@ export type SidecarErrorCode =
   | "SIDECAR_PROTOCOL_MISMATCH"
   | "ENGINE_LOAD_FAILED"
   | "ENGINE_ERROR"
+  | "SIDECAR_NO_REPLY"
+  | "SIDECAR_PROTOCOL_ERROR"
   | "TOO_MANY_RESTARTS"
   | "SIDECAR_STOPPED";
 
@@ -31,17 +33,20 @@ export class SidecarError extends Error {
   readonly logPath: string | undefined;
   /** True when a restart would fail the same way (see LASTING_LOAD_ERRORS): something must be fixed first. */
   readonly isLasting: boolean;
+  /** For an error reply: the sidecar's stable error name (e.g. InvalidParameter, RuntimeError). */
+  readonly ename: string | undefined;
 
   constructor(
     readonly code: SidecarErrorCode,
     message: string,
-    options: { cause?: unknown; stderrTail?: string[]; logPath?: string; isLasting?: boolean } = {},
+    options: { cause?: unknown; stderrTail?: string[]; logPath?: string; isLasting?: boolean; ename?: string } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = "SidecarError";
     this.stderrTail = options.stderrTail ?? [];
     this.logPath = options.logPath;
     this.isLasting = options.isLasting ?? false;
+    this.ename = options.ename;
   }
 }
 
@@ -51,7 +56,7 @@ export function errorFromReply(
   code: "ENGINE_ERROR" | "ENGINE_LOAD_FAILED",
   options: { stderrTail?: string[]; logPath?: string } = {},
 ): SidecarError {
-  if (content.ename === "OutOfMemory") return new SidecarError("SIDECAR_OUT_OF_MEMORY", content.evalue, options);
+  if (content.ename === "OutOfMemory") return new SidecarError("SIDECAR_OUT_OF_MEMORY", content.evalue, { ...options, ename: content.ename });
   const isLasting = code === "ENGINE_LOAD_FAILED" && LASTING_LOAD_ERRORS.has(content.ename);
-  return new SidecarError(code, `${content.ename}: ${content.evalue}`, { ...options, isLasting });
+  return new SidecarError(code, `${content.ename}: ${content.evalue}`, { ...options, isLasting, ename: content.ename });
 }

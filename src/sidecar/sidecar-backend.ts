@@ -4,6 +4,7 @@ import { newMessageId } from "../protocol/codec.ts";
 import { isErrorContent, type Envelope, type GenerateReplyOk, type GenerateRequestContent } from "../protocol/messages.ts";
 import { AsyncQueue } from "./async-queue.ts";
 import { errorFromReply, SidecarError } from "./errors.ts";
+import { REPLY_PROBE_MS, watchForLostReply } from "./reply-watch.ts";
 import { Sidecar, type SidecarLaunch } from "./supervisor.ts";
 
 const MAX_RESTARTS_IN_A_ROW = 5;
@@ -33,6 +34,8 @@ export class SidecarBackend implements ChatBackend {
   constructor(
     private readonly launch: SidecarLaunch,
     private readonly sampling: SamplingOptions = {},
+    /** Quiet time before the sidecar is asked whether it still has a request (see reply-watch.ts). */
+    private readonly replyProbeMs = REPLY_PROBE_MS,
   ) {}
 
   status(): BackendStatus {
@@ -110,6 +113,7 @@ export class SidecarBackend implements ChatBackend {
       if (message.parent_id === msgId) queue.push(message);
     });
     const offExit = sidecar.onExit(() => queue.fail(sidecar.exitError("during the answer")));
+    const watch = watchForLostReply(sidecar.connection, msgId, (error) => queue.fail(error), this.replyProbeMs);
     const onAbort = () => void sidecar.connection.send("control", "interrupt_request", { target_id: msgId }).catch(() => {});
     signal?.addEventListener("abort", onAbort, { once: true });
     this.setStatus({ state: "busy" });
@@ -118,6 +122,8 @@ export class SidecarBackend implements ChatBackend {
       for await (const message of queue) {
         if (message.msg_type === "token") {
           yield { type: "delta", text: String((message.content as { text?: unknown }).text ?? "") };
+        } else if (message.msg_type === "protocol_error") {
+          throw refusedError(message);
         } else if (message.msg_type === "generate_reply") {
           if (isErrorContent(message.content)) throw errorFromReply(message.content, "ENGINE_ERROR");
           const reply = message.content as unknown as GenerateReplyOk;
@@ -135,6 +141,7 @@ export class SidecarBackend implements ChatBackend {
       signal?.removeEventListener("abort", onAbort);
       unsubscribe();
       offExit();
+      watch.stop();
       if (this.sidecar === sidecar && !sidecar.exit) this.setStatus({ state: "ready" });
     }
   }
@@ -144,11 +151,13 @@ export class SidecarBackend implements ChatBackend {
     const sidecar = await this.start();
     const msgId = newMessageId();
     const reply = await new Promise<Envelope>((resolve, reject) => {
-      const done = () => (off(), offExit());
+      const done = () => (off(), offExit(), watch.stop());
       const off = sidecar.connection.onMessage((_c, m) => m.parent_id === msgId && (done(), resolve(m)));
       const offExit = sidecar.onExit(() => (done(), reject(sidecar.exitError("while counting tokens"))));
+      const watch = watchForLostReply(sidecar.connection, msgId, (error) => (done(), reject(error)), this.replyProbeMs);
       sendTo(sidecar, "shell", "tokenize_request", { text }, msgId).catch((e: unknown) => (done(), reject(e)));
     });
+    if (reply.msg_type === "protocol_error") throw refusedError(reply);
     if (isErrorContent(reply.content)) throw errorFromReply(reply.content, "ENGINE_ERROR");
     return (reply.content as { count: number }).count;
   }
@@ -160,6 +169,12 @@ export class SidecarBackend implements ChatBackend {
     await sidecar?.stop();
     this.setStatus({ state: "stopped" });
   }
+}
+
+/** A protocol_error the sidecar sent for one of our requests: it could not read the frame. */
+function refusedError(message: Envelope): SidecarError {
+  const content = message.content as { ename?: unknown; evalue?: unknown };
+  return new SidecarError("SIDECAR_PROTOCOL_ERROR", `the engine refused the request's frame: ${String(content.ename)}: ${String(content.evalue)}`, { ename: String(content.ename) });
 }
 
 /** Resolves with the promise's value, or undefined as soon as the signal fires. */

@@ -1,6 +1,6 @@
 // truncateHistoryToBudget at exact boundaries, with additive and non-additive token counters.
 import { describe, expect, it } from "vitest";
-import { ContextBudgetError, promptBudget, TokenCounter, truncateHistoryToBudget } from "../../src/chat/context-budget.ts";
+import { ContextBudgetError, exceedsByLength, MAX_CHARS_PER_TOKEN, promptBudget, TokenCounter, truncateHistoryToBudget } from "../../src/chat/context-budget.ts";
 import { buildChatGlmPrompt, type ChatRound } from "../../src/chat/prompt.ts";
 
 /** One token per code point plus [gMASK] <sop>: counts of parts add up exactly. */
@@ -124,5 +124,51 @@ describe("truncateHistoryToBudget", () => {
     await truncateHistoryToBudget([...history, { query: "q3", answer: "a3" }], "next", 1000, 1000, counter);
     // new: the bare query, its [Round 4] block, round 3's own text, the whole prompt (the junction probe is cached)
     expect(calls.length - before).toBe(4);
+  });
+});
+
+describe("cheap refusals by length", () => {
+  it("a question of more than budget × 80 code points is refused without tokenising it; one at the bound is counted", async () => {
+    const { counter, calls } = counting(charCount);
+    const long = "x".repeat(10 * MAX_CHARS_PER_TOKEN + 1);
+    await expect(truncateHistoryToBudget([], long, 64, 10, counter)).rejects.toMatchObject({ code: "CONTEXT_QUERY_TOO_LONG" });
+    expect(calls.some((text) => text.length > 10 * MAX_CHARS_PER_TOKEN)).toBe(false);
+    // Astral code points are two UTF-16 units each: the bound counts code points.
+    expect(exceedsByLength("😀".repeat(10 * MAX_CHARS_PER_TOKEN), 10)).toBe(false);
+    expect(exceedsByLength("😀".repeat(10 * MAX_CHARS_PER_TOKEN + 1), 10)).toBe(true);
+    expect(exceedsByLength(" ".repeat(10 * MAX_CHARS_PER_TOKEN), 10)).toBe(false);
+  });
+
+  it("a round too long by its length is dropped without tokenising it", async () => {
+    const { counter, calls } = counting(charCount);
+    const huge: ChatRound = { query: "y".repeat(100 * MAX_CHARS_PER_TOKEN), answer: "a" };
+    const plan = await truncateHistoryToBudget([huge, ...history], query, 1000, 100, counter);
+    expect(plan.droppedRounds).toBe(1);
+    expect(calls.some((text) => text.length > 100 * MAX_CHARS_PER_TOKEN)).toBe(false);
+  });
+
+  it("--truncate-long-query never counts a prefix longer than the bound", async () => {
+    const { counter, calls } = counting(charCount);
+    const plan = await truncateHistoryToBudget([], "z".repeat(5000), 64, 20, counter, { truncateLongQuery: true });
+    expect(plan.promptTokens).toBeLessThanOrEqual(20);
+    expect(calls.filter((text) => text.length > 20 * MAX_CHARS_PER_TOKEN + 1)).toEqual(["z".repeat(5000)]);
+  });
+});
+
+describe("TokenCounter memory", () => {
+  it("is bounded in bytes as well as entries; a text over an eighth of the bytes is counted but not kept", async () => {
+    const { counter, calls } = counting(charCount);
+    const bounded = new TokenCounter((t) => counter.count(t), 2048, 64 * 1024);
+    for (let i = 0; i < 40; i++) await bounded.count(`${i}`.padEnd(4000, "."));
+    expect(bounded.cachedBytes).toBeLessThanOrEqual(64 * 1024);
+    expect(bounded.cachedBytes).toBeGreaterThan(0);
+    const big = "b".repeat(5000);
+    await bounded.count(big);
+    await bounded.count(big);
+    expect(calls.filter((t) => t === big)).toHaveLength(1); // the inner counter remembers it; the bounded one did not
+    const recent = `${39}`.padEnd(4000, ".");
+    const before = calls.length;
+    expect(await bounded.count(recent)).toBe(4002);
+    expect(calls.length).toBe(before); // the newest entries are still cached
   });
 });

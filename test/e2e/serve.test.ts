@@ -6,6 +6,7 @@ import { execa, type ResultPromise } from "execa";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rawHttp } from "../helpers/fake-serve.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
 const python = process.env.GLM_CHAT_PYTHON;
@@ -163,6 +164,36 @@ describe("glm-chat serve with the openai client", () => {
     const expected = chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join("") + "data: [DONE]\n\n";
     expect(normalize(`${raw}\n`)).toBe(normalize(expected)); // execa strips the last newline
     expect(new Set(raw.match(/"id":"[^"]+"/g)).size).toBe(1); // one id across the chunks
+  }, 60_000);
+});
+
+describe("glm-chat serve against a hostile client (issue #22's rows)", () => {
+  it("answers each with a 4xx or a correct answer, and serves the next normal request", async () => {
+    const port = Number(new URL(base).port);
+    for (const target of ["//a:b:c/", "http://a:99999/v1/models"]) {
+      for (const auth of ["", `Authorization: Bearer ${KEY}\r\n`]) {
+        const raw = await rawHttp(port, `GET ${target} HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`);
+        expect([target, auth, raw.status! >= 400 && raw.status! < 500]).toEqual([target, auth, true]);
+      }
+    }
+    const post = (path: string, body: string) => fetch(`${base}${path}`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body });
+    // A lone surrogate in a short string: answered (the sidecar gets U+FFFD), and the engine stays ready.
+    const surrogate = await post("/v1/chat/completions", '{"model":"chatglm-6b","max_tokens":3,"temperature":0,"messages":[{"role":"user","content":"a\\ud800b"}]}');
+    expect(surrogate.status).toBe(200);
+    expect((await health()).status).toBe("ready");
+    for (const body of ['{"model":"chatglm-6b","max_tokens":1e16,"messages":[{"role":"user","content":"q"}]}', '{"model":"chatglm-6b","top_k":1e300,"messages":[{"role":"user","content":"q"}]}']) {
+      expect([body, (await post("/v1/chat/completions", body)).status]).toEqual([body, 400]);
+    }
+    expect((await post("/api/generate", '{"model":"chatglm-6b","prompt":"q","options":{"num_predict":1e300}}')).status).toBe(400);
+    expect((await fetch(`${base}/v1/models/%E0%A4%A`, { headers: { authorization: `Bearer ${KEY}` } })).status).toBe(400);
+    const huge = await post("/v1/chat/completions", JSON.stringify({ model: "chatglm-6b", messages: [{ role: "user", content: "长".repeat(1_000_000) }] }));
+    expect(huge.status).toBe(400);
+    expect((await huge.json()).error.code).toBe("context_length_exceeded");
+    for (const [method, path] of [["GET", "/nope"], ["DELETE", "/v1/chat/completions"]]) {
+      expect([method, path, (await fetch(`${base}${path}`, { method })).status]).toEqual([method, path, 401]);
+    }
+    const after = await openai.chat.completions.create(greedy(4));
+    expect(after.usage?.completion_tokens).toBe(4);
   }, 60_000);
 });
 

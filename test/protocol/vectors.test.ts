@@ -2,13 +2,14 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decodeBody, decodeFrames, encodeFrames, makeEnvelope, ProtocolError, sign } from "../../src/protocol/codec.ts";
-import { MESSAGE_TYPES, memoryReportOf } from "../../src/protocol/messages.ts";
+import { MESSAGE_TYPES, memoryReportOf, type Envelope } from "../../src/protocol/messages.ts";
 
 interface Vectors {
   message_types: string[];
   valid: Array<{ name: string; hex: string; decoded: Record<string, unknown> }>;
   invalid: Array<{ name: string; hex: string; code: string }>;
   signed: { key_hex: string; body_hex: string; signature_hex: string };
+  sanitized: { decoded: Envelope; text_utf16_hex: string; hex: string };
 }
 
 const vectors = JSON.parse(
@@ -56,6 +57,16 @@ describe("protocol vectors", () => {
       "memory while loading": { rssBytes: 1_250_000_000, rssPeakBytes: 1_300_000_000 },
       "memory while answering": { rssBytes: 14_500_000_000, rssPeakBytes: 15_100_000_000 },
     });
+  });
+
+  it("sends lone surrogates as U+FFFD (the string the sidecar once dropped without a reply), pairs as their character", () => {
+    const { decoded, text_utf16_hex, hex: expected } = vectors.sanitized;
+    const units = hex(text_utf16_hex);
+    const text = String.fromCharCode(...Array.from({ length: units.length / 2 }, (_, i) => units.readUInt16BE(2 * i)));
+    expect(text.length).toBe(6);
+    const [, body] = encodeFrames({ ...decoded, content: { text } }, Buffer.from("k"));
+    expect(body.toString("hex")).toBe(expected);
+    expect(decodeBody(body)).toEqual(decoded);
   });
 
   it("round-trips what it encodes", () => {

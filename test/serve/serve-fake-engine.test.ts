@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { TokenCounter } from "../../src/chat/context-budget.ts";
 import { DEFAULT_GENERATION_SETTINGS } from "../../src/chat/generation-settings.ts";
 import { JobRunner } from "../../src/serve/chat-job.ts";
+import { SidecarError } from "../../src/sidecar/errors.ts";
 import { EngineQueue } from "../../src/serve/engine-queue.ts";
 import { ApiServer } from "../../src/serve/http-server.ts";
 import { codedError, FakeBackend } from "../fakes/fake-backend.ts";
@@ -93,20 +94,33 @@ describe("serve on a fake engine", () => {
     expect(backend.turns[0]!.options.signal?.aborted).toBe(true);
   });
 
-  it("an engine failure is a 500 with the engine's words before the stream, an error event inside it; the server goes on", async () => {
+  it("an engine failure is a 500 in one short sentence before the stream, an error event inside it; details only in the log; the server goes on", async () => {
     const backend = new FakeBackend(readyStatus);
-    const { url, post } = await start(backend);
-    backend.script((t) => t.fail(codedError("SIDECAR_EXITED", "the engine exited with signal SIGKILL during the answer")));
+    const { url, post, logs } = await start(backend);
+    const stderrTail = ["Traceback (most recent call last):", '  File "/home/u/glm_sidecar/server.py", line 9', "UserWarning: /opt/secret/path"];
+    const died = () => new SidecarError("SIDECAR_EXITED", "the engine was killed by SIGKILL during the answer", { stderrTail, logPath: "/home/u/.local/state/sidecar.log" });
+    backend.script((t) => t.fail(died()));
     const plain = await post("/v1/chat/completions", ask("q"));
     expect(plain.status).toBe(500);
-    expect(await plain.json()).toMatchObject({ error: { type: "server_error", code: "sidecar_exited", message: expect.stringContaining("SIGKILL") } });
+    const body = await plain.json();
+    expect(body).toMatchObject({ error: { type: "server_error", code: "sidecar_exited", message: "The engine failed: the engine was killed by SIGKILL during the answer." } });
+    expect(JSON.stringify(body)).not.toMatch(/\/home|\/opt|Traceback|Warning/);
+    await waitFor(() => expect(logs.join("\n")).toContain("UserWarning: /opt/secret/path"));
+    expect(logs.join("\n")).toContain("log: /home/u/.local/state/sidecar.log");
 
-    backend.script((t) => t.delta("partial").fail(codedError("SIDECAR_EXITED", "the engine exited")));
+    backend.script((t) => t.fail(new SidecarError("ENGINE_ERROR", "RuntimeError: cannot open /models/x.ckpt\n  at line 3", { ename: "RuntimeError" })));
+    expect((await (await post("/v1/chat/completions", ask("q"))).json()).error.message).toBe("The engine failed while answering (RuntimeError); the server's log has the details.");
+    backend.script((t) => t.fail(new Error("unexpected /internal/path")));
+    expect((await (await post("/v1/chat/completions", ask("q"))).json()).error.message).not.toContain("/internal");
+
+    backend.script((t) => t.delta("partial").fail(died()));
     const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: "unused", maxRetries: 0 });
     const stream = await openai.chat.completions.create({ ...ask("q"), stream: true });
     await expect((async () => {
       for await (const _ of stream) void _;
-    })()).rejects.toThrow(/the engine exited/);
+    })()).rejects.toThrow(/The engine failed: the engine was killed/);
+    // The request log carries the status the stream failed with, not the 200 it began with.
+    await waitFor(() => expect(logs.some((l) => /^POST \/v1\/chat\/completions 500 \(after the stream began\)/.test(l))).toBe(true));
 
     backend.reply("fine");
     expect((await (await post("/v1/chat/completions", ask("q"))).json()).choices[0].message.content).toBe("fine");
@@ -134,6 +148,11 @@ describe("serve on a fake engine", () => {
     expect(await ollama.json()).toEqual({ error: expect.stringContaining("llama3") });
     expect((await post("/v1/nothing", {})).status).toBe(404);
     expect((await fetch(`${url}/v1/chat/completions`, { headers: { authorization: "Bearer sekrit" } })).status).toBe(405);
+    // Without the key, nothing but /health is told anything: unknown paths and wrong methods are 401 too.
+    for (const [method, path] of [["GET", "/v1/nothing"], ["GET", "/v1/chat/completions"], ["POST", "/api/nothing"], ["DELETE", "/"], ["GET", "/v1/models/%E0%A4%A"]]) {
+      const response = await fetch(url + path, { method });
+      expect([method, path, response.status]).toEqual([method, path, 401]);
+    }
     expect(backend.turns).toHaveLength(0);
   });
 

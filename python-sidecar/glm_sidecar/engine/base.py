@@ -1,6 +1,7 @@
 """The engine interface the server drives, and the values that cross it."""
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable, Dict, List, Optional
 
@@ -20,6 +21,10 @@ class EngineError(Exception):
 
 class GenerationCancelled(Exception):
     """Raised inside an engine's token loop when an interrupt arrived."""
+
+
+# Whole numbers (max_new_tokens, top_k, seed) are int32 inside the engines; floats must be finite.
+MAX_WHOLE_NUMBER = 2 ** 31 - 1
 
 
 class GenerateParams(object):
@@ -48,13 +53,18 @@ class GenerateParams(object):
                 value = float(value)
             if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
                 raise EngineError("InvalidParameter", "%s must be %s, got %r" % (name, kind.__name__, value))
+            if kind is int and abs(value) > MAX_WHOLE_NUMBER:
+                raise EngineError("InvalidParameter", "%s must be at most %d, got %r" % (name, MAX_WHOLE_NUMBER, value))
+            if kind is float and not math.isfinite(value):
+                raise EngineError("InvalidParameter", "%s must be a finite number, got %r" % (name, value))
             setattr(params, name, value)
         if params.max_new_tokens < 1:
             raise EngineError("InvalidParameter", "max_new_tokens must be at least 1")
         for name, ok, rule in (("temperature", params.temperature >= 0, "0 or more"),
                                ("top_p", 0 <= params.top_p <= 1, "between 0 and 1"),
                                ("top_k", params.top_k >= 0, "0 (off) or more"),
-                               ("repetition_penalty", params.repetition_penalty > 0, "above 0")):
+                               ("repetition_penalty", params.repetition_penalty > 0, "above 0"),
+                               ("seed", params.seed is None or params.seed >= 0, "0 or more")):
             if not ok:
                 raise EngineError("InvalidParameter", "%s must be %s, got %r" % (name, rule, getattr(params, name)))
         return params
