@@ -38,7 +38,11 @@ def _read_int(path: str) -> Optional[int]:
 
 
 def memory_limit(cgroup_root: str = "/sys/fs/cgroup", meminfo: str = "/proc/meminfo") -> Optional[int]:
-    """The cgroup's memory limit where one is set and finite (v2 memory.max, v1 limit_in_bytes), else MemTotal."""
+    """The limit glm-chat found (GLM_CHAT_MEMORY_LIMIT: its memory cgroup's, src/host/cgroup-memory.ts), else the
+    cgroup root's memory limit where one is set and finite (v2 memory.max, v1 limit_in_bytes), else MemTotal."""
+    given = os.environ.get("GLM_CHAT_MEMORY_LIMIT", "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
     limits = [n for n in (_read_int(os.path.join(cgroup_root, "memory.max")),
                           _read_int(os.path.join(cgroup_root, "memory", "memory.limit_in_bytes")))
               if n is not None and 0 < n < UNLIMITED_BYTES]

@@ -29,7 +29,8 @@ def test_reads_this_process():
     assert 10 * 1024 * 1024 < usage["rss_bytes"] <= usage["rss_peak_bytes"]
 
 
-def test_limit_is_a_finite_cgroup_limit_else_memtotal(tmp_path):
+def test_limit_is_a_finite_cgroup_limit_else_memtotal(tmp_path, monkeypatch):
+    monkeypatch.delenv("GLM_CHAT_MEMORY_LIMIT", raising=False)
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:       24683568 kB\nMemFree:  1 kB\n")
     v2, v1, none = tmp_path / "v2", tmp_path / "v1", tmp_path / "none"
@@ -115,3 +116,10 @@ def test_a_kv_cache_is_resident_once_made_so_a_long_prompt_does_not_pay_for_it()
     cache = _zeros((256, 32, 128 * 32), np.float16, "k_cache")  # 64 MiB
     grown = memory.read_usage()["rss_bytes"] - before
     assert grown >= 0.9 * cache.asnumpy().nbytes and not cache.asnumpy().any()
+
+
+def test_memory_limit_takes_the_limit_glm_chat_found(monkeypatch, tmp_path):
+    monkeypatch.setenv("GLM_CHAT_MEMORY_LIMIT", "8589934592")
+    assert memory.memory_limit(str(tmp_path / "x"), str(tmp_path / "y")) == 8589934592
+    monkeypatch.setenv("GLM_CHAT_MEMORY_LIMIT", "junk")
+    assert memory.memory_limit(str(tmp_path / "x"), str(tmp_path / "y")) is None

@@ -1,6 +1,7 @@
 // The doctor's real probes: short commands with a timeout, /dev/davinci*, RAM, disk, the zeromq addon, a HEAD request.
 import { readdir } from "node:fs/promises";
 import { freemem, totalmem } from "node:os";
+import { readCgroupMemory, type CgroupMemory } from "./cgroup-memory.ts";
 import { execa } from "execa";
 import { request } from "undici";
 import { createDispatcher } from "../download/http-source.ts";
@@ -32,11 +33,25 @@ export async function davinciDevices(devDir = "/dev"): Promise<string[]> {
 }
 
 export interface RamFacts {
+  /** What this process may use: the host's RAM, or its memory cgroup's limit where that is lower. */
   totalBytes: number;
   availableBytes: number;
+  /** Set when a memory cgroup (a container, a notebook) limits this process below the host's RAM. */
+  cgroup?: { version: 1 | 2; limitBytes: number; usedBytes: number | undefined; hostTotalBytes: number };
 }
 
-export const hostRam = (): RamFacts => ({ totalBytes: totalmem(), availableBytes: freemem() });
+/** The host's RAM (MemAvailable) seen through this process's memory cgroup, whose limit binds first where it is lower. */
+export function ramWithin(host: { totalBytes: number; availableBytes: number }, group: CgroupMemory | undefined): RamFacts {
+  if (!group?.limitBytes || group.limitBytes >= host.totalBytes) return { ...host };
+  const freeInGroup = Math.max(0, group.limitBytes - (group.usedBytes ?? 0));
+  return {
+    totalBytes: group.limitBytes,
+    availableBytes: Math.min(host.availableBytes, freeInGroup),
+    cgroup: { version: group.version, limitBytes: group.limitBytes, usedBytes: group.usedBytes, hostTotalBytes: host.totalBytes },
+  };
+}
+
+export const hostRam = (): RamFacts => ramWithin({ totalBytes: totalmem(), availableBytes: freemem() }, readCgroupMemory());
 
 export async function diskFree(dir: string): Promise<{ dir: string; freeBytes: number } | { dir: string; error: string }> {
   try {

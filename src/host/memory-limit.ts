@@ -1,20 +1,15 @@
-// The memory the sidecar may use: the cgroup's limit where one is set and finite, else MemTotal (Linux; undefined elsewhere).
+// What the sidecar may use and whether the kernel killed it for memory: its cgroup's limit and OOM kills, else MemTotal (Linux).
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readCgroupMemory, type CgroupMemory } from "./cgroup-memory.ts";
 
-/** Reads the limit when a sidecar dies; tests inject their own. */
-export type MemoryLimitReader = () => number | undefined;
+/** Reads the memory facts when a sidecar starts and when it dies; tests inject their own. */
+export type MemoryLimitReader = () => MemoryLimit;
 
-/** A cgroup "limit" this high is no limit (cgroup v1 writes 2^63 rounded down to a page). */
-const UNLIMITED_BYTES = 2 ** 60;
-
-function readNumber(path: string): number | undefined {
-  try {
-    const text = readFileSync(path, "utf8").trim();
-    return /^\d+$/.test(text) ? Number(text) : undefined; // cgroup v2 says "max" when there is none
-  } catch {
-    return undefined;
-  }
+export interface MemoryLimit {
+  /** The lower of the cgroup's limit and MemTotal; undefined without /proc. */
+  limitBytes: number | undefined;
+  /** The cgroup's OOM-kill count: one that rose while the sidecar lived names its SIGKILL an OOM kill. */
+  oomKills: number | undefined;
 }
 
 function memTotal(meminfo: string): number | undefined {
@@ -26,9 +21,9 @@ function memTotal(meminfo: string): number | undefined {
   }
 }
 
-/** cgroup v2 memory.max or v1 memory.limit_in_bytes when finite, capped by MemTotal; undefined without /proc. */
-export function readMemoryLimit(cgroupRoot = "/sys/fs/cgroup", meminfo = "/proc/meminfo"): number | undefined {
-  const limits = [readNumber(join(cgroupRoot, "memory.max")), readNumber(join(cgroupRoot, "memory", "memory.limit_in_bytes")), memTotal(meminfo)]
-    .filter((n): n is number => n !== undefined && n > 0 && n < UNLIMITED_BYTES);
-  return limits.length ? Math.min(...limits) : undefined;
+/** The process's memory cgroup (found through /proc/self/cgroup: docs/design.md) capped by MemTotal. */
+export function readMemoryLimit(cgroup: () => CgroupMemory | undefined = readCgroupMemory, meminfo = "/proc/meminfo"): MemoryLimit {
+  const group = cgroup();
+  const limits = [group?.limitBytes, memTotal(meminfo)].filter((n): n is number => n !== undefined && n > 0);
+  return { limitBytes: limits.length ? Math.min(...limits) : undefined, oomKills: group?.oomKills };
 }

@@ -31,15 +31,21 @@ export function cpuRamFixes(shape: ModelShape, precision: Precision, totalBytes:
 }
 
 /** Refuses to load a model on CPU when RAM is short (unless forced): a message instead of the OOM killer. */
-export function checkCpuRam(input: { shape: ModelShape; custom: boolean; totalBytes: number; availableBytes: number; force: boolean; precision?: Precision }): void {
+export function checkCpuRam(input: {
+  shape: ModelShape; custom: boolean; totalBytes: number; availableBytes: number; force: boolean; precision?: Precision;
+  /** Set when a memory cgroup's limit is what totalBytes holds. */
+  cgroup?: { version: 1 | 2 };
+}): void {
   if (input.force) return;
   const precision = input.precision ?? "auto";
   const need = estimateMemory(input.shape, "CPU", precision);
   if (input.totalBytes >= need.hostBytes) return;
-  const fixes = ["an Ascend NPU (--device Ascend)", ...cpuRamFixes(input.shape, precision, input.totalBytes), "a machine with more memory"];
+  const more = input.cgroup ? "a higher memory limit for this container or notebook" : "a machine with more memory";
+  const fixes = ["an Ascend NPU (--device Ascend)", ...cpuRamFixes(input.shape, precision, input.totalBytes), more];
+  const has = input.cgroup ? `this process's memory cgroup (v${input.cgroup.version}) allows` : "this machine has";
   throw new DeviceChoiceError(
     "DEVICE_NOT_ENOUGH_RAM",
-    `${modelLabel(input.custom)} on CPU needs RAM for ${describeNeed(need)}; this machine has ` +
+    `${modelLabel(input.custom)} on CPU needs RAM for ${describeNeed(need)}; ${has} ` +
       `${formatBytes(input.totalBytes)} (${formatBytes(input.availableBytes)} available). ` +
       `Use ${fixes.join(", ")}, or --force to try anyway.`,
   );

@@ -20,10 +20,14 @@ export interface DeathFacts {
   lastMemory: MemoryReport | undefined;
   /** What it may use: the cgroup limit, else MemTotal; read when it died. */
   limitBytes: number | undefined;
+  /** The memory cgroup's OOM-kill count rose while it lived: the kernel's word that it killed for memory. */
+  oomKilled?: boolean;
 }
 
 export function isOutOfMemoryKill(f: DeathFacts): boolean {
-  if (f.deathReason || f.exit?.signal !== "SIGKILL" || !f.lastMemory || !f.limitBytes) return false;
+  if (f.deathReason || f.exit?.signal !== "SIGKILL") return false;
+  if (f.oomKilled) return true;
+  if (!f.lastMemory || !f.limitBytes) return false;
   return f.lastMemory.rssBytes >= OOM_NEAR_LIMIT_FRACTION * f.limitBytes;
 }
 
@@ -32,7 +36,8 @@ export function deathError(f: DeathFacts, context: string, extras: { stderrTail:
   const used = f.lastMemory && f.limitBytes ? `${formatBytes(f.lastMemory.rssBytes)} of ${formatBytes(f.limitBytes)}` : undefined;
   if (isOutOfMemoryKill(f)) {
     const when = context ? ` ${context}` : "";
-    return new SidecarError("SIDECAR_OUT_OF_MEMORY", `out of memory: the engine used ${used}${when} and was killed (SIGKILL); ${OUT_OF_MEMORY_FIX}`, extras);
+    const what = used ? `the engine used ${used}${when} and was killed (SIGKILL)` : `the kernel killed the engine${when} (its memory cgroup counted an OOM kill)`;
+    return new SidecarError("SIDECAR_OUT_OF_MEMORY", `out of memory: ${what}; ${OUT_OF_MEMORY_FIX}`, extras);
   }
   const how = f.exit?.signal ? `was killed by ${f.exit.signal}` : `exited with code ${f.exit?.exitCode ?? "?"}`;
   const seen = used && f.exit?.signal ? ` (it last used ${used})` : "";

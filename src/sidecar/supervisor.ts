@@ -35,13 +35,19 @@ export interface SidecarLaunch {
   /** Heartbeat ping interval and the silence after which the sidecar counts as dead (then it is killed). */
   heartbeatIntervalMs?: number;
   timeToDeadMs?: number;
-  /** The memory the sidecar may use, read when it dies (default: cgroup limit, else MemTotal). */
+  /** The memory the sidecar may use and its cgroup's OOM kills, read when it starts and dies (default: its cgroup, else MemTotal). */
   readMemoryLimit?: MemoryLimitReader;
 }
 
 export interface ExitInfo {
   exitCode: number | undefined;
   signal: string | undefined;
+}
+
+/** The sidecar names its own out-of-memory errors against the limit glm-chat found (its cgroup's, read once here). */
+function memoryLimitEnv(read: MemoryLimitReader): Record<string, string> {
+  const { limitBytes } = read();
+  return limitBytes ? { GLM_CHAT_MEMORY_LIMIT: String(limitBytes) } : {};
 }
 
 export class Sidecar {
@@ -55,6 +61,8 @@ export class Sidecar {
   /** The last RSS the sidecar reported; with the limit, it tells an OOM kill from any other SIGKILL. */
   lastMemory: MemoryReport | undefined;
   private limitBytes: number | undefined;
+  private oomKilled = false;
+  private oomKillsAtStart: number | undefined;
   private stopping: Promise<void> | undefined;
   private heartbeat: HeartbeatMonitor | undefined;
   private readonly exitListeners = new Set<() => void>();
@@ -84,7 +92,7 @@ export class Sidecar {
       ? (await gpuLaunchPlan({ python: launch.python, sidecarDir: launch.sidecarDir, env: process.env, run: runCommand })).env : {};
     const child = execa(launch.python, args, {
       cwd: launch.workDir,
-      env: { ...gpuEnv, GLM_CHAT_KEY: connection.key.toString("hex"), PYTHONPATH: launch.sidecarDir, PYTHONUNBUFFERED: "1",
+      env: { ...gpuEnv, ...memoryLimitEnv(launch.readMemoryLimit ?? (() => readMemoryLimit())), GLM_CHAT_KEY: connection.key.toString("hex"), PYTHONPATH: launch.sidecarDir, PYTHONUNBUFFERED: "1",
         GLOG_v: process.env.GLOG_v ?? "3" },
       stdin: "ignore",
       buffer: false,
@@ -93,6 +101,7 @@ export class Sidecar {
     });
     const exited = child.then((r) => ({ exitCode: r.exitCode, signal: r.signal }));
     const sidecar = new Sidecar(connection, child, exited, logPath, launch.readMemoryLimit ?? (() => readMemoryLimit()));
+    sidecar.oomKillsAtStart = sidecar.readLimit().oomKills;
     sidecar.pipeOutput(log);
     connection.onMessage((channel, message) => {
       const memory = channel === "shell" ? memoryReportOf(message) : undefined;
@@ -111,7 +120,9 @@ export class Sidecar {
     );
     void exited.then((exit) => {
       sidecar.exit = exit;
-      sidecar.limitBytes = sidecar.readLimit();
+      const memory = sidecar.readLimit();
+      sidecar.limitBytes = memory.limitBytes;
+      sidecar.oomKilled = memory.oomKills !== undefined && sidecar.oomKillsAtStart !== undefined && memory.oomKills > sidecar.oomKillsAtStart;
       for (const listener of sidecar.exitListeners) listener();
       sidecar.heartbeat?.stop();
       const verdict = sidecar.exitError("");
@@ -149,7 +160,7 @@ export class Sidecar {
 
   /** A SidecarError describing the child's death (out of memory, unresponsive, exited), with its last stderr lines. */
   exitError(context: string): SidecarError {
-    const facts = { exit: this.exit, deathReason: this.deathReason, lastMemory: this.lastMemory, limitBytes: this.limitBytes };
+    const facts = { exit: this.exit, deathReason: this.deathReason, lastMemory: this.lastMemory, limitBytes: this.limitBytes, oomKilled: this.oomKilled };
     return deathError(facts, context, { stderrTail: this.stderr.report(), logPath: this.logPath });
   }
 

@@ -93,24 +93,51 @@ function canMakeV1Group(): boolean {
   }
 }
 
-describe.runIf(canMakeV1Group())("readCgroupMemory in a real cgroup v1 group", () => {
-  it("sees the limit of the group a child process was moved into", () => {
-    const group = join(V1_ROOT, `glm-chat-test-${process.pid}`);
+describe.runIf(canMakeV1Group())("in a real cgroup v1 group", () => {
+  /** Runs `body` (ES module code, with readCgroupMemory, hostRam and readMemoryLimit in scope) as a node process inside a fresh group. */
+  function insideGroup(limitBytes: number, body: string): unknown {
+    const group = join(V1_ROOT, `glm-chat-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
     mkdirSync(group);
     try {
-      writeFileSync(join(group, "memory.limit_in_bytes"), String(512 * 2 ** 20));
-      const script = `import { readCgroupMemory } from ${JSON.stringify(new URL("../../src/host/cgroup-memory.ts", import.meta.url).pathname)};
-        process.stdout.write(JSON.stringify(readCgroupMemory() ?? null));`;
-      // The shell moves itself into the group, then becomes node: the reader sees the group from inside, as a sidecar would.
+      writeFileSync(join(group, "memory.limit_in_bytes"), String(limitBytes));
+      try {
+        writeFileSync(join(group, "memory.memsw.limit_in_bytes"), String(limitBytes)); // no swap to hide in, where swap accounting exists
+      } catch {
+        // no swap accounting on this kernel: nothing to limit
+      }
+      const src = (name: string) => JSON.stringify(new URL(`../../src/host/${name}`, import.meta.url).pathname);
+      const script = `import { readCgroupMemory } from ${src("cgroup-memory.ts")}; import { hostRam } from ${src("host-probes.ts")};
+        import { readMemoryLimit } from ${src("memory-limit.ts")}; import { spawnSync } from "node:child_process";
+        ${body}`;
+      // The shell moves itself into the group, then becomes node: the code sees the group from inside, as glm-chat would.
       const out = execFileSync("sh", ["-c", `echo $$ > ${group}/cgroup.procs && exec "$0" --import tsx -e "$1"`, process.execPath, script], {
         encoding: "utf8",
       });
-      const seen = JSON.parse(out) as { dir: string; limitBytes: number; usedBytes: number };
-      expect(seen.dir).toBe(group);
-      expect(seen.limitBytes).toBe(512 * 2 ** 20);
-      expect(seen.usedBytes).toBeGreaterThan(0);
+      return { group, seen: JSON.parse(out) as unknown };
     } finally {
       rmdirSync(group);
     }
+  }
+
+  it("sees the group's limit and usage, and doctor's RAM facts become the group's", () => {
+    const { group, seen } = insideGroup(512 * 2 ** 20, "process.stdout.write(JSON.stringify({ cg: readCgroupMemory(), ram: hostRam() }));") as {
+      group: string; seen: { cg: { dir: string; limitBytes: number; usedBytes: number }; ram: { totalBytes: number; availableBytes: number; cgroup?: { version: number } } };
+    };
+    expect(seen.cg.dir).toBe(group);
+    expect(seen.cg.limitBytes).toBe(512 * 2 ** 20);
+    expect(seen.cg.usedBytes).toBeGreaterThan(0);
+    expect(seen.ram).toMatchObject({ totalBytes: 512 * 2 ** 20, cgroup: { version: 1 } });
+    expect(seen.ram.availableBytes).toBeLessThan(512 * 2 ** 20);
+  });
+
+  it("counts the kernel's OOM kill of a child that outgrows the group", () => {
+    const python = process.env.GLM_CHAT_PYTHON ?? "python3";
+    const { seen } = insideGroup(256 * 2 ** 20, `const before = readMemoryLimit().oomKills;
+      const child = spawnSync(${JSON.stringify(python)}, ["-c", "a = bytearray(1 << 30)"]);
+      process.stdout.write(JSON.stringify({ before, after: readMemoryLimit().oomKills, signal: child.signal }));`) as {
+      seen: { before: number; after: number; signal: string };
+    };
+    expect(seen.signal).toBe("SIGKILL");
+    expect(seen.after).toBe(seen.before + 1);
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { chooseDevice, resolveDevice, type DeviceProbes } from "../../src/host/device-choice.ts";
-import type { RunCommand } from "../../src/host/host-probes.ts";
+import { ramWithin, type RunCommand } from "../../src/host/host-probes.ts";
 import { DeviceChoiceError } from "../../src/host/memory-needs.ts";
 import { GB, notFound, ran } from "./facts-fixture.ts";
 
@@ -52,6 +52,13 @@ describe("resolveDevice", () => {
     expect((error as DeviceChoiceError).code).toBe("DEVICE_NOT_ENOUGH_RAM");
     expect((error as Error).message).toMatch(
       /ChatGLM-6B on CPU needs RAM for about 30\.9 GB: 26\.8 GB weights \(float32\) \+ 1\.9 GB cache for 2,048 tokens \+ 1\.7 GB working memory \+ 530\.0 MB runtime; this machine has 16\.0 GB \(10\.0 GB available\).*--force/);
+  });
+
+  it("speaks of the memory cgroup when its limit is what is short", async () => {
+    const notebook = () => ramWithin({ totalBytes: 25.3 * GB, availableBytes: 24.4 * GB }, { version: 2, dir: "/x", limitBytes: 8 * GB, usedBytes: GB, oomKills: 0 });
+    const error = await resolveDevice({ ...base, precision: "float16" }, probes({}), notebook).catch((e: unknown) => e);
+    expect((error as DeviceChoiceError).code).toBe("DEVICE_NOT_ENOUGH_RAM");
+    expect((error as Error).message).toMatch(/needs RAM for about 16\.6 GB: .*; this process's memory cgroup \(v2\) allows 8\.0 GB \(7\.0 GB available\)\. Use .*a higher memory limit for this container or notebook, or --force/);
   });
 
   it("suggests --precision float16 where it fits, and lets it through", async () => {

@@ -135,12 +135,15 @@ describe("SidecarBackend out of memory", () => {
   /** A fake-engine sidecar whose memory limit is what the test says, read when it dies. */
   async function withLimit(limitFromRss: (rss: number) => number, extra: Partial<Parameters<typeof realSidecarLaunch>[0]> = {}) {
     let limit: number | undefined;
-    backend = new SidecarBackend(realSidecarLaunch({ engine: "fake", extraArgs: ["--fake-token-delay", "0.02"], readMemoryLimit: () => limit, ...extra }));
+    const cgroup = { oomKills: 0 };
+    backend = new SidecarBackend(realSidecarLaunch({
+      engine: "fake", extraArgs: ["--fake-token-delay", "0.02"], readMemoryLimit: () => ({ limitBytes: limit, oomKills: cgroup.oomKills }), ...extra,
+    }));
     const sidecar = await backend.start();
     const rss = sidecar.lastMemory?.rssBytes;
     expect(rss).toBeGreaterThan(10_000_000); // a real Python's RSS, reported over the wire while it loaded
     limit = limitFromRss(rss!);
-    return { b: backend, sidecar };
+    return { b: backend, sidecar, cgroup };
   }
   const killMidAnswer = (b: SidecarBackend, pid: number, signal: NodeJS.Signals = "SIGKILL") =>
     collect(b.generate(Array(200).fill("w").join(" ")), () => process.kill(pid, signal)).catch((e: unknown) => e);
@@ -161,6 +164,14 @@ describe("SidecarBackend out of memory", () => {
     const error = await killMidAnswer(b, sidecar.pid!);
     expect(error).toMatchObject({ code: "SIDECAR_EXITED" });
     expect((error as Error).message).toMatch(/^the engine was killed by SIGKILL during the answer \(it last used [\d.]+ MB of [\d.]+ GB\)$/);
+  });
+
+  it.runIf(process.platform === "linux")("names a SIGKILL out of memory when the memory cgroup counted an OOM kill, far below the limit or not", async () => {
+    const { b, sidecar, cgroup } = await withLimit((rss) => rss * 100);
+    cgroup.oomKills = 1; // what the kernel's memory.events / memory.oom_control would say after its OOM killer ran
+    const error = await killMidAnswer(b, sidecar.pid!);
+    expect(error).toMatchObject({ code: "SIDECAR_OUT_OF_MEMORY" });
+    expect((error as Error).message).toMatch(/^out of memory: the engine used [\d.]+ MB of [\d.]+ GB during the answer and was killed \(SIGKILL\); /);
   });
 
   it.runIf(process.platform === "linux")("keeps a frozen sidecar a heartbeat problem, near the limit or not", async () => {

@@ -65,11 +65,16 @@ export function checkNvidia(f: DoctorFacts): CheckResult {
 
 export function checkHostRam(f: DoctorFacts): CheckResult {
   const need = estimate(f);
-  const detail = `${formatBytes(f.ram.totalBytes)} total, ${formatBytes(f.ram.availableBytes)} available; ` +
+  const group = f.ram.cgroup;
+  const total = group
+    ? `${formatBytes(group.limitBytes)} limit of this process's memory cgroup (v${group.version}; the host has ${formatBytes(group.hostTotalBytes)})`
+    : `${formatBytes(f.ram.totalBytes)} total`;
+  const detail = `${total}, ${formatBytes(f.ram.availableBytes)} available; ` +
     `${modelLabel(f.model.custom)} on ${f.device.target} needs ${describeNeed(need, "host")}`;
-  const cpuFixes = () => ["an Ascend NPU", ...cpuRamFixes(f.model.shape, f.precision, f.ram.totalBytes), "a machine with more RAM"];
+  const more = group ? "a higher memory limit for this container or notebook" : "a machine with more RAM";
+  const cpuFixes = () => ["an Ascend NPU", ...cpuRamFixes(f.model.shape, f.precision, f.ram.totalBytes), more];
   if (f.ram.totalBytes < need.hostBytes) {
-    return fail("ram", "host RAM", detail, f.device.target === "CPU" ? `use ${cpuFixes().join(", ")}, or --force to try anyway` : "use a machine with more RAM");
+    return fail("ram", "host RAM", detail, f.device.target === "CPU" ? `use ${cpuFixes().join(", ")}, or --force to try anyway` : `use ${more}`);
   }
   if (f.ram.availableBytes < need.hostBytes) return warn("ram", "host RAM", detail, "close other programs: not enough is free right now");
   return ok("ram", "host RAM", detail);

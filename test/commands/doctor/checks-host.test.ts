@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkAscend, checkDisk, checkHostRam, checkMirror, checkModelFiles, checkNotebook, checkNvidia, npuFreeBytes } from "../../../src/commands/doctor/checks-host.ts";
+import { ramWithin } from "../../../src/host/host-probes.ts";
 import { GB, GLM6B_SHAPE, healthyFacts, notFound, ran } from "../../host/facts-fixture.ts";
 
 const NPU_SMI = `+------------------------------------------------------------------------------------+
@@ -88,6 +89,15 @@ describe("host RAM", () => {
     const r = checkHostRam(healthyFacts({ ...ascend, ram: { totalBytes: 32 * GB, availableBytes: 30 * GB } }));
     expect(r).toMatchObject({ status: "ok", detail: expect.stringContaining("about 1.6 GB: 530.0 MB runtime + 1.1 GB for the largest tensor") });
     expect(checkHostRam(healthyFacts({ ...ascend, ram: { totalBytes: 32 * GB, availableBytes: 1 * GB } })).status).toBe("warn");
+  });
+
+  it("judges by a memory cgroup's limit below the host's RAM, names it, and asks for a higher limit", () => {
+    const notebook = { ram: ramWithin({ totalBytes: 25.3 * GB, availableBytes: 24.4 * GB }, { version: 1, dir: "/x", limitBytes: 8 * GB, usedBytes: 0.3 * GB, oomKills: 0 }) };
+    const r = checkHostRam(healthyFacts({ ...notebook, precision: "float16" }));
+    expect(r.status).toBe("fail");
+    expect(r.detail).toMatch(/^8\.0 GB limit of this process's memory cgroup \(v1; the host has 25\.3 GB\), 7\.7 GB available; ChatGLM-6B on CPU needs about 16\.6 GB/);
+    expect(r.fix).toContain("a higher memory limit for this container or notebook");
+    expect(r.fix).not.toContain("a machine with more RAM");
   });
 
   it("sizes a custom (tiny) model by its shape", () => {
