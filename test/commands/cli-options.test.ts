@@ -97,7 +97,7 @@ describe("parseCliOptions: mistakes are told at once, with what to do", () => {
     [["--top-k", "1.5"], "--top-k must be a whole number, 0 = off"],
     [["--repetition-penalty", "0"], "--repetition-penalty must be a number above 0, 1 = off"],
     [["--seed", "-3"], "--seed must be a whole number from 0 to 2147483647"],
-    [["--max-new-tokens", "0"], "--max-new-tokens must be a whole number of at least 1"],
+    [["--max-new-tokens", "0"], "--max-new-tokens must be a whole number from 1 to 2147483647"],
     [["--max-new-tokens", "600", "--seq-length", "512"], "--max-new-tokens 600 leaves no room for the question in --seq-length 512"],
     [["pul"], "error: unknown command 'pul' (did you mean pull?)"],
     [["docter"], "(did you mean doctor?)"],
