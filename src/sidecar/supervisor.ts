@@ -44,12 +44,6 @@ export interface ExitInfo {
   signal: string | undefined;
 }
 
-/** The sidecar names its own out-of-memory errors against the limit glm-chat found (its cgroup's, read once here). */
-function memoryLimitEnv(read: MemoryLimitReader): Record<string, string> {
-  const { limitBytes } = read();
-  return limitBytes ? { GLM_CHAT_MEMORY_LIMIT: String(limitBytes) } : {};
-}
-
 export class Sidecar {
   readonly stderr = new StderrTail();
   info: InfoContent | undefined;
@@ -90,9 +84,12 @@ export class Sidecar {
     // GPU: the pip CUDA 11 libraries on LD_LIBRARY_PATH and, without a CUDA 11 toolkit, the nvcc stand-in (docs/devices.md).
     const gpuEnv = launch.deviceTarget === "GPU"
       ? (await gpuLaunchPlan({ python: launch.python, sidecarDir: launch.sidecarDir, env: process.env, run: runCommand })).env : {};
+    const readLimit = launch.readMemoryLimit ?? (() => readMemoryLimit());
+    const memoryAtStart = readLimit(); // the sidecar names its own OOM errors against this limit; the OOM-kill count to compare at death
+    const limitEnv = memoryAtStart.limitBytes ? { GLM_CHAT_MEMORY_LIMIT: String(memoryAtStart.limitBytes) } : {};
     const child = execa(launch.python, args, {
       cwd: launch.workDir,
-      env: { ...gpuEnv, ...memoryLimitEnv(launch.readMemoryLimit ?? (() => readMemoryLimit())), GLM_CHAT_KEY: connection.key.toString("hex"), PYTHONPATH: launch.sidecarDir, PYTHONUNBUFFERED: "1",
+      env: { ...gpuEnv, ...limitEnv, GLM_CHAT_KEY: connection.key.toString("hex"), PYTHONPATH: launch.sidecarDir, PYTHONUNBUFFERED: "1",
         GLOG_v: process.env.GLOG_v ?? "3" },
       stdin: "ignore",
       buffer: false,
@@ -100,8 +97,8 @@ export class Sidecar {
       cleanup: true,
     });
     const exited = child.then((r) => ({ exitCode: r.exitCode, signal: r.signal }));
-    const sidecar = new Sidecar(connection, child, exited, logPath, launch.readMemoryLimit ?? (() => readMemoryLimit()));
-    sidecar.oomKillsAtStart = sidecar.readLimit().oomKills;
+    const sidecar = new Sidecar(connection, child, exited, logPath, readLimit);
+    sidecar.oomKillsAtStart = memoryAtStart.oomKills;
     sidecar.pipeOutput(log);
     connection.onMessage((channel, message) => {
       const memory = channel === "shell" ? memoryReportOf(message) : undefined;
