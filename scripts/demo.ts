@@ -10,6 +10,7 @@ const env = await ensurePythonEnv({
   explicitPython: process.env.GLM_CHAT_PYTHON,
   venvDir: paths.venvDir,
   sidecarDir: paths.sidecarDir,
+  mindformers: /--engine[= ]mindformers\b/i.test(process.argv.slice(2).join(" ")),
   onEvent: installReporter(process.stderr, "demo: ").onEvent,
   logFile: join(paths.logDir, "python-install.log"),
 });

@@ -13,6 +13,8 @@ const env = await ensurePythonEnv({
   venvDir: paths.venvDir,
   sidecarDir: paths.sidecarDir,
   extraRequirements: ["requirements-dev.txt"],
+  // The suite runs both engines.
+  mindformers: true,
   onEvent: installReporter(process.stdout, "[test-all] ").onEvent,
   logFile: join(paths.logDir, "python-install.log"),
 });

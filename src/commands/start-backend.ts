@@ -14,6 +14,7 @@ export async function startBackend(options: CliOptions, paths: AppPaths): Promis
     explicitPython: options.python,
     venvDir: paths.venvDir,
     sidecarDir: paths.sidecarDir,
+    mindformers: options.engine === "mindformers",
     onEvent: installReporter(process.stderr, "glm-chat: ").onEvent,
     logFile: join(paths.logDir, "python-install.log"),
   });

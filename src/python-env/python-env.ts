@@ -27,6 +27,8 @@ export interface PythonEnvOptions {
   sidecarDir: string;
   /** Extra requirement files to install into the managed venv (e.g. test tools). */
   extraRequirements?: string[];
+  /** Install MindFormers too (--engine mindformers, and the test suite); else the managed venv has MindSpore alone. */
+  mindformers?: boolean;
   /** Base interpreters to try for creating the venv, first that works wins. */
   basePythons?: string[];
   /** Steps and pip's progress, for installReporter (a live line or plain lines). */
@@ -73,7 +75,7 @@ async function checkExplicitPython(python: string, sidecarDir: string): Promise<
       "PYTHON_PACKAGES_MISSING",
       `${python} (Python ${found.version}) cannot import: ${found.missing.join(", ")}.\n` +
         `Install them with: ${python} -m pip install -r ${join(sidecarDir, "requirements.txt")}` +
-        (found.missing.some((m) => m.startsWith("mind")) ? ` -r ${join(sidecarDir, "requirements-mindspore.txt")}` : ""),
+        (found.missing.includes("mindspore") ? ` -r ${join(sidecarDir, "requirements-mindspore.txt")}` : ""),
     );
   }
   return { python, managed: false, version: found.version };
@@ -96,18 +98,18 @@ async function ensureManagedVenv(options: PythonEnvOptions): Promise<PythonEnv> 
   await onChange(inSidecar("requirements.txt"), (file) =>
     pipInstall(python, ["-r", file, ...constraints], `Installing the sidecar's packages (${basename(file)})`, ctx));
   await onChange(inSidecar("requirements-mindspore.txt"), async (file) => {
-    const { missing } = await probe(python, ["mindspore", "mindformers"]);
+    const { missing } = await probe(python, ["mindspore"]);
     if (missing.includes("mindspore")) {
-      await pipInstall(python, ["-r", file, ...constraints], "Installing MindSpore + MindFormers (about 1 GB; MindSpore is not importable here)", ctx);
-    } else if (missing.includes("mindformers")) {
-      try {
-        await pipInstall(python, ["mindformers==1.3.2", ...constraints], "Installing MindFormers (MindSpore is already installed)", ctx);
-      } catch (cause) {
-        // Optional: without it, --engine auto runs the native engine (MindSpore alone).
-        ctx.emit({ type: "note", text: `MindFormers could not be installed (${(cause as Error).message.split("\n")[0]}); the native engine will run` });
-      }
+      await pipInstall(python, ["-r", file, ...constraints], "Installing MindSpore (about 0.5 GB; MindSpore is not importable here)", ctx);
     }
   });
+  // MindFormers (about 0.45 GB more) only where it runs: --engine auto and native need MindSpore alone.
+  if (options.mindformers) {
+    await onChange(inSidecar("requirements-mindformers.txt"), async (file) => {
+      const { missing } = await probe(python, ["mindformers"]);
+      if (missing.includes("mindformers")) await pipInstall(python, ["-r", file, ...constraints], "Installing MindFormers (--engine mindformers)", ctx);
+    });
+  }
   for (const extra of options.extraRequirements ?? []) {
     await onChange(inSidecar(extra), (file) => pipInstall(python, ["-r", file, ...constraints], `Installing ${basename(file)}`, ctx));
   }

@@ -12,12 +12,13 @@ import { ensurePythonEnv } from "../../src/python-env/python-env.ts";
 const scratch = mkdtempSync(join(tmpdir(), "glm-pyenv-install-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** A sidecar dir whose requirement files hold `requirements` and `mindspore` (one line each). */
-function sidecarDir(name: string, requirements: string, mindspore: string): string {
+/** A sidecar dir whose requirement files hold `requirements`, `mindspore` and `mindformers` (one line each). */
+function sidecarDir(name: string, requirements: string, mindspore: string, mindformers = "mindformers==1.3.2"): string {
   const dir = join(scratch, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "requirements.txt"), `${requirements}\n`);
   writeFileSync(join(dir, "requirements-mindspore.txt"), `${mindspore}\n`);
+  writeFileSync(join(dir, "requirements-mindformers.txt"), `${mindformers}\n`);
   writeFileSync(join(dir, "constraints.txt"), "");
   return dir;
 }
@@ -70,7 +71,8 @@ describe("ensurePythonEnv installing into a managed venv", () => {
     expect(env).toMatchObject({ managed: true, python: join(venvDir, "bin", "python") });
 
     const steps = events.filter((e) => e.type === "step").map((e) => e.text);
-    expect(steps).toEqual(["Installing the sidecar's packages (requirements.txt)", expect.stringMatching(/^Installing MindSpore \+ MindFormers/)]);
+    // MindSpore alone: MindFormers is for --engine mindformers only.
+    expect(steps).toEqual(["Installing the sidecar's packages (requirements.txt)", expect.stringMatching(/^Installing MindSpore \(/)]);
     expect(events.filter((e) => e.type === "step-done")).toHaveLength(2);
     const last = events.filter((e) => e.type === "pip").at(-1);
     // pip says nothing while it unpacks: the packages in place are counted by their new .dist-info folders.
@@ -84,9 +86,19 @@ describe("ensurePythonEnv installing into a managed venv", () => {
     expect(log).toMatch(/\$ \S+\/bin\/python -m pip install --progress-bar raw .*requirements\.txt/);
     expect(log).toContain("Successfully installed pyzmq==26.0-1.0");
 
+    expect(calls).not.toContain("requirements-mindformers.txt");
+
     events.length = 0;
     await ensurePythonEnv(options);
     expect(events).toEqual([]); // nothing changed: no pip run, no output
+
+    // --engine mindformers asks for it: one more step, once.
+    await ensurePythonEnv({ ...options, mindformers: true });
+    expect(events.filter((e) => e.type === "step").map((e) => e.text)).toEqual(["Installing MindFormers (--engine mindformers)"]);
+    expect(readFileSync(join(venvDir, "pip-calls"), "utf8")).toContain("requirements-mindformers.txt");
+    events.length = 0;
+    await ensurePythonEnv({ ...options, mindformers: true });
+    expect(events).toEqual([]);
   });
 
   it("a failed pip names the log file and its last lines, without a stack", async () => {

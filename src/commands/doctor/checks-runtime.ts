@@ -75,7 +75,8 @@ export function checkMindFormers(f: DoctorFacts): CheckResult {
   const pin = `${f.python.path} -m pip install mindformers==1.3.2`;
   // Optional since the native engine: --engine auto runs GLM-6B on MindSpore alone where MindFormers has none.
   const native = "glm-chat's native engine runs GLM-6B without it";
-  if (!mf.path) return warn("mindformers", "MindFormers", `not installed; ${native}`, `${pin} (only for --engine mindformers)`);
+  // Not installed is the managed setup's normal state: only --engine mindformers installs it.
+  if (!mf.path) return ok("mindformers", "MindFormers", `not installed (only --engine mindformers needs it: ${pin}); ${native}`);
   const version = mf.version ?? "unknown version";
   if (!mf.has_glm) return warn("mindformers", "MindFormers", `${version} has no mindformers.models.glm (GLM-6B was deleted in 1.5); ${native}`, `${pin} (the newest release with GLM-6B; only for --engine mindformers)`);
   return ok("mindformers", "MindFormers", `${version}, has GLM-6B (mindformers.models.glm)`);

@@ -56,6 +56,12 @@ describe("runtime checks", () => {
     expect(r.fix).toContain("requirements-mindspore.txt");
   });
 
+  it("is fine without MindFormers (the managed setup's normal state) and names the install for --engine mindformers", () => {
+    const r = checkMindFormers(withPython({ mindformers: { path: null, version: null, has_glm: false } }));
+    expect(r.status).toBe("ok");
+    expect(r.detail).toMatch(/^not installed \(only --engine mindformers needs it: \S+ -m pip install mindformers==1\.3\.2\); glm-chat's native engine runs/);
+  });
+
   it("warns (the native engine runs without it) on MindFormers 1.5+, which deleted GLM-6B, and points at 1.3.2", () => {
     const r = checkMindFormers(withPython({ mindformers: { path: "/mf", version: "1.5.0", has_glm: false } }));
     expect(r.status).toBe("warn");
