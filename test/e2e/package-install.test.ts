@@ -21,7 +21,7 @@ describe("the npm package", () => {
     const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
     const paths = info!.files.map((f) => f.path);
     for (const needed of ["bin/glm-chat.js", "src/cli.tsx", "src/download/hash-worker.mjs", "tsconfig.json", "python-sidecar/glm_sidecar/server.py",
-      "python-sidecar/glm_sidecar/engine/native/kernels/linear_f16.c", "python-sidecar/requirements.txt", "python-sidecar/requirements-mindspore.txt",
+      "python-sidecar/glm_sidecar/engine/native/kernels/linear_f16.c", "python-sidecar/requirements.txt", "python-sidecar/requirements-mindspore.txt", "python-sidecar/requirements-mindformers.txt",
       "python-sidecar/constraints.txt", "docs/protocol.md", "README.md", "LICENSE", "package.json"]) {
       expect(paths).toContain(needed);
     }
