@@ -100,7 +100,7 @@ async function ensureManagedVenv(options: PythonEnvOptions): Promise<PythonEnv> 
   await onChange(inSidecar("requirements-mindspore.txt"), async (file) => {
     const { missing } = await probe(python, ["mindspore"]);
     if (missing.includes("mindspore")) {
-      await pipInstall(python, ["-r", file, ...constraints], "Installing MindSpore (about 0.5 GB; MindSpore is not importable here)", ctx);
+      await pipInstall(python, ["-r", file, ...constraints], "Installing MindSpore (about 0.85 GB; MindSpore is not importable here)", ctx);
     }
   });
   // MindFormers (about 0.45 GB more) only where it runs: --engine auto and native need MindSpore alone.
