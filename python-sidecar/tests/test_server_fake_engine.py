@@ -143,4 +143,4 @@ def test_shutdown_request_ends_the_process():
         side.wait_ready()
         side.send(side.control, "shutdown_request", {})
         assert side.recv(side.control)["msg_type"] == "shutdown_reply"
-        assert side.proc.wait(timeout=10) == 0
+        assert side.proc.wait(timeout=120) == 0
