@@ -97,7 +97,7 @@ static int quantize_rows(const QLinear *a, QAct *act) {
 }
 
 /* Panel layout for the blocked prompt path; 0 or -1 when out of memory. */
-static int quantize_panels(const QLinear *a, QAct *act) {
+static __attribute__((unused)) int quantize_panels(const QLinear *a, QAct *act) {
   int64_t panels = (a->n + PANEL - 1) / PANEL, groups = a->k / 4;
   act->panels = panels;
   act->q = (int8_t *)calloc((size_t)(panels * PANEL * a->k) + 32, 1);
@@ -127,6 +127,8 @@ static inline void store_panel(const QLinear *a, const float *lanes, int64_t pan
   }
 }
 
+/* sc[b] = scales[b] (float16) * d[b] for the nb blocks of one row and one token; returns sum_b sc[b] * s[b] (the
+ * int4 kernel's correction for its unsigned codes, ignored by the int8 one). */
 #if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
 #define QUANT_AVX2 1
 static inline float hsum8(__m256 v) {
@@ -143,18 +145,30 @@ static inline __m256i broadcast4(const uint8_t *p) {
   return _mm256_set1_epi32(v);
 }
 
-/* sc[i] = scales[i] (float16) * d[i] for i < count, 8 at a time (count % 8 == 0 or the tail scalar). */
-static inline void scale_products(const uint16_t *scales, const float *d, float *sc, int64_t count) {
-  int64_t i = 0;
-  for (; i + 8 <= count; i += 8)
-    _mm256_storeu_ps(sc + i, _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(scales + i))),
-                                           _mm256_loadu_ps(d + i)));
-  for (; i < count; i++) sc[i] = half_to_float(scales[i]) * d[i];
+static inline float scale_products(const uint16_t *scales, const float *d, const int32_t *s, float *sc, int64_t nb) {
+  __m256 corr = _mm256_setzero_ps();
+  int64_t b = 0;
+  for (; b + 8 <= nb; b += 8) {
+    __m256 v = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(scales + b))), _mm256_loadu_ps(d + b));
+    _mm256_storeu_ps(sc + b, v);
+    corr = _mm256_fmadd_ps(v, _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(s + b))), corr);
+  }
+  float c = hsum8(corr);
+  for (; b < nb; b++) {
+    sc[b] = half_to_float(scales[b]) * d[b];
+    c += sc[b] * (float)s[b];
+  }
+  return c;
 }
 #else
 #define QUANT_AVX2 0
-static inline void scale_products(const uint16_t *scales, const float *d, float *sc, int64_t count) {
-  for (int64_t i = 0; i < count; i++) sc[i] = half_to_float(scales[i]) * d[i];
+static inline float scale_products(const uint16_t *scales, const float *d, const int32_t *s, float *sc, int64_t nb) {
+  float c = 0.0f;
+  for (int64_t b = 0; b < nb; b++) {
+    sc[b] = half_to_float(scales[b]) * d[b];
+    c += sc[b] * (float)s[b];
+  }
+  return c;
 }
 #endif
 
