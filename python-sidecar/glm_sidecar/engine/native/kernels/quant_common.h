@@ -81,8 +81,9 @@ static void free_act(QAct *act) {
   free(act->s);
 }
 
-/* Natural layout for the row-at-a-time path; 0 or -1 when out of memory. */
-static int quantize_rows(const QLinear *a, QAct *act) {
+/* Natural layout for the row-at-a-time path, or (pairs) each two blocks' middle 16-byte quarters swapped
+ * ([x_b 0..15, x_b+1 0..15, x_b 16..31, x_b+1 16..31]: the int4 row path's order); 0 or -1 when out of memory. */
+static int quantize_rows(const QLinear *a, QAct *act, int pairs) {
   act->panels = 0;
   act->q = (int8_t *)malloc((size_t)(a->n * a->k) + 32);
   act->d = (float *)malloc(sizeof(float) * (size_t)(a->n * a->nb) + 32);
@@ -93,6 +94,14 @@ static int quantize_rows(const QLinear *a, QAct *act) {
     for (int64_t b = 0; b < a->nb; b++)
       act->d[t * a->nb + b] = quantize_block(a->x + t * a->k + b * QBLOCK, act->q + t * a->k + b * QBLOCK,
                                              act->s + t * a->nb + b);
+  if (pairs)
+    for (int64_t t = 0; t < a->n; t++)
+      for (int64_t b = 0; b + 2 <= a->nb; b += 2) {
+        int8_t *q = act->q + t * a->k + b * QBLOCK, tmp[16];
+        memcpy(tmp, q + 16, 16);
+        memcpy(q + 16, q + 32, 16);
+        memcpy(q + 32, tmp, 16);
+      }
   return 0;
 }
 

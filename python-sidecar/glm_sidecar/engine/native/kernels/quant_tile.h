@@ -15,9 +15,9 @@
 typedef float (*row_dot_fn)(const QLinear *a, const QAct *act, int64_t j, int64_t t, float *sc);
 
 /* Every row against every token, rows split over threads: one token reads each weight byte once. */
-static int run_rows(const QLinear *a, row_dot_fn dot) {
+static int run_rows(const QLinear *a, row_dot_fn dot, int pairs) {
   QAct act;
-  int status = quantize_rows(a, &act) ? 4 : 0;
+  int status = quantize_rows(a, &act, pairs) ? 4 : 0;
   if (!status) {
 #pragma omp parallel
     {
@@ -167,7 +167,7 @@ static int run_linear(int nparam, void **params, int *ndims, int64_t **shapes, c
 #if QUANT_AVX2
   if (a.n >= GEMM_MIN) return run_gemm(&a, per_byte == 2);
 #endif
-  return run_rows(&a, dot);
+  return run_rows(&a, dot, QUANT_AVX2 && per_byte == 2); /* linear_q4.c's AVX2 row path reads block pairs */
 }
 
 #endif
