@@ -1,0 +1,197 @@
+"""Writes a quantized copy of a MindSpore .ckpt: row chunks read from the checkpoint (bounded memory), quantized by
+kernels/quantize.c, written into a temp file beside the target with their CRC-32s, fsync'ed, then renamed."""
+from __future__ import annotations
+
+import errno
+import os
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+from ..base import EngineError
+from . import quantized_format as fmt
+from .checkpoint_reader import CheckpointFile, TensorEntry
+
+# The matrices the engine multiplies by (and the embedding, looked up a row at a time): these are quantized.
+QUANTIZED_SUFFIXES = ("attention.query_key_value.weight", "attention.dense.weight", "mlp.dense_h_to_4h.weight",
+                      "mlp.dense_4h_to_h.weight")
+QUANTIZED_NAMES = ("lm_head.weight", "transformer.word_embeddings.embedding_table")
+CHUNK_BYTES = 32 << 20  # source bytes per step; with two in flight and their outputs the writer holds ~130 MB
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+Progress = Callable[[int, int], None]  # (source bytes done, source bytes in all)
+
+
+def is_quantized(name: str, shape, block: int) -> bool:
+    """A 2-D matrix the engine quantizes, when its rows split into whole blocks (GLM-6B: k = 4096 or 16384; a tiny
+    test model's k = 170 is stored as it is in the checkpoint)."""
+    return (name.endswith(QUANTIZED_SUFFIXES) or name in QUANTIZED_NAMES) and len(shape) == 2 and \
+        shape[1] % block == 0 and shape[1] % 32 == 0
+
+
+def plan(ckpt: CheckpointFile, precision: str, block: int, rule: Optional[str], source: Dict[str, Any],
+         created_by: str) -> Dict[str, Any]:
+    """The header with the whole table laid out; CRC-32s are placeholders until the data is written."""
+    bits = fmt.PRECISIONS[precision]
+    entries = []  # type: List[Dict[str, Any]]
+    for name, entry in ckpt.entries.items():  # the checkpoint's order
+        shape = entry.shape
+        if is_quantized(name, shape, block or shape[1]):
+            entries.append(fmt.quantized_entry(name, shape, bits, block or shape[1]))
+        else:
+            dtype = "float32" if entry.dtype == "BFloat16" else entry.raw_dtype
+            if dtype not in ("float16", "float32", "int8", "uint8"):
+                raise EngineError("CheckpointInvalid", "%s: %s is %s; GLM-6B holds floats only" % (ckpt.path, name,
+                                                                                                  entry.dtype))
+            entries.append(fmt.float_entry(name, shape, dtype))
+    header = {"format": "glm-chat quantized weights", "format_version": fmt.FORMAT_VERSION, "precision": precision,
+              "block_size": block, "int4_scale_rule": rule if bits == 4 else None, "alignment": fmt.ALIGN,
+              "source": source, "created_by": created_by, "tensors": entries}
+    return fmt.lay_out(header)
+
+
+def _rows(fd: int, entry: TensorEntry, first: int, count: int, k: int, out: np.ndarray) -> np.ndarray:
+    """Rows first..first+count of a 2-D tensor (or elements, k = 1) read with pread into `out`'s memory; the
+    tensor's bytes may be cut into several spans (512 MiB slices)."""
+    item = np.dtype(entry.raw_dtype).itemsize
+    want = out.reshape(-1)[:count * k].view(np.uint8)
+    start, stop = first * k * item, (first + count) * k * item
+    pos = 0  # bytes of the tensor before the current span
+    for span_start, span_stop in entry.spans:
+        length = span_stop - span_start
+        lo, hi = max(start, pos), min(stop, pos + length)
+        if lo < hi:
+            view = memoryview(want[lo - start:hi - start])
+            done = 0
+            while done < len(view):
+                got = os.preadv(fd, [view[done:]], span_start + lo - pos + done)
+                if got <= 0:
+                    raise EngineError("CheckpointInvalid", "the checkpoint ended early")
+                done += got
+        pos += length
+    values = out.reshape(-1)[:count * k]
+    if entry.dtype == "BFloat16":
+        values = (values.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    return values.reshape(count, k) if k > 1 else values
+
+
+class _Output(object):
+    """pwrite + running CRC-32 per array, on one thread so each array's CRC sees its chunks in order."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.crcs = {}  # type: Dict[int, int]
+
+    def put(self, spec: Dict[str, Any], at: int, data: np.ndarray) -> None:
+        view = memoryview(np.ascontiguousarray(data).reshape(-1).view(np.uint8))
+        self.crcs[spec["offset"]] = zlib.crc32(view, self.crcs.get(spec["offset"], 0))
+        done = 0
+        while done < len(view):
+            done += os.pwrite(self.fd, view[done:], spec["offset"] + at + done)
+
+
+def write_copy(ckpt: CheckpointFile, target: str, header: Dict[str, Any], kernel,
+               progress: Optional[Progress] = None) -> None:
+    """Writes `header`'s file to `target` atomically: a temp file in the same folder, fsync, rename, fsync of the
+    folder. Disk full: EngineError DiskFull, temp file removed, whatever was at `target` untouched."""
+    folder = os.path.dirname(os.path.abspath(target))
+    tmp = os.path.join(folder, ".%s.tmp-%d" % (os.path.basename(target), os.getpid()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        out = _Output(fd)
+        _write_data(ckpt, header, kernel, out, progress)
+        for _entry, _part, spec in fmt.arrays_in_order(header["tensors"]):
+            spec["crc32"] = "%08x" % out.crcs.get(spec["offset"], 0)
+        head, digest = fmt.header_bytes(header)
+        os.pwrite(fd, head, 0)
+        os.pwrite(fd, fmt.trailer_bytes(header, digest), header["data_end"])
+        os.ftruncate(fd, header["file_size"])
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, target)
+    except BaseException as exc:
+        if fd >= 0:
+            os.close(fd)
+        os.remove(tmp)
+        if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+            raise EngineError("DiskFull", "no space left in %s for the %.2f GB quantized copy (%s); the partial file "
+                              "was removed" % (folder, header["file_size"] / 1e9, os.strerror(exc.errno)))
+        raise
+    _sync_folder(folder)
+
+
+def _sync_folder(folder: str) -> None:
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the rename is done either way
+    finally:
+        os.close(dir_fd)
+
+
+def _jobs(ckpt: CheckpointFile, header: Dict[str, Any]):
+    """(table entry, checkpoint entry, first row, rows, k) per chunk, in file order."""
+    for entry in header["tensors"]:
+        source = ckpt.entries[entry["name"]]
+        shape = source.shape
+        k = shape[-1] if len(shape) == 2 else 1
+        rows = shape[0] if shape else 1
+        step = max(1, CHUNK_BYTES // (k * np.dtype(source.raw_dtype).itemsize))
+        for first in range(0, rows, step):
+            yield entry, source, first, min(step, rows - first), k
+
+
+def _write_data(ckpt: CheckpointFile, header: Dict[str, Any], kernel, out: _Output, progress) -> None:
+    bits = fmt.PRECISIONS[header["precision"]]
+    total = sum(stop - start for e in header["tensors"] for start, stop in ckpt.entries[e["name"]].spans)
+    jobs = list(_jobs(ckpt, header))
+    fd = os.open(ckpt.path, os.O_RDONLY)
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+    try:
+        _pipeline(fd, jobs, bits, header, kernel, out, progress, total)
+    finally:
+        os.close(fd)
+
+
+def _pipeline(fd: int, jobs, bits: int, header: Dict[str, Any], kernel, out: _Output, progress, total: int) -> None:
+    """Reads chunk i + 1 while chunk i is quantized and chunk i - 1 is written: two buffers for each."""
+    buffers = [np.empty(CHUNK_BYTES, np.uint8) for _ in range(2)]
+    done = 0
+    with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(1) as writer:
+        def read(i):
+            entry, source, first, count, k = jobs[i]
+            raw = buffers[i % 2][:count * k * np.dtype(source.raw_dtype).itemsize].view(source.raw_dtype)
+            return _rows(fd, source, first, count, k, raw)
+
+        pending = reader.submit(read, 0) if jobs else None
+        writes = []
+        for i, (entry, source, first, count, k) in enumerate(jobs):
+            values = pending.result()
+            pending = reader.submit(read, i + 1) if i + 1 < len(jobs) else None
+            while writes and len(writes) > 1:
+                writes.pop(0).result()  # the chunk before last is written: its buffers can be reused
+            if entry["kind"] == "float":
+                spec = entry["arrays"]["values"]
+                data = values.astype(spec["dtype"], copy=True)
+                writes.append(writer.submit(out.put, spec, first * k * data.itemsize, data))
+            else:
+                qs_spec, scale_spec = entry["arrays"]["qs"], entry["arrays"]["scales"]
+                try:
+                    qs, scales = kernel.quantize(values, bits, block=k // scale_spec["shape"][1],
+                                                 rule=header["int4_scale_rule"] or "best")
+                except ValueError as exc:
+                    raise EngineError("CheckpointInvalid", "%s cannot be quantized: %s" % (entry["name"], exc))
+                writes.append(writer.submit(out.put, qs_spec, first * qs.shape[1] * qs.itemsize, qs))
+                writes.append(writer.submit(out.put, scale_spec, first * scales.shape[1] * 2, scales))
+            done += count * k * np.dtype(source.raw_dtype).itemsize
+            if progress is not None:
+                progress(done, total)
+        for job in writes:
+            job.result()
