@@ -1,5 +1,18 @@
-"""Finds or makes the quantized copy of a checkpoint: beside it, or under the cache folder where that folder is
-read-only; a copy whose source changed, or that is truncated or damaged, is made again and never loaded."""
+"""The engine's entry to quantized weights: finds or makes the int8/int4 copy of glm_6b.ckpt (beside it, or under
+the cache folder where that folder is read-only), made again when stale, truncated or damaged, never loaded then.
+
+    path = ensure_quantized_copy(checkpoint_path, "int8" | "int4", cache_dir=None, report=None)
+    weights = QuantizedWeights(path)   # maps the file (no copy); checks magic, version, header SHA-256, size, trailer
+    t = weights.get("transformer.layers.0.attention.query_key_value.weight")
+    #   StoredTensor(name, kind "q8" | "q4" | "float", shape, qs, scales, values): NumPy views of the map;
+    #   q8: qs int8 [m, k], q4: qs uint8 [m, k/2], scales float16 [m, k/32]; float: values float16 (others None)
+    weights.close()
+
+`cache_dir` is the folder for copies that cannot lie beside the checkpoint (default
+$XDG_CACHE_HOME/glm-chat/quantized); `report(stage, fraction, text)` is the engine's ProgressReport, called with
+stage "quantize" while a copy is made. Errors are EngineError: ModelFileMissing, CheckpointInvalid,
+InvalidParameter, DiskFull (names the folders and the bytes needed; no partial file is left) and
+QuantizedCopyUnwritable. File format: docs/quantized-weights.md."""
 from __future__ import annotations
 
 import errno
@@ -7,18 +20,22 @@ import hashlib
 import json
 import os
 import shutil
-from typing import Any, Callable, Dict, List, Optional, Tuple
+import time
+from typing import Any, Dict, List, Optional, Tuple
 
-from ..base import EngineError
+from ..base import EngineError, ProgressReport
 from . import quantize_kernel, quantized_writer
 from .checkpoint_reader import CheckpointFile
-from .quantized_file import QuantizedFile
 from .quantized_format import PRECISIONS
+from .quantized_weights import QuantizedWeights, StoredTensor
+
+__all__ = ["ensure_quantized_copy", "find_quantized_copy", "copy_paths", "QuantizedWeights", "StoredTensor"]
 
 SAMPLE_BYTES = 1 << 20  # the source's identity hashes its first and last MiB
 SUFFIX = ".glmq"
-VERIFIED_SUFFIX = ".verified.json"  # the copy's stat when its CRCs last held (see docs/quantized-weights.md)
+VERIFIED_SUFFIX = ".verified.json"  # the copy's stat when its CRC-32s last held
 NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+STALE = ("QuantizedCopyInvalid", "QuantizedCopyStale")
 
 
 def source_identity(path: str) -> Dict[str, Any]:
@@ -26,9 +43,8 @@ def source_identity(path: str) -> Dict[str, Any]:
     try:
         st = os.stat(path)
         with open(path, "rb") as handle:
-            head = hashlib.sha256(handle.read(SAMPLE_BYTES)).hexdigest()
-            handle.seek(max(0, st.st_size - SAMPLE_BYTES))
-            tail = hashlib.sha256(handle.read(SAMPLE_BYTES)).hexdigest()
+            head = _sample_sha256(handle, 0)
+            tail = _sample_sha256(handle, max(0, st.st_size - SAMPLE_BYTES))
     except (IOError, OSError) as exc:
         if not os.path.exists(path):
             raise EngineError("ModelFileMissing", "%s does not exist: run glm-chat pull first" % path)
@@ -37,7 +53,15 @@ def source_identity(path: str) -> Dict[str, Any]:
             "head_sha256": head, "tail_sha256": tail, "sample_bytes": SAMPLE_BYTES}
 
 
-def same_source(recorded: Dict[str, Any], current: Dict[str, Any]) -> bool:
+def _sample_sha256(handle, start: int) -> str:
+    h = hashlib.sha256()
+    handle.seek(start)
+    for _ in range(SAMPLE_BYTES // (64 << 10)):
+        h.update(handle.read(64 << 10))
+    return h.hexdigest()
+
+
+def _same_source(recorded: Dict[str, Any], current: Dict[str, Any]) -> bool:
     return all(recorded.get(key) == current[key] for key in ("size", "mtime_ns", "head_sha256", "tail_sha256"))
 
 
@@ -47,7 +71,7 @@ def default_cache_dir() -> str:
 
 
 def copy_paths(checkpoint: str, precision: str, cache_dir: Optional[str] = None) -> List[str]:
-    """[beside the checkpoint, under the cache folder (one subfolder per checkpoint path)]."""
+    """[beside the checkpoint, under the cache folder (a subfolder per checkpoint path)]: glm_6b.int8.glmq."""
     checkpoint = os.path.abspath(checkpoint)
     name = "%s.%s%s" % (os.path.splitext(os.path.basename(checkpoint))[0], precision, SUFFIX)
     key = hashlib.sha256(os.path.realpath(checkpoint).encode("utf-8")).hexdigest()[:16]
@@ -67,22 +91,6 @@ def _record_verified(path: str) -> None:
         pass  # a read-only folder: the CRCs are checked at every load instead
 
 
-def open_copy(path: str, source: Dict[str, Any], verify: str = "auto") -> QuantizedFile:
-    """The copy at `path`, checked: structure always; CRCs when verify is "full", or "auto" and the file changed
-    since its CRCs last held. EngineError QuantizedCopyInvalid or QuantizedCopyStale otherwise."""
-    copy = QuantizedFile(path)
-    try:
-        if not same_source(copy.source, source):
-            raise EngineError("QuantizedCopyStale", "%s was made from another %s" % (path, source["name"]))
-        if verify == "full" or (verify == "auto" and not _verified(path)):
-            copy.verify_data()
-            _record_verified(path)
-    except BaseException:
-        copy.close()
-        raise
-    return copy
-
-
 def _verified(path: str) -> bool:
     try:
         with open(path + VERIFIED_SUFFIX, "r") as handle:
@@ -91,83 +99,113 @@ def _verified(path: str) -> bool:
         return False
 
 
-def find_copy(checkpoint: str, precision: str, cache_dir: Optional[str] = None, verify: str = "auto",
-              source: Optional[Dict[str, Any]] = None) -> Optional[QuantizedFile]:
-    """An opened, valid copy of `checkpoint` at `precision`, or None when there is none (or only stale or broken
-    ones, which are left for ensure_copy to replace)."""
+def check_copy(path: str, source: Dict[str, Any], verify: str = "auto") -> None:
+    """Raises QuantizedCopyInvalid / QuantizedCopyStale unless `path` is a whole copy of `source`. Structure always;
+    every array's CRC-32 when verify is "full", or "auto" and the file changed since its CRCs last held."""
+    with QuantizedWeights(path) as copy:
+        if not _same_source(copy.source, source):
+            raise EngineError("QuantizedCopyStale", "%s was made from another %s (size, mtime or contents "
+                              "differ)" % (path, source["name"]))
+        if verify == "full" or (verify == "auto" and not _verified(path)):
+            copy.verify_data()
+            _record_verified(path)
+
+
+def find_quantized_copy(checkpoint: str, precision: str, cache_dir: Optional[str] = None,
+                        source: Optional[Dict[str, Any]] = None) -> Tuple[Optional[str], List[str]]:
+    """(path of a valid copy or None, why each copy found was rejected)."""
     source = source or source_identity(checkpoint)
+    rejected = []  # type: List[str]
     for path in copy_paths(checkpoint, precision, cache_dir):
         if os.path.isfile(path):
             try:
-                return open_copy(path, source, verify)
+                check_copy(path, source)
+                return path, rejected
             except EngineError as exc:
-                if exc.ename not in ("QuantizedCopyInvalid", "QuantizedCopyStale"):
+                if exc.ename not in STALE:
                     raise
-    return None
+                rejected.append(str(exc))
+    return None, rejected
 
 
-def ensure_copy(checkpoint: str, precision: str, cache_dir: Optional[str] = None,
-                progress: Optional[Callable[[int, int], None]] = None, verify: str = "auto",
-                kernel: Any = None, on_place: Optional[Callable[[str], None]] = None) -> Tuple[QuantizedFile, bool]:
-    """(the opened copy, whether it was made now). Makes it beside the checkpoint, or under the cache folder when
-    that folder cannot be written or has no room; errors: ModelFileMissing, CheckpointInvalid, DiskFull,
-    QuantizedCopyUnwritable."""
+def ensure_quantized_copy(checkpoint: str, precision: str, cache_dir: Optional[str] = None,
+                          report: Optional[ProgressReport] = None, kernel: Any = None,
+                          chunk_bytes: int = quantized_writer.CHUNK_BYTES) -> str:
+    """The path of a valid copy of `checkpoint` at `precision`, made now when there is none."""
     if precision not in PRECISIONS:
-        raise EngineError("InvalidParameter", "precision must be int8 or int4, got %r" % precision)
+        raise EngineError("InvalidParameter", "precision must be int8 or int4, got %r" % (precision,))
+    report = report or (lambda stage, fraction, text: None)
     source = source_identity(checkpoint)
-    found = find_copy(checkpoint, precision, cache_dir, verify, source)
+    found, rejected = find_quantized_copy(checkpoint, precision, cache_dir, source)
     if found is not None:
-        return found, False
+        return found
     ckpt = CheckpointFile(checkpoint)
     try:
         kernel = kernel or quantize_kernel.load()
-        header = quantized_writer.plan(ckpt, precision, 32, "best", source, "glm_sidecar.quantize (%s)" % kernel.how)
-        path = _write_somewhere(ckpt, header, copy_paths(checkpoint, precision, cache_dir), kernel, progress, on_place)
+        header = quantized_writer.plan(ckpt, precision, source, "glm_sidecar quantized_copy (%s)" % kernel.how)
+        why = " (%s)" % "; ".join(rejected) if rejected else ""
+        path = _write_somewhere(ckpt, header, copy_paths(checkpoint, precision, cache_dir), kernel, report, why,
+                                chunk_bytes)
     finally:
         ckpt.close()
-    copy = open_copy(path, source, verify="none")  # just written from CRCs of the bytes it holds
-    _record_verified(path)
-    return copy, True
+    _record_verified(path)  # its CRC-32s were taken of the bytes written
+    return path
 
 
-def _write_somewhere(ckpt: CheckpointFile, header: Dict[str, Any], paths: List[str], kernel, progress,
-                     on_place) -> str:
-    failures = []  # type: List[Tuple[str, EngineError]]
+def _progress(report: ProgressReport, precision: str, path: str):
+    started = time.time()
+    last = [-1]
+
+    def progress(done: int, total: int) -> None:
+        percent = int(100 * done / total) if total else 100
+        if percent != last[0]:
+            last[0] = percent
+            rate = done / max(time.time() - started, 1e-6) / 1e9
+            report("quantize", float(done) / total if total else 1.0, "%s copy: %.2f of %.2f GB read (%.2f GB/s) "
+                   "into %s" % (precision, done / 1e9, total / 1e9, rate, path))
+    return progress
+
+
+def _write_somewhere(ckpt: CheckpointFile, header: Dict[str, Any], paths: List[str], kernel, report, why: str,
+                     chunk_bytes: int) -> str:
+    failures = []  # type: List[EngineError]
     for path in paths:
         folder = os.path.dirname(path)
         try:
             os.makedirs(folder, exist_ok=True)
-            _remove_stale_temps(folder)
-            old = os.path.getsize(path) if os.path.isfile(path) else 0
+            if not os.access(folder, os.W_OK):
+                raise OSError(errno.EACCES, "not writable")
+            _remove_leftovers(folder, path)
             free = shutil.disk_usage(folder).free
-            if free < header["file_size"] + (16 << 20):  # the old copy stays until the new one is complete
-                raise EngineError("DiskFull", "%s has %.2f GB free, the %s copy needs %.2f GB%s" % (
-                    folder, free / 1e9, header["precision"], header["file_size"] / 1e9,
-                    " (besides the %.2f GB of the copy it replaces)" % (old / 1e9) if old else ""))
-            if on_place is not None:
-                on_place(path)
-            quantized_writer.write_copy(ckpt, path, header, kernel, progress)
+            if free < header["file_size"] + (16 << 20):
+                raise EngineError("DiskFull", "%s has %.2f GB free, the %s copy needs %.2f GB" % (
+                    folder, free / 1e9, header["precision"], header["file_size"] / 1e9))
+            report("quantize", 0.0, "making the %s copy of %s at %s%s" % (header["precision"], ckpt.path, path, why))
+            quantized_writer.write_copy(ckpt, path, header, kernel, _progress(report, header["precision"], path),
+                                        chunk_bytes)
             return path
         except OSError as exc:
             if exc.errno not in NOT_WRITABLE:
                 raise
-            failures.append((path, EngineError("QuantizedCopyUnwritable", "%s: %s" % (folder, exc.strerror))))
+            failures.append(EngineError("QuantizedCopyUnwritable", "%s: %s" % (folder, exc.strerror)))
         except EngineError as exc:
             if exc.ename != "DiskFull":
                 raise
-            failures.append((path, exc))
-    if any(exc.ename == "DiskFull" for _path, exc in failures):
-        raise EngineError("DiskFull", "; ".join(str(exc) for _path, exc in failures))
+            failures.append(exc)
+    if any(exc.ename == "DiskFull" for exc in failures):
+        raise EngineError("DiskFull", "no room for the quantized copy: %s" % "; ".join(str(e) for e in failures))
     raise EngineError("QuantizedCopyUnwritable", "cannot write the quantized copy beside the checkpoint or in the "
-                      "cache folder (%s); set --cache-dir to a writable folder" % "; ".join(
-                          str(exc) for _path, exc in failures))
+                      "cache folder (%s); give a writable cache folder" % "; ".join(str(e) for e in failures))
 
 
-def _remove_stale_temps(folder: str) -> None:
-    """Temp files of runs that were killed (their pid is gone) would hold gigabytes."""
+def _remove_leftovers(folder: str, path: str) -> None:
+    """The stale or broken copy at `path` (it was rejected: its space is needed) and temp files of killed runs."""
+    for stale in (path, path + VERIFIED_SUFFIX):
+        if os.path.isfile(stale):
+            os.remove(stale)
     for entry in os.listdir(folder):
         base, _sep, pid = entry.rpartition(".tmp-")
-        if entry.startswith(".") and base.endswith(SUFFIX) and pid.isdigit():
+        if entry.startswith(".") and base.endswith(SUFFIX) and pid.isdigit() and int(pid) != os.getpid():
             try:
                 os.kill(int(pid), 0)
             except ProcessLookupError:

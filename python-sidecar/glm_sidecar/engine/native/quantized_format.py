@@ -44,8 +44,10 @@ def quantized_entry(name: str, shape: Tuple[int, int], bits: int, block: int) ->
             "arrays": {"qs": qs, "scales": array_spec("float16", [m, k // block])}}
 
 
-def float_entry(name: str, shape: Tuple[int, ...], dtype: str) -> Dict[str, Any]:
-    return {"name": name, "kind": "float", "shape": list(shape), "arrays": {"values": array_spec(dtype, list(shape))}}
+def float_entry(name: str, shape: Tuple[int, ...]) -> Dict[str, Any]:
+    """A tensor kept as float16 values (LayerNorms, biases, a matrix whose rows do not split into 32-blocks)."""
+    return {"name": name, "kind": "float", "shape": list(shape),
+            "arrays": {"values": array_spec("float16", list(shape))}}
 
 
 def arrays_in_order(entries: List[Dict[str, Any]]):

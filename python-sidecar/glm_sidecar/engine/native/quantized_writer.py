@@ -1,5 +1,6 @@
-"""Writes a quantized copy of a MindSpore .ckpt: row chunks read from the checkpoint (bounded memory), quantized by
-kernels/quantize.c, written into a temp file beside the target with their CRC-32s, fsync'ed, then renamed."""
+"""Writes a quantized copy of a MindSpore .ckpt: row chunks read with pread (bounded memory, never the whole
+tensor), quantized by kernels/quantize.c (NumPy where it does not build), written into a temp file in the target's
+folder with their CRC-32s, fsync'ed, renamed."""
 from __future__ import annotations
 
 import errno
@@ -18,42 +19,44 @@ from .checkpoint_reader import CheckpointFile, TensorEntry
 QUANTIZED_SUFFIXES = ("attention.query_key_value.weight", "attention.dense.weight", "mlp.dense_h_to_4h.weight",
                       "mlp.dense_4h_to_h.weight")
 QUANTIZED_NAMES = ("lm_head.weight", "transformer.word_embeddings.embedding_table")
-CHUNK_BYTES = 32 << 20  # source bytes per step; with two in flight and their outputs the writer holds ~130 MB
+BLOCK = 32
+INT4_RULE = "best"  # per block, the better of absmax/7 and (largest-magnitude value)/-8 (quantizer.py)
+CHUNK_BYTES = 32 << 20  # source bytes per step; two in flight and their outputs: the writer holds ~150 MB
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+FLOAT_TYPES = ("Float16", "Float32", "Float64", "BFloat16")
 Progress = Callable[[int, int], None]  # (source bytes done, source bytes in all)
 
 
-def is_quantized(name: str, shape, block: int) -> bool:
-    """A 2-D matrix the engine quantizes, when its rows split into whole blocks (GLM-6B: k = 4096 or 16384; a tiny
-    test model's k = 170 is stored as it is in the checkpoint)."""
+def is_quantized(name: str, shape) -> bool:
+    """A 2-D matrix the engine quantizes, when its rows split into whole 32-blocks (GLM-6B: k = 4096 or 16384; the
+    tiny test model's dense_4h_to_h, k = 170, is kept as float16)."""
     return (name.endswith(QUANTIZED_SUFFIXES) or name in QUANTIZED_NAMES) and len(shape) == 2 and \
-        shape[1] % block == 0 and shape[1] % 32 == 0
+        shape[1] % BLOCK == 0 and shape[1] > 0
 
 
-def plan(ckpt: CheckpointFile, precision: str, block: int, rule: Optional[str], source: Dict[str, Any],
-         created_by: str) -> Dict[str, Any]:
+def plan(ckpt: CheckpointFile, precision: str, source: Dict[str, Any], created_by: str) -> Dict[str, Any]:
     """The header with the whole table laid out; CRC-32s are placeholders until the data is written."""
     bits = fmt.PRECISIONS[precision]
     entries = []  # type: List[Dict[str, Any]]
     for name, entry in ckpt.entries.items():  # the checkpoint's order
-        shape = entry.shape
-        if is_quantized(name, shape, block or shape[1]):
-            entries.append(fmt.quantized_entry(name, shape, bits, block or shape[1]))
+        if entry.dtype not in FLOAT_TYPES:
+            raise EngineError("CheckpointInvalid", "%s: %s is %s; GLM-6B holds floats only" % (
+                ckpt.path, name, entry.dtype))
+        if is_quantized(name, entry.shape):
+            entries.append(fmt.quantized_entry(name, entry.shape, bits, BLOCK))
         else:
-            dtype = "float32" if entry.dtype == "BFloat16" else entry.raw_dtype
-            if dtype not in ("float16", "float32", "int8", "uint8"):
-                raise EngineError("CheckpointInvalid", "%s: %s is %s; GLM-6B holds floats only" % (ckpt.path, name,
-                                                                                                  entry.dtype))
-            entries.append(fmt.float_entry(name, shape, dtype))
+            entries.append(fmt.float_entry(name, entry.shape))
+    scheme = {"block": BLOCK, "scale": "float16", "rule": "absmax/127" if bits == 8 else INT4_RULE,
+              "int4_packing": "byte i of a block: weight i + 8 low nibble, weight 16 + i + 8 high" if bits == 4 else None}
     header = {"format": "glm-chat quantized weights", "format_version": fmt.FORMAT_VERSION, "precision": precision,
-              "block_size": block, "int4_scale_rule": rule if bits == 4 else None, "alignment": fmt.ALIGN,
-              "source": source, "created_by": created_by, "tensors": entries}
+              "block_size": BLOCK, "scheme": scheme, "alignment": fmt.ALIGN, "source": source,
+              "created_by": created_by, "tensors": entries}
     return fmt.lay_out(header)
 
 
 def _rows(fd: int, entry: TensorEntry, first: int, count: int, k: int, out: np.ndarray) -> np.ndarray:
-    """Rows first..first+count of a 2-D tensor (or elements, k = 1) read with pread into `out`'s memory; the
-    tensor's bytes may be cut into several spans (512 MiB slices)."""
+    """Elements first * k .. (first + count) * k of a tensor read with pread into `out`'s memory; the tensor's bytes
+    may be cut into several spans (512 MiB slices)."""
     item = np.dtype(entry.raw_dtype).itemsize
     want = out.reshape(-1)[:count * k].view(np.uint8)
     start, stop = first * k * item, (first + count) * k * item
@@ -73,7 +76,7 @@ def _rows(fd: int, entry: TensorEntry, first: int, count: int, k: int, out: np.n
     values = out.reshape(-1)[:count * k]
     if entry.dtype == "BFloat16":
         values = (values.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
-    return values.reshape(count, k) if k > 1 else values
+    return values.reshape(count, k)
 
 
 class _Output(object):
@@ -91,21 +94,27 @@ class _Output(object):
             done += os.pwrite(self.fd, view[done:], spec["offset"] + at + done)
 
 
+def temp_path(target: str) -> str:
+    return os.path.join(os.path.dirname(os.path.abspath(target)), ".%s.tmp-%d" % (os.path.basename(target),
+                                                                                  os.getpid()))
+
+
 def write_copy(ckpt: CheckpointFile, target: str, header: Dict[str, Any], kernel,
-               progress: Optional[Progress] = None) -> None:
+               progress: Optional[Progress] = None, chunk_bytes: int = CHUNK_BYTES) -> None:
     """Writes `header`'s file to `target` atomically: a temp file in the same folder, fsync, rename, fsync of the
-    folder. Disk full: EngineError DiskFull, temp file removed, whatever was at `target` untouched."""
+    folder. Disk full: EngineError DiskFull naming the folder and the size, the temp file removed, whatever was at
+    `target` untouched."""
     folder = os.path.dirname(os.path.abspath(target))
-    tmp = os.path.join(folder, ".%s.tmp-%d" % (os.path.basename(target), os.getpid()))
+    tmp = temp_path(target)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         out = _Output(fd)
-        _write_data(ckpt, header, kernel, out, progress)
+        _write_data(ckpt, header, kernel, out, progress, chunk_bytes)
         for _entry, _part, spec in fmt.arrays_in_order(header["tensors"]):
             spec["crc32"] = "%08x" % out.crcs.get(spec["offset"], 0)
         head, digest = fmt.header_bytes(header)
-        os.pwrite(fd, head, 0)
-        os.pwrite(fd, fmt.trailer_bytes(header, digest), header["data_end"])
+        _pwrite_all(fd, head, 0)
+        _pwrite_all(fd, fmt.trailer_bytes(header, digest), header["data_end"])
         os.ftruncate(fd, header["file_size"])
         os.fsync(fd)
         os.close(fd)
@@ -116,10 +125,17 @@ def write_copy(ckpt: CheckpointFile, target: str, header: Dict[str, Any], kernel
             os.close(fd)
         os.remove(tmp)
         if isinstance(exc, OSError) and exc.errno in NO_SPACE:
-            raise EngineError("DiskFull", "no space left in %s for the %.2f GB quantized copy (%s); the partial file "
-                              "was removed" % (folder, header["file_size"] / 1e9, os.strerror(exc.errno)))
+            raise EngineError("DiskFull", "no space left in %s for the %.2f GB %s copy (%s); the partial file was "
+                              "removed" % (folder, header["file_size"] / 1e9, header["precision"],
+                                           os.strerror(exc.errno)))
         raise
     _sync_folder(folder)
+
+
+def _pwrite_all(fd: int, data: bytes, at: int) -> None:
+    done = 0
+    while done < len(data):
+        done += os.pwrite(fd, data[done:], at + done)
 
 
 def _sync_folder(folder: str) -> None:
@@ -135,57 +151,63 @@ def _sync_folder(folder: str) -> None:
         os.close(dir_fd)
 
 
-def _jobs(ckpt: CheckpointFile, header: Dict[str, Any]):
-    """(table entry, checkpoint entry, first row, rows, k) per chunk, in file order."""
+def _jobs(ckpt: CheckpointFile, header: Dict[str, Any], chunk_bytes: int):
+    """(table entry, checkpoint entry, first row, rows, k) per chunk, in file order; a 1-D tensor is one row."""
     for entry in header["tensors"]:
         source = ckpt.entries[entry["name"]]
         shape = source.shape
-        k = shape[-1] if len(shape) == 2 else 1
-        rows = shape[0] if shape else 1
-        step = max(1, CHUNK_BYTES // (k * np.dtype(source.raw_dtype).itemsize))
+        k = shape[-1] if len(shape) >= 1 else 1
+        rows = int(np.prod(shape[:-1])) if len(shape) >= 1 else 1
+        if k == 0 or rows == 0:
+            continue
+        step = max(1, chunk_bytes // (k * np.dtype(source.raw_dtype).itemsize))
         for first in range(0, rows, step):
             yield entry, source, first, min(step, rows - first), k
 
 
-def _write_data(ckpt: CheckpointFile, header: Dict[str, Any], kernel, out: _Output, progress) -> None:
-    bits = fmt.PRECISIONS[header["precision"]]
-    total = sum(stop - start for e in header["tensors"] for start, stop in ckpt.entries[e["name"]].spans)
-    jobs = list(_jobs(ckpt, header))
+def _write_data(ckpt: CheckpointFile, header: Dict[str, Any], kernel, out: _Output, progress,
+                chunk_bytes: int) -> None:
+    jobs = list(_jobs(ckpt, header, chunk_bytes))
+    total = sum(count * k * np.dtype(source.raw_dtype).itemsize for _e, source, _f, count, k in jobs)
+    largest = max([count * k * np.dtype(source.raw_dtype).itemsize for _e, source, _f, count, k in jobs] or [0])
     fd = os.open(ckpt.path, os.O_RDONLY)
     if hasattr(os, "posix_fadvise"):
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
     try:
-        _pipeline(fd, jobs, bits, header, kernel, out, progress, total)
+        _pipeline(fd, jobs, header, kernel, out, progress, total, largest)
     finally:
         os.close(fd)
 
 
-def _pipeline(fd: int, jobs, bits: int, header: Dict[str, Any], kernel, out: _Output, progress, total: int) -> None:
+def _pipeline(fd: int, jobs, header: Dict[str, Any], kernel, out: _Output, progress, total: int,
+              largest: int) -> None:
     """Reads chunk i + 1 while chunk i is quantized and chunk i - 1 is written: two buffers for each."""
-    buffers = [np.empty(CHUNK_BYTES, np.uint8) for _ in range(2)]
+    bits = fmt.PRECISIONS[header["precision"]]
+    rule = header["scheme"]["rule"] if bits == 4 else "best"
+    buffers = [np.empty(max(largest, 1), np.uint8) for _ in range(2)]
     done = 0
     with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(1) as writer:
         def read(i):
-            entry, source, first, count, k = jobs[i]
+            _entry, source, first, count, k = jobs[i]
             raw = buffers[i % 2][:count * k * np.dtype(source.raw_dtype).itemsize].view(source.raw_dtype)
             return _rows(fd, source, first, count, k, raw)
 
         pending = reader.submit(read, 0) if jobs else None
-        writes = []
+        writes = []  # type: List[Any]
         for i, (entry, source, first, count, k) in enumerate(jobs):
             values = pending.result()
+            # chunk i - 1 is quantized (its buffer is free for chunk i + 1); its outputs are freed once written
             pending = reader.submit(read, i + 1) if i + 1 < len(jobs) else None
-            while writes and len(writes) > 1:
-                writes.pop(0).result()  # the chunk before last is written: its buffers can be reused
+            while writes:
+                writes.pop(0).result()
             if entry["kind"] == "float":
                 spec = entry["arrays"]["values"]
-                data = values.astype(spec["dtype"], copy=True)
-                writes.append(writer.submit(out.put, spec, first * k * data.itemsize, data))
+                data = values.astype(np.float16)
+                writes.append(writer.submit(out.put, spec, first * k * 2, data))
             else:
                 qs_spec, scale_spec = entry["arrays"]["qs"], entry["arrays"]["scales"]
                 try:
-                    qs, scales = kernel.quantize(values, bits, block=k // scale_spec["shape"][1],
-                                                 rule=header["int4_scale_rule"] or "best")
+                    qs, scales = kernel.quantize(values, bits, block=BLOCK, rule=rule)
                 except ValueError as exc:
                     raise EngineError("CheckpointInvalid", "%s cannot be quantized: %s" % (entry["name"], exc))
                 writes.append(writer.submit(out.put, qs_spec, first * qs.shape[1] * qs.itemsize, qs))

@@ -1,12 +1,12 @@
-"""Opens a quantized weight file by mapping it: checks prefix, header SHA-256, size and trailer at once (a
-truncated file or a changed header never opens), each array's CRC-32 on request; arrays are views of the map."""
+"""Opens a quantized weight file (docs/quantized-weights.md) by mapping it, never copying: prefix, header SHA-256,
+file size and trailer are checked at open; each tensor's arrays are NumPy views of the map."""
 from __future__ import annotations
 
 import mmap
 import os
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -15,15 +15,25 @@ from . import quantized_format as fmt
 
 CRC_SLICE = 64 << 20  # bytes checksummed per call (zlib releases the GIL: slices of two arrays run in parallel)
 
+StoredTensor = NamedTuple("StoredTensor", [
+    ("name", str),
+    ("kind", str),  # "q8" | "q4" | "float"
+    ("shape", Tuple[int, ...]),  # the checkpoint tensor's shape ([m, k] for a matrix)
+    ("qs", Optional[np.ndarray]),  # q8: int8 [m, k]; q4: uint8 [m, k/2] (low nibble: weight i, high: i + 16)
+    ("scales", Optional[np.ndarray]),  # float16 [m, k/32]
+    ("values", Optional[np.ndarray]),  # float: float16 of the tensor's shape
+])
+
 
 def invalid(path: str, why: str) -> EngineError:
     return EngineError("QuantizedCopyInvalid", "%s is not a usable quantized copy: %s" % (path, why))
 
 
-class QuantizedFile(object):
-    """`header`, `precision` ("int8"|"int4"), `bits`, `entries` (name -> table entry); `array(name, part)` and
-    `matrix(name)` return views of the map. `copy_on_write` (the default) maps the file privately, so the views are
-    writable (MindSpore wants that) while the pages stay the page cache's until something writes to them."""
+class QuantizedWeights(object):
+    """`get(name)` -> StoredTensor of views of the map; `names()`, `precision` ("int8"|"int4"), `bits`,
+    `block_size`, `source` (the checkpoint's recorded facts), `header`. `copy_on_write` (the default) maps the
+    file privately: the views are writable (MindSpore wants that) and the pages stay the page cache's until
+    something writes to them, which never reaches the file. Raises EngineError QuantizedCopyInvalid."""
 
     def __init__(self, path: str, copy_on_write: bool = True) -> None:
         self.path = path
@@ -34,7 +44,8 @@ class QuantizedFile(object):
             self.header, self.digest = self._read_header()
             self._file.seek(self.header["data_end"])
             fmt.check_trailer(self._file.read(fmt.TRAILER.size), self.header, self.digest)
-            self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_COPY if copy_on_write else mmap.ACCESS_READ)
+            access = mmap.ACCESS_COPY if copy_on_write else mmap.ACCESS_READ
+            self._map = mmap.mmap(self._file.fileno(), 0, access=access)
         except fmt.FormatError as exc:
             self.close()
             raise invalid(path, str(exc))
@@ -43,7 +54,8 @@ class QuantizedFile(object):
             raise
         self.precision = self.header["precision"]
         self.bits = fmt.PRECISIONS[self.precision]
-        self.entries = dict((entry["name"], entry) for entry in self.header["tensors"])
+        self.block_size = int(self.header["block_size"])
+        self._entries = dict((entry["name"], entry) for entry in self.header["tensors"])
 
     def _read_header(self) -> Tuple[Dict[str, Any], bytes]:
         length = fmt.parse_prefix(self._file.read(fmt.PREFIX.size))
@@ -59,22 +71,28 @@ class QuantizedFile(object):
     def source(self) -> Dict[str, Any]:
         return self.header["source"]
 
-    def array(self, name: str, part: str = "values") -> np.ndarray:
-        spec = self.entries[name]["arrays"][part]
+    def names(self) -> List[str]:
+        """The tensors in file order (the checkpoint's order)."""
+        return [entry["name"] for entry in self.header["tensors"]]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+    def _array(self, spec: Dict[str, Any]) -> np.ndarray:
+        if self._map is None:
+            raise ValueError("%s is closed" % self.path)
         count = spec["nbytes"] // np.dtype(spec["dtype"]).itemsize
         return np.frombuffer(self._map, spec["dtype"], count, spec["offset"]).reshape(spec["shape"])
 
-    def matrix(self, name: str) -> Tuple[np.ndarray, np.ndarray]:
-        """(qs, scales) of a quantized matrix."""
-        return self.array(name, "qs"), self.array(name, "scales")
-
-    def block_size(self, name: str) -> int:
-        entry = self.entries[name]
-        return entry["shape"][1] // entry["arrays"]["scales"]["shape"][1]
+    def get(self, name: str) -> StoredTensor:
+        """KeyError for a name the checkpoint did not hold."""
+        entry = self._entries[name]
+        arrays = dict((part, self._array(spec)) for part, spec in entry["arrays"].items())
+        return StoredTensor(name, entry["kind"], tuple(entry["shape"]), arrays.get("qs"), arrays.get("scales"),
+                            arrays.get("values"))
 
     def verify_data(self, workers: int = 2) -> None:
-        """Raises QuantizedCopyInvalid naming the first array whose CRC-32 differs. Reads every byte: about 1.3 GB/s
-        per core here once the file is in the page cache, the disk's speed before."""
+        """Reads every byte: raises QuantizedCopyInvalid naming the first array whose CRC-32 differs."""
         jobs = [(entry["name"], part, spec) for entry, part, spec in fmt.arrays_in_order(self.header["tensors"])]
         with ThreadPoolExecutor(max(1, workers)) as pool:
             for (name, part, spec), crc in zip(jobs, pool.map(self._crc, [spec for _n, _p, spec in jobs])):
@@ -85,13 +103,15 @@ class QuantizedFile(object):
         view = memoryview(self._map)
         try:
             crc = 0
-            for start in range(spec["offset"], spec["offset"] + spec["nbytes"], CRC_SLICE):
-                crc = zlib.crc32(view[start:min(start + CRC_SLICE, spec["offset"] + spec["nbytes"])], crc)
+            end = spec["offset"] + spec["nbytes"]
+            for start in range(spec["offset"], end, CRC_SLICE):
+                crc = zlib.crc32(view[start:min(start + CRC_SLICE, end)], crc)
             return crc
         finally:
             view.release()
 
     def close(self) -> None:
+        """Views handed out keep the map alive until they are gone; the file handle closes now."""
         if self._map is not None:
             try:
                 self._map.close()
@@ -100,7 +120,7 @@ class QuantizedFile(object):
             self._map = None
         self._file.close()
 
-    def __enter__(self) -> "QuantizedFile":
+    def __enter__(self) -> "QuantizedWeights":
         return self
 
     def __exit__(self, *exc: Any) -> None:
