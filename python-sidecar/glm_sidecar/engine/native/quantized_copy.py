@@ -83,7 +83,7 @@ def _fingerprint(path: str) -> List[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
 
-def _record_verified(path: str) -> None:
+def record_verified(path: str) -> None:
     try:
         with open(path + VERIFIED_SUFFIX, "w") as handle:
             json.dump({"stat": _fingerprint(path)}, handle)
@@ -108,7 +108,7 @@ def check_copy(path: str, source: Dict[str, Any], verify: str = "auto") -> None:
                               "differ)" % (path, source["name"]))
         if verify == "full" or (verify == "auto" and not _verified(path)):
             copy.verify_data()
-            _record_verified(path)
+            record_verified(path)
 
 
 def find_quantized_copy(checkpoint: str, precision: str, cache_dir: Optional[str] = None,
@@ -148,7 +148,7 @@ def ensure_quantized_copy(checkpoint: str, precision: str, cache_dir: Optional[s
                                 chunk_bytes)
     finally:
         ckpt.close()
-    _record_verified(path)  # its CRC-32s were taken of the bytes written
+    record_verified(path)  # its CRC-32s were taken of the bytes written
     return path
 
 
