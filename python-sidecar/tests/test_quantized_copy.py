@@ -2,9 +2,12 @@
 when stale, truncated or damaged, the cache folder for a read-only model folder, a full disk, bounded memory."""
 from __future__ import annotations
 
+import fcntl
 import os
+import queue
 import shutil
 import subprocess
+import threading
 import tracemalloc
 
 import numpy as np
@@ -151,6 +154,11 @@ def test_a_damaged_copy_is_never_opened_and_is_made_again(model, damage):
     assert_same_as_quantizer(path, checkpoint, 4)
 
 
+def leftovers(folder):
+    """Files under `folder` but the empty lock files of makers."""
+    return [name for _d, _s, files in os.walk(folder) for name in files if not name.endswith(".lock")]
+
+
 def _mount_tmpfs(folder, size):
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("mounting a tmpfs needs root")
@@ -202,7 +210,7 @@ def test_a_full_disk_is_a_clear_error_and_leaves_no_file(model, tmp_path, mounts
         ensure_quantized_copy(on_small, "int8", cache)
     assert info.value.ename == "DiskFull"
     assert small in str(info.value) and cache in str(info.value) and "needs" in str(info.value)
-    assert os.listdir(small) == ["glm_6b.ckpt"] and not any(files for _d, _s, files in os.walk(cache))
+    assert os.listdir(small) == ["glm_6b.ckpt"] and leftovers(cache) == []
     # the disk fills while writing (the free-space check passed or was beaten): the temp file goes too
     ckpt = CheckpointFile(checkpoint)
     header = quantized_writer.plan(ckpt, "int8", source_identity(checkpoint), "test")
@@ -210,7 +218,32 @@ def test_a_full_disk_is_a_clear_error_and_leaves_no_file(model, tmp_path, mounts
         quantized_writer.write_copy(ckpt, os.path.join(cache, "glm_6b.int8.glmq"), header, quantize_kernel.load())
     ckpt.close()
     assert info.value.ename == "DiskFull" and cache in str(info.value) and "GB int8 copy" in str(info.value)
-    assert not any(files for _d, _s, files in os.walk(cache))
+    assert leftovers(cache) == []
+
+
+def test_a_second_maker_waits_for_the_first_and_uses_its_copy(model):
+    checkpoint, cache = model
+    lock = copy_paths(checkpoint, "int8", cache)[1] + ".lock"
+    os.makedirs(os.path.dirname(lock))
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # "the first maker"
+    events, result = queue.Queue(), {}
+    second = threading.Thread(target=lambda: result.update(path=ensure_quantized_copy(
+        checkpoint, "int8", cache, report=lambda *a: events.put(a))))
+    second.start()
+    try:
+        assert events.get(timeout=120)[2] == "waiting for another process making this copy"
+        ckpt = CheckpointFile(checkpoint)
+        beside = copy_paths(checkpoint, "int8", cache)[0]
+        header = quantized_writer.plan(ckpt, "int8", source_identity(checkpoint), "the first maker")
+        quantized_writer.write_copy(ckpt, beside, header, quantize_kernel.load())
+        ckpt.close()
+    finally:
+        os.close(fd)
+        second.join()
+    assert result["path"] == beside and events.empty()  # found, not made again
+    with QuantizedWeights(beside) as weights:
+        assert weights.header["created_by"] == "the first maker"
 
 
 def test_leftovers_of_a_killed_run_are_removed(model):

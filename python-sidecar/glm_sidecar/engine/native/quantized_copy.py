@@ -139,17 +139,50 @@ def ensure_quantized_copy(checkpoint: str, precision: str, cache_dir: Optional[s
     found, rejected = find_quantized_copy(checkpoint, precision, cache_dir, source)
     if found is not None:
         return found
-    ckpt = CheckpointFile(checkpoint)
-    try:
-        kernel = kernel or quantize_kernel.load()
-        header = quantized_writer.plan(ckpt, precision, source, "glm_sidecar quantized_copy (%s)" % kernel.how)
-        why = " (%s)" % "; ".join(rejected) if rejected else ""
-        path = _write_somewhere(ckpt, header, copy_paths(checkpoint, precision, cache_dir), kernel, report, why,
-                                chunk_bytes)
-    finally:
-        ckpt.close()
-    record_verified(path)  # its CRC-32s were taken of the bytes written
-    return path
+    with _MakerLock(copy_paths(checkpoint, precision, cache_dir)[1], report):
+        found, rejected = find_quantized_copy(checkpoint, precision, cache_dir, source)  # made while we waited?
+        if found is not None:
+            return found
+        ckpt = CheckpointFile(checkpoint)
+        try:
+            kernel = kernel or quantize_kernel.load()
+            header = quantized_writer.plan(ckpt, precision, source, "glm_sidecar quantized_copy (%s)" % kernel.how)
+            why = " (%s)" % "; ".join(rejected) if rejected else ""
+            path = _write_somewhere(ckpt, header, copy_paths(checkpoint, precision, cache_dir), kernel, report, why,
+                                    chunk_bytes)
+        finally:
+            ckpt.close()
+        record_verified(path)  # its CRC-32s were taken of the bytes written
+        return path
+
+
+class _MakerLock(object):
+    """One process makes a given copy at a time (a chat and `glm-chat quantize` started together): an flock on
+    a file beside the cache copy; no lock where that folder cannot be made (then the last rename wins)."""
+
+    def __init__(self, cache_copy: str, report: ProgressReport) -> None:
+        self.path = cache_copy + ".lock"
+        self.report = report
+        self.fd = -1
+
+    def __enter__(self) -> "_MakerLock":
+        try:
+            import fcntl
+
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except (ImportError, OSError):
+            return self
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.report("quantize", None, "waiting for another process making this copy")
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)  # releases the flock
 
 
 def _progress(report: ProgressReport, precision: str, path: str):

@@ -54,25 +54,40 @@ def plan(ckpt: CheckpointFile, precision: str, source: Dict[str, Any], created_b
     return fmt.lay_out(header)
 
 
-def _rows(fd: int, entry: TensorEntry, first: int, count: int, k: int, out: np.ndarray) -> np.ndarray:
-    """Elements first * k .. (first + count) * k of a tensor read with pread into `out`'s memory; the tensor's bytes
+def _pieces(entry: TensorEntry, first: int, count: int, k: int):
+    """(file offset, length, offset in the chunk) of elements first * k .. (first + count) * k of a tensor whose bytes
     may be cut into several spans (512 MiB slices)."""
     item = np.dtype(entry.raw_dtype).itemsize
-    want = out.reshape(-1)[:count * k].view(np.uint8)
     start, stop = first * k * item, (first + count) * k * item
     pos = 0  # bytes of the tensor before the current span
     for span_start, span_stop in entry.spans:
-        length = span_stop - span_start
-        lo, hi = max(start, pos), min(stop, pos + length)
+        lo, hi = max(start, pos), min(stop, pos + span_stop - span_start)
         if lo < hi:
-            view = memoryview(want[lo - start:hi - start])
-            done = 0
-            while done < len(view):
-                got = os.preadv(fd, [view[done:]], span_start + lo - pos + done)
-                if got <= 0:
-                    raise EngineError("CheckpointInvalid", "the checkpoint ended early")
-                done += got
-        pos += length
+            yield span_start + lo - pos, hi - lo, lo - start
+        pos += span_stop - span_start
+
+
+def _advise(fd: int, pieces, advice_name: str) -> None:
+    advice = getattr(os, advice_name, None)
+    if advice is not None and hasattr(os, "posix_fadvise"):
+        for offset, length, _at in pieces:
+            os.posix_fadvise(fd, offset, length, advice)
+
+
+def _rows(fd: int, entry: TensorEntry, first: int, count: int, k: int, out: np.ndarray) -> np.ndarray:
+    """Rows first .. first + count of a tensor (k values each) read with pread into `out`'s memory; the pages read
+    are dropped from the page cache (the copy needs them once; other programs need the memory)."""
+    want = out.reshape(-1)[:count * k].view(np.uint8)
+    pieces = list(_pieces(entry, first, count, k))
+    for offset, length, at in pieces:
+        view = memoryview(want[at:at + length])
+        done = 0
+        while done < length:
+            got = os.preadv(fd, [view[done:]], offset + done)
+            if got <= 0:
+                raise EngineError("CheckpointInvalid", "the checkpoint ended early")
+            done += got
+    _advise(fd, pieces, "POSIX_FADV_DONTNEED")
     values = out.reshape(-1)[:count * k]
     if entry.dtype == "BFloat16":
         values = (values.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
@@ -188,6 +203,8 @@ def _pipeline(fd: int, jobs, header: Dict[str, Any], kernel, out: _Output, progr
     done = 0
     with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(1) as writer:
         def read(i):
+            if i + 1 < len(jobs):  # the disk starts on chunk i + 1 while chunk i is read and quantized
+                _advise(fd, _pieces(*jobs[i + 1][1:]), "POSIX_FADV_WILLNEED")
             _entry, source, first, count, k = jobs[i]
             raw = buffers[i % 2][:count * k * np.dtype(source.raw_dtype).itemsize].view(source.raw_dtype)
             return _rows(fd, source, first, count, k, raw)
