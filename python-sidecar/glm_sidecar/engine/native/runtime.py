@@ -89,6 +89,11 @@ def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, dtype: st
         report("compile", float(i) / (len(to_warm) + 1), "prompt graph for up to %d tokens" % bucket)
         decoder.run(ids, warm, lambda: False, lambda _t: None, bucket=bucket)  # a few tokens: fits every bucket
     timings["compile"] = time.time() - started
+    # MindSpore's compile cache matches graphs by compile order (compile_cache_<n>.mindir), not by shape: only the
+    # graphs warmed here come in the same order every start. A prompt graph compiled later, on first use, would
+    # load whichever graph an earlier run compiled n-th (a 256-token prompt meets the 128-token graph: "Gather
+    # input_indices should be in the range [0, 128)"), so later graphs are neither cached nor loaded from it.
+    os.environ["MS_COMPILER_CACHE_ENABLE"] = "0"
     later = "" if warm_all or len(buckets) == 1 else "; longer prompts compile their graph on first use"
     report("warmup", None, "%d prompt graph%s and the decode graph ready%s"
            % (len(to_warm), "" if len(to_warm) == 1 else "s", later))
