@@ -62,6 +62,19 @@ describe("glm-chat one-shot", () => {
     expect(json(mindformers.stdout)).toMatchObject({ precision: "float32", precision_reason: "MindFormers runs float32 on CPU" });
   }, 300_000);
 
+  it("--precision auto runs the native engine in float16 on the tiny model and says why; --precision int8 and int4 run and say so", async () => {
+    const [auto, int8, int4] = await Promise.all([
+      glmChat(["-p", "你好", "--max-new-tokens", "8", "--json"]),
+      glmChat(["-p", "你好", "--max-new-tokens", "8", "--json", "--precision", "int8"]),
+      glmChat(["-p", "你好", "--max-new-tokens", "8", "--json", "--precision", "INT4"]),
+    ]);
+    for (const run of [auto, int8, int4]) expect(run.exitCode, String(run.stderr)).toBe(0);
+    expect(json(auto.stdout)).toMatchObject({ engine: expect.stringMatching(/^native /), precision: "float16",
+      precision_reason: expect.stringMatching(/^auto: about [\d.]+ MB fits in [\d.]+ GB (of RAM available|available in this process's memory cgroup)/) });
+    expect(json(int8.stdout)).toMatchObject({ engine: expect.stringMatching(/^native /), precision: "int8", precision_reason: "--precision int8", usage: { completion_tokens: 8 } });
+    expect(json(int4.stdout)).toMatchObject({ precision: "int4", precision_reason: "--precision int4", usage: { completion_tokens: 8 } });
+  }, 300_000);
+
   it("--session continues a saved conversation, and --dry-run shows the exact prompt the next turn sends", async () => {
     const first = await glmChat(["-p", "你好", "--max-new-tokens", "8", "--session", "s1"]);
     expect(first.exitCode, String(first.stderr)).toBe(0);
