@@ -71,6 +71,9 @@ def test_round_trip_equals_the_quantizer_and_reports_progress(model, precision, 
     assert fractions == sorted(fractions)
     with QuantizedWeights(path) as weights:
         assert weights.precision == precision and weights.block_size == 32
+        ckpt = CheckpointFile(checkpoint)
+        assert weights.shapes() == ckpt.shapes()
+        ckpt.close()
         assert weights.source == source_identity(checkpoint)
         qkv = weights.get("transformer.layers.0.attention.query_key_value.weight")
         assert qkv.qs.shape == (192, 64 if bits == 8 else 32) and qkv.scales.shape == (192, 2)
