@@ -249,6 +249,18 @@ def test_a_second_maker_waits_for_the_first_and_uses_its_copy(model):
         assert weights.header["created_by"] == "the first maker"
 
 
+def test_a_copy_serves_alone_once_the_checkpoint_is_deleted(model):
+    checkpoint, cache = model
+    path = ensure_quantized_copy(checkpoint, "int4", cache)
+    os.remove(checkpoint)
+    assert ensure_quantized_copy(checkpoint, "int4", cache) == path
+    with open(path, "r+b") as handle:
+        handle.truncate(4096)
+    with pytest.raises(EngineError) as info:
+        ensure_quantized_copy(checkpoint, "int4", cache)
+    assert info.value.ename == "ModelFileMissing" and "int4 copy cannot be used" in str(info.value)
+
+
 def test_leftovers_of_a_killed_run_are_removed(model):
     checkpoint, cache = model
     dead = subprocess.Popen(["true"])
