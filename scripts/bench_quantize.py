@@ -53,6 +53,32 @@ def read_all(path):
     return time.perf_counter() - started, pos
 
 
+def read_and_write(path, target, fraction):
+    """The I/O floor of a copy: read the file as read_all does and write `fraction` of each chunk to `target`
+    (fsync'ed, then deleted), no quantizing."""
+    import numpy as np
+
+    buf = np.empty(CHUNK, np.uint8)
+    view = memoryview(buf)
+    fd = os.open(path, os.O_RDONLY)
+    out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    started = time.perf_counter()
+    pos = 0
+    try:
+        while True:
+            got = os.preadv(fd, [view], pos)
+            if got <= 0:
+                break
+            pos += got
+            os.write(out, view[:int(got * fraction)])
+        os.fsync(out)
+    finally:
+        os.close(fd)
+        os.close(out)
+        os.remove(target)
+    return time.perf_counter() - started
+
+
 def make_copy(checkpoint, precision, target):
     """Child process: writes the copy to `target` as ensure_quantized_copy does, prints a JSON line."""
     from glm_sidecar.engine.native import quantize_kernel, quantized_copy, quantized_writer
@@ -87,6 +113,7 @@ def run_child(checkpoint, precision, target):
         raise SystemExit("making the %s copy failed (status %d)" % (precision, status))
     result = json.loads(out.decode("utf-8").strip().splitlines()[-1])
     result["peak_rss"] = usage.ru_maxrss * 1024
+    result["cpu"] = usage.ru_utime + usage.ru_stime
     return result
 
 
@@ -96,6 +123,8 @@ def main():
     parser.add_argument("--out", required=False, help="folder for the copies (default: beside the checkpoint)")
     parser.add_argument("--precision", nargs="+", default=["int8", "int4"], choices=["int8", "int4"])
     parser.add_argument("--delete", action="store_true", help="delete the copies afterwards")
+    parser.add_argument("--io-floor", action="store_true",
+                        help="also time reading the checkpoint and writing the copy's size without quantizing")
     parser.add_argument("--child")
     parser.add_argument("--target")
     args = parser.parse_args()
@@ -111,9 +140,14 @@ def main():
         target = os.path.join(out, "%s.%s.glmq" % (stem, precision))
         drop_cached(args.checkpoint)
         got = run_child(args.checkpoint, precision, target)
-        print("%s copy: %.1f s = %.2fx the read; writer peak RSS %.2f GB; %s, %.2f GB; quantizer %s" % (
-            precision, got["seconds"], got["seconds"] / read_s, got["peak_rss"] / 1e9, target, got["size"] / 1e9,
-            got["kernel"]))
+        print("%s copy: %.1f s = %.2fx the read (CPU %.1f s); writer peak RSS %.2f GB; %s, %.2f GB; quantizer %s"
+              % (precision, got["seconds"], got["seconds"] / read_s, got["cpu"], got["peak_rss"] / 1e9, target,
+                 got["size"] / 1e9, got["kernel"]))
+        if args.io_floor:
+            drop_cached(args.checkpoint)
+            floor = read_and_write(args.checkpoint, os.path.join(out, ".io-floor.tmp"), got["size"] / float(size))
+            print("  I/O floor (read + write %.2f GB, fsync, no quantizing): %.1f s = %.2fx the read" % (
+                got["size"] / 1e9, floor, floor / read_s))
         if args.delete:
             os.remove(target)
             os.remove(target + ".verified.json")

@@ -40,8 +40,7 @@ def assert_same_as_quantizer(path, checkpoint, bits):
         assert sorted(weights.names()) == sorted(ckpt.entries)
         kinds = set()
         for name in weights.names():
-            stored = weights.get(name)
-            source = ckpt.read(name, "float32")
+            stored, source = weights.get(name), ckpt.read(name, "float32")
             kinds.add(stored.kind)
             assert stored.shape == source.shape, name
             if stored.kind == "float":
@@ -52,11 +51,18 @@ def assert_same_as_quantizer(path, checkpoint, bits):
             assert stored.qs.dtype == qs.dtype and np.array_equal(stored.qs, qs), name
             assert np.array_equal(stored.scales.view(np.uint16), scales.view(np.uint16)), name
             assert not stored.qs.flags.owndata and not stored.scales.flags.owndata  # views of the map
-        assert kinds == {"float", {8: "q8", 4: "q4"}[bits]}
-        return weights.get("lm_head.weight").kind
+        assert kinds == {"float", {8: "q8", 4: "q4"}[bits]} and weights.get("lm_head.weight").kind != "float"
     finally:
         weights.close()
         ckpt.close()
+
+
+def flip_bit(path, offset):
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        byte = handle.read(1)
+        handle.seek(offset)
+        handle.write(bytes([byte[0] ^ 0x10]))
 
 
 @pytest.mark.parametrize("precision,bits", PRECISIONS)
@@ -65,12 +71,12 @@ def test_round_trip_equals_the_quantizer_and_reports_progress(model, precision, 
     seen = []
     path = ensure_quantized_copy(checkpoint, precision, cache, report=lambda *a: seen.append(a))
     assert path == os.path.join(os.path.dirname(checkpoint), "glm_6b.%s.glmq" % precision)
-    assert assert_same_as_quantizer(path, checkpoint, bits) == {8: "q8", 4: "q4"}[bits]
+    assert_same_as_quantizer(path, checkpoint, bits)
     assert seen[0][0] == "quantize" and seen[-1][1] == 1.0 and all(s[0] == "quantize" for s in seen)
-    fractions = [s[1] for s in seen]
-    assert fractions == sorted(fractions)
+    assert [s[1] for s in seen] == sorted(s[1] for s in seen)
     with QuantizedWeights(path) as weights:
         assert weights.precision == precision and weights.block_size == 32
+        assert weights.shapes() == CheckpointFile(checkpoint).shapes()
         assert weights.source == source_identity(checkpoint)
         qkv = weights.get("transformer.layers.0.attention.query_key_value.weight")
         assert qkv.qs.shape == (192, 64 if bits == 8 else 32) and qkv.scales.shape == (192, 2)
@@ -113,12 +119,7 @@ def test_a_changed_checkpoint_makes_the_copy_again(model):
     assert "made from another glm_6b.ckpt" in seen[0][2]
     with QuantizedWeights(path) as weights:
         assert weights.source["mtime_ns"] == st.st_mtime_ns + 10 ** 9
-    # same size and mtime, other bytes in its last MiB: still seen
-    with open(checkpoint, "r+b") as handle:
-        handle.seek(-5, os.SEEK_END)
-        byte = handle.read(1)
-        handle.seek(-5, os.SEEK_END)
-        handle.write(bytes([byte[0] ^ 1]))
+    flip_bit(checkpoint, os.path.getsize(checkpoint) - 5)  # same size and mtime, other bytes in its last MiB
     os.utime(checkpoint, ns=(st.st_atime_ns, st.st_mtime_ns + 10 ** 9))
     path_copy, why = find_quantized_copy(checkpoint, "int8", cache)
     assert path_copy is None and "made from another glm_6b.ckpt" in why[0]
@@ -129,19 +130,12 @@ def test_a_damaged_copy_is_never_opened_and_is_made_again(model, damage):
     checkpoint, cache = model
     path = ensure_quantized_copy(checkpoint, "int4", cache)
     size = os.path.getsize(path)
-    with open(path, "r+b") as handle:
-        if damage == "truncate":
-            handle.truncate(size - 4096)
-        elif damage == "extend":
-            handle.seek(0, os.SEEK_END)
-            handle.write(b"\0")
-        else:
-            with QuantizedWeights(path) as weights:
-                spec = weights.header["tensors"][0]["arrays"]["qs"]
-            handle.seek({"header byte": 40, "data byte": spec["offset"] + 7, "trailer byte": size - 40}[damage])
-            byte = handle.read(1)
-            handle.seek(-1, os.SEEK_CUR)
-            handle.write(bytes([byte[0] ^ 0x10]))
+    with QuantizedWeights(path) as weights:
+        data = weights.header["tensors"][0]["arrays"]["qs"]["offset"] + 7
+    if damage in ("truncate", "extend"):
+        os.truncate(path, size - 4096 if damage == "truncate" else size + 1)
+    else:
+        flip_bit(path, {"header byte": 40, "data byte": data, "trailer byte": size - 40}[damage])
     if damage != "data byte":  # found at open; a data byte only by the CRC-32s (the copy changed since checked)
         with pytest.raises(EngineError) as info:
             QuantizedWeights(path)
@@ -171,6 +165,7 @@ def _mount_tmpfs(folder, size):
 
 @pytest.fixture
 def mounts():
+    """Folders the test mounted: unmounted at the end."""
     folders = []
     yield folders
     for folder in reversed(folders):
@@ -244,6 +239,18 @@ def test_a_second_maker_waits_for_the_first_and_uses_its_copy(model):
     assert result["path"] == beside and events.empty()  # found, not made again
     with QuantizedWeights(beside) as weights:
         assert weights.header["created_by"] == "the first maker"
+
+
+def test_a_copy_serves_alone_once_the_checkpoint_is_deleted(model):
+    checkpoint, cache = model
+    path = ensure_quantized_copy(checkpoint, "int4", cache)
+    os.remove(checkpoint)
+    assert ensure_quantized_copy(checkpoint, "int4", cache) == path
+    with open(path, "r+b") as handle:
+        handle.truncate(4096)
+    with pytest.raises(EngineError) as info:
+        ensure_quantized_copy(checkpoint, "int4", cache)
+    assert info.value.ename == "ModelFileMissing" and "int4 copy cannot be used" in str(info.value)
 
 
 def test_leftovers_of_a_killed_run_are_removed(model):

@@ -99,11 +99,12 @@ def _verified(path: str) -> bool:
         return False
 
 
-def check_copy(path: str, source: Dict[str, Any], verify: str = "auto") -> None:
-    """Raises QuantizedCopyInvalid / QuantizedCopyStale unless `path` is a whole copy of `source`. Structure always;
-    every array's CRC-32 when verify is "full", or "auto" and the file changed since its CRCs last held."""
+def check_copy(path: str, source: Optional[Dict[str, Any]], verify: str = "auto") -> None:
+    """Raises QuantizedCopyInvalid / QuantizedCopyStale unless `path` is a whole copy of `source` (of any checkpoint
+    when None). Structure always; every array's CRC-32 when verify is "full", or "auto" and the file changed since
+    its CRCs last held."""
     with QuantizedWeights(path) as copy:
-        if not _same_source(copy.source, source):
+        if source is not None and not _same_source(copy.source, source):
             raise EngineError("QuantizedCopyStale", "%s was made from another %s (size, mtime or contents "
                               "differ)" % (path, source["name"]))
         if verify == "full" or (verify == "auto" and not _verified(path)):
@@ -131,10 +132,13 @@ def find_quantized_copy(checkpoint: str, precision: str, cache_dir: Optional[str
 def ensure_quantized_copy(checkpoint: str, precision: str, cache_dir: Optional[str] = None,
                           report: Optional[ProgressReport] = None, kernel: Any = None,
                           chunk_bytes: int = quantized_writer.CHUNK_BYTES) -> str:
-    """The path of a valid copy of `checkpoint` at `precision`, made now when there is none."""
+    """The path of a valid copy of `checkpoint` at `precision`, made now when there is none; where the checkpoint
+    was deleted, a whole copy is used as it is (ModelFileMissing when there is none)."""
     if precision not in PRECISIONS:
         raise EngineError("InvalidParameter", "precision must be int8 or int4, got %r" % (precision,))
     report = report or (lambda stage, fraction, text: None)
+    if not os.path.exists(checkpoint):
+        return _copy_without_checkpoint(checkpoint, precision, cache_dir)
     source = source_identity(checkpoint)
     found, rejected = find_quantized_copy(checkpoint, precision, cache_dir, source)
     if found is not None:
@@ -154,6 +158,22 @@ def ensure_quantized_copy(checkpoint: str, precision: str, cache_dir: Optional[s
             ckpt.close()
         record_verified(path)  # its CRC-32s were taken of the bytes written
         return path
+
+
+def _copy_without_checkpoint(checkpoint: str, precision: str, cache_dir: Optional[str]) -> str:
+    """A whole copy serves alone once the checkpoint was deleted (its provenance can no longer be checked)."""
+    problems = []  # type: List[str]
+    for path in copy_paths(checkpoint, precision, cache_dir):
+        if os.path.isfile(path):
+            try:
+                check_copy(path, None)
+                return path
+            except EngineError as exc:
+                if exc.ename not in STALE:
+                    raise
+                problems.append(str(exc))
+    raise EngineError("ModelFileMissing", "%s does not exist%s: run glm-chat pull first" % (
+        checkpoint, " and its %s copy cannot be used (%s)" % (precision, "; ".join(problems)) if problems else ""))
 
 
 class _MakerLock(object):

@@ -30,7 +30,7 @@ def invalid(path: str, why: str) -> EngineError:
 
 
 class QuantizedWeights(object):
-    """`get(name)` -> StoredTensor of views of the map; `names()`, `precision` ("int8"|"int4"), `bits`,
+    """`get(name)` -> StoredTensor of views of the map; `names()`, `shapes()`, `precision` ("int8"|"int4"), `bits`,
     `block_size`, `source` (the checkpoint's recorded facts), `header`. `copy_on_write` (the default) maps the
     file privately: the views are writable (MindSpore wants that) and the pages stay the page cache's until
     something writes to them, which never reaches the file. Raises EngineError QuantizedCopyInvalid."""
@@ -74,6 +74,10 @@ class QuantizedWeights(object):
     def names(self) -> List[str]:
         """The tensors in file order (the checkpoint's order)."""
         return [entry["name"] for entry in self.header["tensors"]]
+
+    def shapes(self) -> Dict[str, Tuple[int, ...]]:
+        """name -> the checkpoint tensor's shape, as CheckpointFile.shapes() (the model's shape without the .ckpt)."""
+        return dict((entry["name"], tuple(entry["shape"])) for entry in self.header["tensors"])
 
     def __contains__(self, name: str) -> bool:
         return name in self._entries

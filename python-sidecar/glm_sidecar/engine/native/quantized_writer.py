@@ -6,8 +6,9 @@ from __future__ import annotations
 import errno
 import os
 import zlib
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Deque, Dict, List, Optional
 
 import numpy as np
 
@@ -21,7 +22,8 @@ QUANTIZED_SUFFIXES = ("attention.query_key_value.weight", "attention.dense.weigh
 QUANTIZED_NAMES = ("lm_head.weight", "transformer.word_embeddings.embedding_table")
 BLOCK = 32
 INT4_RULE = "best"  # per block, the better of absmax/7 and (largest-magnitude value)/-8 (quantizer.py)
-CHUNK_BYTES = 32 << 20  # source bytes per step; two in flight and their outputs: the writer holds ~150 MB
+CHUNK_BYTES = 32 << 20  # source bytes per step
+READ_AHEAD = 4  # chunk buffers: one being quantized, three read ahead; with their outputs the writer holds ~200 MB
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 FLOAT_TYPES = ("Float16", "Float32", "Float64", "BFloat16")
 Progress = Callable[[int, int], None]  # (source bytes done, source bytes in all)
@@ -196,27 +198,29 @@ def _write_data(ckpt: CheckpointFile, header: Dict[str, Any], kernel, out: _Outp
 
 def _pipeline(fd: int, jobs, header: Dict[str, Any], kernel, out: _Output, progress, total: int,
               largest: int) -> None:
-    """Reads chunk i + 1 while chunk i is quantized and chunk i - 1 is written: two buffers for each."""
+    """Reads up to READ_AHEAD - 1 chunks ahead of the one being quantized (the disk keeps streaming while the
+    quantizer waits for a busy CPU) and writes each chunk's output while the next one is quantized."""
     bits = fmt.PRECISIONS[header["precision"]]
     rule = header["scheme"]["rule"] if bits == 4 else "best"
-    buffers = [np.empty(max(largest, 1), np.uint8) for _ in range(2)]
+    buffers = [np.empty(max(largest, 1), np.uint8) for _ in range(min(READ_AHEAD, max(len(jobs), 1)))]
     done = 0
     with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(1) as writer:
         def read(i):
-            if i + 1 < len(jobs):  # the disk starts on chunk i + 1 while chunk i is read and quantized
+            if i + 1 < len(jobs):  # the disk starts on chunk i + 1 while chunk i is read
                 _advise(fd, _pieces(*jobs[i + 1][1:]), "POSIX_FADV_WILLNEED")
             _entry, source, first, count, k = jobs[i]
-            raw = buffers[i % 2][:count * k * np.dtype(source.raw_dtype).itemsize].view(source.raw_dtype)
+            raw = buffers[i % len(buffers)][:count * k * np.dtype(source.raw_dtype).itemsize].view(source.raw_dtype)
             return _rows(fd, source, first, count, k, raw)
 
-        pending = reader.submit(read, 0) if jobs else None
-        writes = []  # type: List[Any]
+        reads = deque()  # type: Deque[Any]
+        writes = deque()  # type: Deque[Any]
         for i, (entry, source, first, count, k) in enumerate(jobs):
-            values = pending.result()
-            # chunk i - 1 is quantized (its buffer is free for chunk i + 1); its outputs are freed once written
-            pending = reader.submit(read, i + 1) if i + 1 < len(jobs) else None
-            while writes:
-                writes.pop(0).result()
+            # chunks before i are quantized: every buffer but chunk i's may be refilled
+            while len(reads) < len(buffers) and i + len(reads) < len(jobs):
+                reads.append(reader.submit(read, i + len(reads)))
+            values = reads.popleft().result()
+            while len(writes) > 2:  # chunk i - 1's outputs may still be in flight, none older
+                writes.popleft().result()
             if entry["kind"] == "float":
                 spec = entry["arrays"]["values"]
                 data = values.astype(np.float16)
