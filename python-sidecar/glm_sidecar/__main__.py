@@ -23,8 +23,9 @@ def parse_args(argv):
     parser.add_argument("--parent-pid", type=int, default=None)
     parser.add_argument("--compile-cache", default=None,
                         help="directory for MindSpore's compile cache (native engine); empty to turn it off")
-    parser.add_argument("--precision", choices=("auto", "float16", "float32"), default="auto",
-                        help="native engine weights and matmuls (auto: float16 on Ascend/GPU, float32 on CPU)")
+    parser.add_argument("--precision", choices=("auto", "float32", "float16", "int8", "int4"), default="auto",
+                        help="native engine weights (auto: float16 on Ascend/GPU, float32 on CPU; int8/int4: a "
+                             "quantized copy of the checkpoint, made once, CPU only so far)")
     parser.add_argument("--tokenizer-only", action="store_true",
                         help="load only the tokenizer (token counts for --dry-run); generate requests fail")
     parser.add_argument("--fake-token-delay", type=float, default=0.0, help=argparse.SUPPRESS)

@@ -110,7 +110,7 @@ def test_a_kv_cache_is_resident_once_made_so_a_long_prompt_does_not_pay_for_it()
     pytest.importorskip("mindspore")
     import numpy as np
 
-    from glm_sidecar.engine.native.network import _zeros
+    from glm_sidecar.engine.native.network_params import resident_zeros as _zeros
 
     before = memory.read_usage()["rss_bytes"]
     cache = _zeros((256, 32, 128 * 32), np.float16, "k_cache")  # 64 MiB

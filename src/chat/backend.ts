@@ -49,6 +49,8 @@ export interface BackendStatus {
   engine?: string;
   /** Prompt + answer token limit of the loaded model. */
   seqLength?: number;
+  /** The weights' precision ("int8") and why ("auto: int8 (float16 needs about 16.6 GB; …)"). */
+  precision?: { value: string; reason: string };
 }
 
 export interface ChatBackend {

@@ -4,6 +4,16 @@ import type { AppPaths } from "../config/paths.ts";
 import { defaultModelDir } from "../model/model-files.ts";
 import { choiceInAnyCase, settingArg, strayWordsMessage } from "./option-parsers.ts";
 import { MAX_WHOLE_NUMBER } from "../chat/generation-settings.ts";
+import type { Precision } from "../model/memory-estimate.ts";
+
+/** --precision's values, as every front end (chat, -p, serve, doctor) takes them. */
+export const PRECISION_CHOICES: readonly Precision[] = ["auto", "float32", "float16", "int8", "int4"];
+
+/** The one --precision option: checked at parse time, any case, the values in the message. */
+export function precisionOption(description: string): Option {
+  return new Option("--precision <dtype>", description).choices(PRECISION_CHOICES)
+    .argParser(choiceInAnyCase("--precision", PRECISION_CHOICES)).default("auto");
+}
 
 export type EngineChoice = "auto" | "mindformers" | "native" | "fake";
 
@@ -15,8 +25,8 @@ export interface CliOptions {
   /** auto: MindFormers' GLM-6B where it exists and loads, else the native engine (MindSpore alone). */
   engine: EngineChoice;
   seqLength?: number;
-  /** Native engine weights and matmuls; auto: float16 on Ascend/GPU, float32 on CPU. */
-  precision: "auto" | "float16" | "float32";
+  /** Native engine weights; auto: float16 where it fits, else int8, else int4 (src/host/precision-choice.ts). */
+  precision: Precision;
   maxNewTokens: number;
   temperature: number;
   topP: number;
@@ -61,8 +71,7 @@ export function addGlmChatOptions(program: Command, paths: AppPaths): Command {
     .addOption(new Option("--device-id <n>", "device index").argParser(int("--device-id")).default(0))
     .addOption(new Option("--engine <name>", "auto: MindFormers' GLM-6B where it exists and loads, else native (MindSpore alone)")
       .choices(["auto", "mindformers", "native"]).argParser(choiceInAnyCase("--engine", ["auto", "mindformers", "native", "fake"])).env("GLM_CHAT_ENGINE").default("auto"))
-    .addOption(new Option("--precision <dtype>", "native engine weights: auto (float16 on Ascend/GPU, float32 on CPU) or float16 to halve RAM on CPU")
-      .choices(["auto", "float16", "float32"]).argParser(choiceInAnyCase("--precision", ["auto", "float16", "float32"])).default("auto"))
+    .addOption(precisionOption("native engine weights: auto (float16 where it fits the memory, else int8, else int4), float32, float16, int8 or int4"))
     .addOption(new Option("--seq-length <n>", "prompt + answer token limit (default: the model's glm_config.json, else 512 with MindFormers, 2048 native)")
       .env("GLM_CHAT_SEQ_LENGTH").argParser(settingArg("max_new_tokens", "--seq-length")))
     .addOption(new Option("--max-new-tokens <n>", "longest answer in tokens").argParser(settingArg("max_new_tokens", "--max-new-tokens")).default(256))

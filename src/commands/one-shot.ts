@@ -15,6 +15,8 @@ export interface OneShotOptions {
   write: (text: string) => void;
   /** Which engine answered (e.g. "native 0.1.0 / mindspore 2.7.2"), for --json. */
   engine?: () => string | undefined;
+  /** The weights' precision and why (--precision auto's choice), for --json. */
+  precision?: () => { value: string; reason: string } | undefined;
 }
 
 export interface OneShotOutcome {
@@ -75,6 +77,8 @@ export async function runOneShot(session: ChatSession, query: string, options: O
       query_truncated: context?.queryTruncated !== undefined,
       done_reason: reason ?? null,
       engine: options.engine?.() ?? null,
+      precision: options.precision?.()?.value ?? null,
+      precision_reason: options.precision?.()?.reason ?? null,
     })}\n`);
   } else {
     write("\n");
@@ -101,6 +105,7 @@ export async function oneShot(options: CliOptions, paths: AppPaths, query: strin
       signal: controller.signal,
       write: (text) => process.stdout.write(text),
       engine: () => backend.status().engine,
+      precision: () => backend.status().precision,
     });
     await flushStdout();
     return outcome.reason === "cancelled" ? 130 : 0;

@@ -42,7 +42,7 @@ function reportStatus(write: (line: string) => void): (status: BackendStatus) =>
     } else if (status.state === "crashed" && served) {
       line = `the engine stopped: ${status.detail ?? "unknown cause"}${status.logPath ? ` (log: ${status.logPath})` : ""}; the next request restarts it`;
     } else if (status.state === "ready" && last !== "" && !last.startsWith("engine ready") && !last.startsWith("serving")) {
-      line = `engine ready: ${status.engine ?? "?"} on ${status.device ?? "?"}`;
+      line = `engine ready: ${status.engine ?? "?"} on ${status.device ?? "?"}${status.precision ? `, ${status.precision.value} (${status.precision.reason})` : ""}`;
     }
     if (line && line !== last) write(line);
     if (line) last = line;
@@ -112,7 +112,7 @@ export async function runServe(argv: string[], paths: AppPaths, startBackend: (o
   try {
     await Promise.race([backend.start(), stopped]);
     const status = backend.status();
-    if (status.state === "ready") say(`ready: ChatGLM-6B on ${status.device ?? "?"} (${status.engine ?? "?"}), seq_length ${status.seqLength ?? "?"}; ${serve.apiKey ? "API key required" : "no API key"}`);
+    if (status.state === "ready") say(`ready: ChatGLM-6B on ${status.device ?? "?"} (${status.engine ?? "?"}${status.precision ? `, ${status.precision.value}` : ""}), seq_length ${status.seqLength ?? "?"}; ${serve.apiKey ? "API key required" : "no API key"}`);
     await stopped;
     say(queue.running ? "stopping: finishing the answer in progress (Ctrl+C again to cut it off)" : "stopping");
   } finally {

@@ -31,7 +31,8 @@ export async function startBackend(options: CliOptions, paths: AppPaths): Promis
     logDir: paths.logDir,
     workDir: join(paths.stateDir, "work"),
     compileCacheDir: join(paths.cacheDir, "compile"),
-    precision: options.precision,
+    precision: device.precision.precision,
+    precisionReason: device.precision.reason,
     // --dry-run needs token counts only: the sidecar loads the tokenizer, not the 13 GB model.
     extraArgs: options.dryRun ? ["--tokenizer-only"] : undefined,
   });

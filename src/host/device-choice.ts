@@ -4,7 +4,8 @@ import { gpuBlockers } from "./checks-cuda.ts";
 import { cudaFactsOf, type CudaFacts } from "./cuda-probe.ts";
 import { davinciDevices, hostRam, runCommand, type RamFacts, type RunCommand } from "./host-probes.ts";
 import { modelShapeOf } from "../model/model-shape.ts";
-import { checkCpuRam, DeviceChoiceError, isCustomModel, type Device, type Precision } from "./memory-needs.ts";
+import { chooseCpuPrecision, DeviceChoiceError, isCustomModel, type Device, type Precision } from "./memory-needs.ts";
+import { choosePrecision, type PrecisionChoice } from "./precision-choice.ts";
 import { RUN_CHECK_SUCCESS, runCheckFailure, runCheckScript } from "./python-probe.ts";
 
 export type DeviceOption = Device | "auto";
@@ -58,17 +59,23 @@ export interface ResolveDeviceInput {
   precision?: Precision;
   /** --seq-length (GLM_CHAT_SEQ_LENGTH): the KV cache and working memory grow with it. */
   seqLength?: number;
-  /** MindFormers runs float32 on CPU whatever --precision says. */
+  /** MindFormers runs float32 on CPU whatever --precision says (and --engine auto with float32 may run it). */
   engine?: "auto" | "mindformers" | "native" | "fake";
   python?: string;
 }
 
-/** The concrete device to start the sidecar on; refuses a model on a CPU without the RAM for it (DEVICE_NOT_ENOUGH_RAM). */
+/** A device and the precision the engine runs in there. */
+export interface ResolvedDevice extends DeviceChoice {
+  precision: PrecisionChoice;
+}
+
+/** The concrete device to start the sidecar on, and its precision (--precision auto: what fits); refuses a model on a
+ * CPU without the RAM for it (DEVICE_NOT_ENOUGH_RAM). */
 export async function resolveDevice(
   input: ResolveDeviceInput,
   probes: DeviceProbes = { run: runCommand, davinci: () => davinciDevices() },
   ram: () => RamFacts = hostRam,
-): Promise<DeviceChoice> {
+): Promise<ResolvedDevice> {
   const choice = input.device !== "auto"
     ? { target: input.device, reason: "--device" }
     : !input.loadsModel
@@ -88,10 +95,12 @@ export async function resolveDevice(
         "Meanwhile --device CPU works; glm-chat doctor --device GPU shows every GPU fact.");
     }
   }
+  const shape = modelShapeOf(input.modelDir, input.seqLength);
+  const requested = input.precision ?? "auto";
   if (choice.target === "CPU" && input.loadsModel) {
-    const precision = input.engine === "mindformers" ? "auto" : input.precision;
-    const shape = modelShapeOf(input.modelDir, input.seqLength);
-    checkCpuRam({ shape, custom: isCustomModel(input.modelDir), ...ram(), force: input.force, precision });
+    const precision = chooseCpuPrecision({ shape, custom: isCustomModel(input.modelDir), ...ram(), force: input.force, precision: requested, engine: input.engine });
+    return { ...choice, precision };
   }
-  return choice;
+  // Ascend/GPU memory is not probed before start (doctor does): auto takes float16 there, as before.
+  return { ...choice, precision: choosePrecision({ shape, device: choice.target, requested, engine: input.engine }) };
 }

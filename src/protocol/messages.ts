@@ -74,6 +74,8 @@ export interface InfoContent {
   device_target: string;
   device_id: number;
   seq_length: number | null;
+  /** The native engine's weights: float32, float16, int8 or int4 (MindFormers: absent). */
+  precision?: string;
   /** Set when --engine auto ran the native engine, with the reason MindFormers was not used. */
   engine_fallback?: string;
 }

@@ -21,6 +21,12 @@ export function samplingContent(options: SamplingOptions = {}): Omit<GenerateReq
   return wire;
 }
 
+/** What the engine runs in (its own word where it reports one) and why; undefined when unknown. */
+function precisionOf(precision: string | undefined, reason: string | undefined): BackendStatus["precision"] {
+  if (!precision || precision === "auto") return undefined;
+  return { value: precision, reason: reason ?? `--precision ${precision}` };
+}
+
 export class SidecarBackend implements ChatBackend {
   private current: BackendStatus = { state: "stopped" };
   private readonly listeners = new Set<(status: BackendStatus) => void>();
@@ -74,6 +80,7 @@ export class SidecarBackend implements ChatBackend {
           device: info ? `${info.device_target}:${info.device_id}` : undefined,
           engine: info ? `${info.engine} ${info.engine_version ?? ""}`.trim() + (info.mindspore_version ? ` / mindspore ${info.mindspore_version}` : "") : undefined,
           seqLength: info?.seq_length ?? undefined,
+          precision: precisionOf(info?.precision ?? this.launch.precision, this.launch.precisionReason),
           restartable: undefined,
         });
         void sidecar.exited.then(() => this.onExit(sidecar));

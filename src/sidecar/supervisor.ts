@@ -22,7 +22,9 @@ export interface SidecarLaunch {
   /** MindSpore's compile cache for the native engine (a second start skips the front-end compile). */
   compileCacheDir?: string;
   /** Native engine precision; "auto" leaves it to the sidecar. */
-  precision?: "auto" | "float16" | "float32";
+  precision?: "auto" | "float32" | "float16" | "int8" | "int4";
+  /** Why that precision (--precision auto's choice), for the status line and --json. */
+  precisionReason?: string;
   deviceTarget: "Ascend" | "GPU" | "CPU";
   deviceId: number;
   seqLength?: number;

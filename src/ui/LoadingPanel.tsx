@@ -7,10 +7,13 @@ import { useTheme } from "./theme.ts";
 
 /** The sidecar's load phases, in order (docs/protocol.md). */
 export const LOAD_PHASES = ["import", "build", "checkpoint", "compile", "warmup"] as const;
+/** While --precision int8/int4 makes its quantized copy (once per checkpoint), that step shows before the checkpoint. */
+const WITH_QUANTIZE = ["import", "build", "quantize", "checkpoint", "compile", "warmup"] as const;
 
 const PHASE_WORDS: Record<string, string> = {
   import: "importing MindSpore / MindFormers",
   build: "building the model",
+  quantize: "making the quantized copy of the checkpoint (once)",
   checkpoint: "loading the checkpoint",
   compile: "compiling the graph (minutes on a first run)",
   warmup: "warming up",
@@ -30,7 +33,8 @@ function useElapsed(): number {
 export function LoadingPanel({ status }: { status: BackendStatus }) {
   const theme = useTheme();
   const elapsed = useElapsed();
-  const current = status.phase === undefined ? -1 : LOAD_PHASES.indexOf(status.phase as (typeof LOAD_PHASES)[number]);
+  const phases: readonly string[] = status.phase === "quantize" ? WITH_QUANTIZE : LOAD_PHASES;
+  const current = status.phase === undefined ? -1 : phases.indexOf(status.phase);
   const percent = status.progress === undefined ? "" : ` ${Math.round(status.progress * 100)}%`;
   return (
     <Box flexDirection="column">
@@ -38,7 +42,7 @@ export function LoadingPanel({ status }: { status: BackendStatus }) {
         Starting the engine… {formatMilliseconds(elapsed)}
         {status.detail ? <Text dimColor> · {status.detail}</Text> : null}
       </Text>
-      {LOAD_PHASES.map((phase, i) => {
+      {phases.map((phase, i) => {
         const mark = i < current ? "✓" : i === current ? "›" : " ";
         return (
           <Text key={phase} dimColor={i !== current} wrap="truncate-end">

@@ -1,4 +1,4 @@
-// The line under the prompt: engine state, device and engine, and the latest answer's speed.
+// The line under the prompt: engine state, device, engine and precision (with why), and the latest answer's speed.
 import { memo } from "react";
 import { Text } from "ink";
 import type { BackendStatus } from "../chat/backend.ts";
@@ -27,11 +27,17 @@ function keyHint(turn: StatusLineProps["turn"]): string {
   return turn === "stopping" ? "stopping… Ctrl+C again quits" : "Ctrl+C stops the answer";
 }
 
+/** "int8", or with --precision auto's reason: "int8 (auto: float16 needs about 16.6 GB, more than …)". */
+function precisionText(precision: BackendStatus["precision"]): string | undefined {
+  if (!precision) return undefined;
+  return precision.reason.startsWith("auto") ? `${precision.value} (${precision.reason})` : precision.value;
+}
+
 /** Memoized: its props do not change while an answer's text streams in. */
 export const StatusLine = memo(function StatusLine({ status, turn, stats, context }: StatusLineProps) {
   const theme = useTheme();
   const generating = turn !== "none";
-  const details = [status.device, status.engine];
+  const details = [status.device, status.engine, precisionText(status.precision)];
   if (context) details.push(`ctx ${context.used}/${context.size}`);
   if (stats && !generating) details.push(describeTurnStats(stats));
   const rest = details.filter((part) => part !== undefined && part !== "").join(" · ");

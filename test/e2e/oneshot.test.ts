@@ -46,11 +46,12 @@ describe("glm-chat one-shot", () => {
     expect(existsSync(sessionsDir)).toBe(false); // one-shot runs save only with --session
   }, 300_000);
 
-  it("--engine native gives MindFormers' greedy answer, and auto picks MindFormers where its GLM-6B works", async () => {
+  it("--engine native gives MindFormers' greedy answer, and auto picks MindFormers where its GLM-6B works and runs the precision", async () => {
+    // MindFormers runs float32 on CPU: --precision auto (float16 where it fits) runs the native engine; float32 lets auto pick MindFormers.
     const [native, mindformers, auto] = await Promise.all([
-      glmChat(["-p", "北京", "--max-new-tokens", "16", "--json", "--engine", "native"]),
+      glmChat(["-p", "北京", "--max-new-tokens", "16", "--json", "--engine", "native", "--precision", "float32"]),
       glmChat(["-p", "北京", "--max-new-tokens", "16", "--json", "--engine", "mindformers"]),
-      glmChat(["-p", "北京", "--max-new-tokens", "16", "--json"]),
+      glmChat(["-p", "北京", "--max-new-tokens", "16", "--json", "--precision", "float32"]),
     ]);
     for (const run of [native, mindformers, auto]) expect(run.exitCode, String(run.stderr)).toBe(0);
     expect(json(native.stdout).engine).toMatch(/^native \S+ \/ mindspore 2\./);
@@ -58,6 +59,20 @@ describe("glm-chat one-shot", () => {
     expect(json(auto.stdout).engine).toMatch(/^mindformers 1\./);
     expect(json(native.stdout).answer).toBe(json(mindformers.stdout).answer);
     expect(json(native.stdout).answer.length).toBeGreaterThan(0);
+    expect(json(mindformers.stdout)).toMatchObject({ precision: "float32", precision_reason: "MindFormers runs float32 on CPU" });
+  }, 300_000);
+
+  it("--precision auto runs the native engine in float16 on the tiny model and says why; --precision int8 and int4 run and say so", async () => {
+    const [auto, int8, int4] = await Promise.all([
+      glmChat(["-p", "你好", "--max-new-tokens", "8", "--json"]),
+      glmChat(["-p", "你好", "--max-new-tokens", "8", "--json", "--precision", "int8"]),
+      glmChat(["-p", "你好", "--max-new-tokens", "8", "--json", "--precision", "INT4"]),
+    ]);
+    for (const run of [auto, int8, int4]) expect(run.exitCode, String(run.stderr)).toBe(0);
+    expect(json(auto.stdout)).toMatchObject({ engine: expect.stringMatching(/^native /), precision: "float16",
+      precision_reason: expect.stringMatching(/^auto: about [\d.]+ MB fits in [\d.]+ GB (of RAM available|available in this process's memory cgroup)/) });
+    expect(json(int8.stdout)).toMatchObject({ engine: expect.stringMatching(/^native /), precision: "int8", precision_reason: "--precision int8", usage: { completion_tokens: 8 } });
+    expect(json(int4.stdout)).toMatchObject({ precision: "int4", precision_reason: "--precision int4", usage: { completion_tokens: 8 } });
   }, 300_000);
 
   it("--session continues a saved conversation, and --dry-run shows the exact prompt the next turn sends", async () => {

@@ -46,12 +46,23 @@ describe("resolveDevice", () => {
   const small = () => ({ totalBytes: 16 * GB, availableBytes: 10 * GB });
   const base = { device: "auto" as const, deviceId: 0, modelDir: realModel, loadsModel: true, force: false };
 
-  it("refuses ChatGLM-6B on a CPU with too little RAM, with the estimate's breakdown", async () => {
-    const error = await resolveDevice(base, probes({}), small).catch((e: unknown) => e);
+  it("--precision auto refuses ChatGLM-6B where not even int4 fits, with every precision's need", async () => {
+    const tiny = () => ({ totalBytes: 8 * GB, availableBytes: 7 * GB }); // int4 needs 6.9 GB, 7.6 GB with the margin
+    const error = await resolveDevice(base, probes({}), tiny).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeviceChoiceError);
+    expect((error as DeviceChoiceError).code).toBe("DEVICE_NOT_ENOUGH_RAM");
+    expect((error as Error).message).toBe("--precision auto: ChatGLM-6B on CPU does not fit in any precision: it needs float16 about 16.6 GB, " +
+      "int8 about 10.3 GB, int4 about 6.9 GB (each plus a 10 % margin), and there is 7.0 GB of RAM available (the machine has 8.0 GB in all). " +
+      "Use an Ascend NPU (--device Ascend), a smaller --seq-length (now 2,048), a machine with more memory, or --force to try int4 anyway.");
+    expect((await resolveDevice({ ...base, force: true }, probes({}), tiny)).precision).toMatchObject({ precision: "int4", auto: true });
+  });
+
+  it("explicit --precision float32 is checked against the RAM there is, and offers the first smaller precision that fits", async () => {
+    const error = await resolveDevice({ ...base, precision: "float32" }, probes({}), small).catch((e: unknown) => e);
     expect((error as DeviceChoiceError).code).toBe("DEVICE_NOT_ENOUGH_RAM");
     expect((error as Error).message).toMatch(
       /ChatGLM-6B on CPU needs RAM for about 30\.9 GB: 26\.8 GB weights \(float32\) \+ 1\.9 GB cache for 2,048 tokens \+ 1\.7 GB working memory \+ 530\.0 MB runtime; this machine has 16\.0 GB \(10\.0 GB available\).*--force/);
+    expect((error as Error).message).toContain("--precision int8 (the native engine, about 10.3 GB)");
   });
 
   it("speaks of the memory cgroup when its limit is what is short", async () => {
@@ -61,15 +72,25 @@ describe("resolveDevice", () => {
     expect((error as Error).message).toMatch(/needs RAM for about 16\.6 GB: .*; this process's memory cgroup \(v2\) allows 8\.0 GB \(7\.0 GB available\)\. Use .*a higher memory limit for this container or notebook, or --force/);
   });
 
-  it("suggests --precision float16 where it fits, and lets it through", async () => {
+  it("--precision auto: float16 where it fits the RAM available with a 10 % margin, else int8, else int4", async () => {
+    const at = (available: number) => resolveDevice(base, probes({}), () => ({ totalBytes: 64 * GB, availableBytes: available * GB }));
+    expect((await at(32)).precision).toEqual({ precision: "float16", auto: true, reason: "auto: about 16.6 GB fits in 32.0 GB of RAM available" });
+    expect((await at(18.3)).precision.precision).toBe("float16"); // 16.56 GB * 1.1 = 18.2 GB
+    expect((await at(18.1)).precision).toEqual({ precision: "int8", auto: true,
+      reason: "auto: float16 needs about 16.6 GB, more than 18.1 GB of RAM available with a 10 % margin; int8 needs about 10.3 GB" });
+    expect((await at(12)).precision.precision).toBe("int8");
+    expect((await at(11)).precision).toMatchObject({ precision: "int4", reason: expect.stringMatching(/^auto: float16 needs about 16\.6 GB, int8 needs about 10\.3 GB, more than 11\.0 GB .*; int4 needs about 6\.9 GB$/) });
+    expect((await at(7.7)).precision.precision).toBe("int4");
+  });
+
+  it("--precision float16 where it fits, and an explicit choice as given", async () => {
     const twenty = () => ({ totalBytes: 20 * GB, availableBytes: 18 * GB });
-    const error = await resolveDevice(base, probes({}), twenty).catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/--precision float16 \(the native engine, about 16\.6 GB\), a smaller --seq-length/);
-    expect((await resolveDevice({ ...base, precision: "float16" }, probes({}), twenty)).target).toBe("CPU");
+    expect((await resolveDevice({ ...base, precision: "float16" }, probes({}), twenty)).precision).toEqual({ precision: "float16", auto: false, reason: "--precision float16" });
+    expect((await resolveDevice({ ...base, precision: "int4" }, probes({}), twenty)).precision.precision).toBe("int4");
     const twelve = () => ({ totalBytes: 12 * GB, availableBytes: 10 * GB });
     const tooSmall = await resolveDevice({ ...base, precision: "float16" }, probes({}), twelve).catch((e: unknown) => e);
     expect((tooSmall as Error).message).toMatch(/needs RAM for about 16\.6 GB: 13\.4 GB weights \(float16\)/);
-    expect((tooSmall as Error).message).not.toContain("--precision");
+    expect((tooSmall as Error).message).toContain("--precision int8 (the native engine, about 10.3 GB)");
   });
 
   it("counts --seq-length, and MindFormers' float32 whatever --precision says", async () => {
@@ -80,13 +101,16 @@ describe("resolveDevice", () => {
     const twenty = () => ({ totalBytes: 20 * GB, availableBytes: 18 * GB });
     const mindformers = await resolveDevice({ ...half, engine: "mindformers" }, probes({}), twenty).catch((e: unknown) => e);
     expect((mindformers as Error).message).toContain("weights (float32)");
+    const room = await resolveDevice({ ...base, engine: "mindformers" }, probes({}), () => ({ totalBytes: 64 * GB, availableBytes: 60 * GB }));
+    expect(room.precision).toEqual({ precision: "float32", auto: false, reason: "MindFormers runs float32 on CPU" });
   });
 
   it("lets --force, a custom model, enough RAM or an explicit non-CPU device through", async () => {
-    expect((await resolveDevice({ ...base, force: true }, probes({}), small)).target).toBe("CPU");
+    expect((await resolveDevice({ ...base, precision: "float32", force: true }, probes({}), small)).target).toBe("CPU");
     expect((await resolveDevice({ ...base, modelDir: tinyModel }, probes({}), small)).target).toBe("CPU");
     expect((await resolveDevice(base, probes({}), () => ({ totalBytes: 64 * GB, availableBytes: 60 * GB }))).target).toBe("CPU");
-    expect(await resolveDevice({ ...base, device: "Ascend" }, probes({}), small)).toEqual({ target: "Ascend", reason: "--device" });
+    expect(await resolveDevice({ ...base, device: "Ascend" }, probes({}), small)).toEqual({ target: "Ascend", reason: "--device",
+      precision: { precision: "float16", auto: true, reason: "auto: float16 (Ascend memory is not known before the engine starts)" } });
   });
 
   it("probes nothing when no model is loaded (--dry-run, fake engine)", async () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import {
   ACT_BYTES_PER_TOKEN_PER_HIDDEN, ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER, bytesPerLayer, checkpointBytesOf, describeNeed, estimateMemory, GLM6B_FP16_BYTES,
-  inferLayers, RUNTIME_BASE_BYTES, type ModelShape,
+  inferLayers, MEASURED_PRECISIONS, QUANT_BYTES_PER_WEIGHT, quantizedWeightCount, RUNTIME_BASE_BYTES, type ModelShape,
 } from "../../src/model/memory-estimate.ts";
 
 const GLM6B: ModelShape = { ckptBytes: GLM6B_FP16_BYTES, layers: 28, hidden: 4096, inner: 16384, vocab: 130528, seqLength: 2048 };
@@ -31,8 +31,8 @@ describe("layers from a checkpoint's size", () => {
 });
 
 describe("estimateMemory", () => {
-  it("GLM-6B on CPU: float32 (auto) and float16", () => {
-    const fp32 = estimateMemory(GLM6B, "CPU", "auto");
+  it("GLM-6B on CPU: float32 and float16 (what auto stands for in an estimate)", () => {
+    const fp32 = estimateMemory(GLM6B, "CPU", "float32");
     expect(fp32).toMatchObject({
       precision: "float32",
       weightBytes: 26_831_716_352, // the float16 checkpoint, doubled
@@ -43,6 +43,27 @@ describe("estimateMemory", () => {
     });
     const fp16 = estimateMemory(GLM6B, "CPU", "float16");
     expect(fp16).toMatchObject({ weightBytes: 13_415_858_176, cacheBytes: 939_524_096, workingBytes: 1_677_721_600, hostBytes: 16_563_103_872 });
+    expect(estimateMemory(GLM6B, "CPU", "auto")).toEqual(fp16);
+  });
+
+  it("GLM-6B in int8 and int4: 1.0625 and 0.5625 bytes per quantized weight, the cache and the rest as float16", () => {
+    // quantized: 28 * (4 * 4096^2 + 2 * 4096 * 16384) + 2 * 130528 * 4096 = 6,706,429,952 weights; the rest stays float16
+    expect(quantizedWeightCount(GLM6B)).toBe(6_706_429_952);
+    const rest = GLM6B_FP16_BYTES - 2 * 6_706_429_952; // biases and LayerNorms: 2,998,272 bytes
+    const int8 = estimateMemory(GLM6B, "CPU", "int8");
+    expect(int8).toMatchObject({ precision: "int8", weightBytes: rest + 7_125_581_824, cacheBytes: 939_524_096, workingBytes: 1_677_721_600 });
+    expect(int8.hostBytes).toBe(rest + 7_125_581_824 + 939_524_096 + 1_677_721_600 + RUNTIME_BASE_BYTES);
+    const int4 = estimateMemory(GLM6B, "CPU", "int4");
+    expect(int4.weightBytes).toBe(rest + 3_772_366_848);
+    expect(describeNeed(int4)).toBe("about 6.9 GB: 3.8 GB weights (int4) + 939.5 MB cache for 2,048 tokens + 1.7 GB working memory + 530.0 MB runtime");
+    expect(QUANT_BYTES_PER_WEIGHT).toEqual({ int8: 1.0625, int4: 0.5625 });
+    expect(MEASURED_PRECISIONS).not.toContain("int8"); // until the lead measures their peaks
+  });
+
+  it("keeps a matrix whose rows do not split into 32-blocks in float16 (the tiny model's 4h-to-h, k = 170)", () => {
+    expect(quantizedWeightCount(TINY)).toBe(2 * (4 * 64 * 64 + 170 * 64) + 2 * 832 * 64);
+    const int8 = estimateMemory(TINY, "CPU", "int8");
+    expect(int8.weightBytes).toBe(Math.round(370_698 - 2 * quantizedWeightCount(TINY) + 1.0625 * quantizedWeightCount(TINY)));
   });
 
   it("GLM-6B on Ascend/GPU: the model in device memory, the runtime and the embedding in host RAM", () => {
@@ -53,11 +74,11 @@ describe("estimateMemory", () => {
 
   it("a 1-layer full-width checkpoint on CPU", () => {
     expect(estimateMemory(ONE_LAYER, "CPU", "float16").hostBytes).toBe(2_550_000_000 + 33_554_432 + 771_751_936 + 530_000_000);
-    expect(estimateMemory(ONE_LAYER, "CPU", "auto").hostBytes).toBe(5_100_000_000 + 67_108_864 + 771_751_936 + 530_000_000);
+    expect(estimateMemory(ONE_LAYER, "CPU", "float32").hostBytes).toBe(5_100_000_000 + 67_108_864 + 771_751_936 + 530_000_000);
   });
 
   it("the tiny model: the runtime, next to nothing else", () => {
-    const tiny = estimateMemory(TINY, "CPU", "auto");
+    const tiny = estimateMemory(TINY, "CPU", "float32");
     expect(tiny).toMatchObject({ weightBytes: 741_396, cacheBytes: 262_144, workingBytes: 256 * 64 * (88 + 2 * 4) });
     expect(tiny.hostBytes).toBe(532_576_404);
   });

@@ -24,7 +24,8 @@ class NativeEngine(Engine):
         self.requested_seq_length = seq_length
         self.tokenizer_only = tokenizer_only
         self.compile_cache_dir = compile_cache_dir
-        self.precision = precision  # None: float16 on Ascend/GPU, float32 on CPU
+        self.precision = precision  # None: float16 on Ascend/GPU, float32 on CPU; or float32|float16|int8|int4
+        self.weights_precision = None  # type: Optional[str]
         self.compute_dtype = None  # type: Optional[str]
         self.tokenizer = None  # type: Optional[IceTokenizer]
         self.decoder = None  # type: Any
@@ -49,9 +50,10 @@ class NativeEngine(Engine):
 
         started = time.time()
         report("import", None, "mindspore")
+        self.weights_precision = runtime.weights_precision_for(self.device_target, self.precision)
         self.compute_dtype = runtime.compute_dtype_for(self.device_target, self.precision)
         ms = runtime.start_mindspore(self.device_target, self.device_id, self.compile_cache_dir,
-                                     runtime.cache_key(dict(overrides, dtype=self.compute_dtype), self.seq_length))
+                                     runtime.cache_key(dict(overrides, dtype=self.weights_precision), self.seq_length))
         self.versions = {"mindspore": ms.__version__}
         running = ms.get_context("device_target")
         if running != self.device_target:  # never a silent CPU run when a device was asked for
@@ -61,7 +63,8 @@ class NativeEngine(Engine):
         self.decoder, self.shape, self.buckets = runtime.build(checkpoint, overrides, self.seq_length,
                                                                self.compute_dtype, self.tokenizer, report,
                                                                self.timings, self.device_target,
-                                                               self.compile_cache_dir, self.notes, self.warm_all)
+                                                               self.compile_cache_dir, self.notes, self.warm_all,
+                                                               self.weights_precision)
 
     def info(self) -> Dict[str, Any]:
         from .. import __version__
@@ -77,6 +80,7 @@ class NativeEngine(Engine):
             "model_dir": self.model_dir,
             "prefill_buckets": self.buckets,
             "compute_dtype": self.compute_dtype,
+            "precision": self.weights_precision,
             "compile_cache": self.compile_cache_dir,
             "load_timings": dict((k, round(v, 3)) for k, v in self.timings.items()),
             "cpu_kernels": self.notes.get("cpu_kernels"),

@@ -6,9 +6,23 @@ import type { DoctorFacts } from "../../host/doctor-facts.ts";
 import { describeNeed, estimateMemory, type MemoryEstimate } from "../../model/memory-estimate.ts";
 import { modelDirIsAFile } from "../../model/model-files.ts";
 import { cpuRamFixes, modelLabel } from "../../host/memory-needs.ts";
+import { choosePrecision, PrecisionChoiceError, type MemoryBudget, type PrecisionChoice } from "../../host/precision-choice.ts";
 
 const MB = 1024 * 1024;
-const estimate = (f: DoctorFacts): MemoryEstimate => estimateMemory(f.model.shape, f.device.target, f.precision);
+const estimate = (f: DoctorFacts, precision = f.precision): MemoryEstimate => estimateMemory(f.model.shape, f.device.target, precision);
+
+/** --precision auto's choice against `budget` (as a start would make it), or the refusal; an explicit one as given. */
+function precisionIn(f: DoctorFacts, budget: MemoryBudget | undefined): PrecisionChoice | PrecisionChoiceError {
+  try {
+    return choosePrecision({ shape: f.model.shape, device: f.device.target, requested: f.precision, budget, label: modelLabel(f.model.custom) });
+  } catch (error) {
+    if (error instanceof PrecisionChoiceError) return error;
+    throw error;
+  }
+}
+
+/** " in int8 (auto: float16 needs about 16.6 GB, …)" after a need, when auto chose. */
+const chosenWords = (choice: PrecisionChoice): string => (choice.auto ? `; --precision ${choice.reason.replace(/^auto: /, "auto picks " + choice.precision + ": ")}` : "");
 
 /** Free HBM per NPU from `npu-smi info`: the last "used / total" MB pair on each chip row. */
 export function npuFreeBytes(npuSmiOut: string): number[] {
@@ -21,9 +35,16 @@ export function npuFreeBytes(npuSmiOut: string): number[] {
   return free;
 }
 
-function memoryVerdict(id: string, title: string, summary: string, free: number | undefined, need: MemoryEstimate, fix: string): CheckResult {
+function memoryVerdict(id: string, title: string, summary: string, free: number | undefined, f: DoctorFacts, fix: string): CheckResult {
   if (free === undefined) return warn(id, title, `${summary}; free memory unknown`, fix);
-  const numbers = `${summary}; ${formatBytes(free)} free, the model needs ${describeNeed(need, "device")}`;
+  const choice = precisionIn(f, { availableBytes: free, what: "free" });
+  if (choice instanceof PrecisionChoiceError) return fail(id, title, `${summary}; ${choice.message}`, `${fix}, or a smaller --seq-length`);
+  const need = estimate(f, choice.precision);
+  const numbers = `${summary}; ${formatBytes(free)} free, the model needs ${describeNeed(need, "device")}${chosenWords(choice)}`;
+  if (choice.precision === "int8" || choice.precision === "int4") {
+    // #20 item 4: the native engine's int8/int4 run on CPU only for now.
+    return fail(id, title, `${numbers}; the engine runs ${choice.precision} on CPU only so far`, `${fix}, use --device CPU, or a smaller --seq-length`);
+  }
   return free >= need.deviceBytes ? ok(id, title, numbers) : fail(id, title, numbers, `${fix}, or a smaller --seq-length`);
 }
 
@@ -40,7 +61,7 @@ export function checkAscend(f: DoctorFacts): CheckResult {
   if (!wanted) return warn("ascend", "Ascend NPU", `${summary}, but the device is ${f.device.target}`, "use --device Ascend (or auto)");
   if (!toolkit) return warn("ascend", "Ascend NPU", summary, "source /usr/local/Ascend/ascend-toolkit/set_env.sh (sets ASCEND_HOME_PATH / ASCEND_TOOLKIT_HOME)");
   const free = npuSmi.found ? npuFreeBytes(npuSmi.stdout)[f.device.id] : undefined;
-  return memoryVerdict("ascend", "Ascend NPU", summary, free, estimate(f), "free the NPU (npu-smi info lists its processes) or pick another with --device-id");
+  return memoryVerdict("ascend", "Ascend NPU", summary, free, f, "free the NPU (npu-smi info lists its processes) or pick another with --device-id");
 }
 
 export function checkNvidia(f: DoctorFacts): CheckResult {
@@ -60,21 +81,28 @@ export function checkNvidia(f: DoctorFacts): CheckResult {
   const gpu = gpus[f.device.id] ?? gpus[0]!;
   const summary = `${gpus.length} GPU(s): ${gpu.name}`;
   if (!wanted) return ok("nvidia", "NVIDIA GPU", `${summary} (not used: device is ${f.device.target})`);
-  return memoryVerdict("nvidia", "NVIDIA GPU", summary, gpu.free, estimate(f), "free the GPU or pick another with --device-id");
+  return memoryVerdict("nvidia", "NVIDIA GPU", summary, gpu.free, f, "free the GPU or pick another with --device-id");
 }
 
 export function checkHostRam(f: DoctorFacts): CheckResult {
-  const need = estimate(f);
   const group = f.ram.cgroup;
   const total = group
     ? `${formatBytes(group.limitBytes)} limit of this process's memory cgroup (v${group.version}; the host has ${formatBytes(group.hostTotalBytes)})`
     : `${formatBytes(f.ram.totalBytes)} total`;
-  const detail = `${total}, ${formatBytes(f.ram.availableBytes)} available; ` +
-    `${modelLabel(f.model.custom)} on ${f.device.target} needs ${describeNeed(need, "host")}`;
   const more = group ? "a higher memory limit for this container or notebook" : "a machine with more RAM";
-  const cpuFixes = () => ["an Ascend NPU", ...cpuRamFixes(f.model.shape, f.precision, f.ram.totalBytes), more];
+  const onCpu = f.device.target === "CPU";
+  const what = group ? `available in this process's memory cgroup (v${group.version})` : "of RAM available";
+  const choice = onCpu ? precisionIn(f, { availableBytes: f.ram.availableBytes, what }) : undefined;
+  const head = `${total}, ${formatBytes(f.ram.availableBytes)} available; `;
+  if (choice instanceof PrecisionChoiceError) {
+    return fail("ram", "host RAM", `${head}--precision auto: ${choice.message}`,
+      `use an Ascend NPU, a smaller --seq-length (now ${f.model.shape.seqLength.toLocaleString("en-US")}), ${more}, or --force to try int4 anyway`);
+  }
+  const need = estimate(f, choice?.precision ?? f.precision);
+  const detail = `${head}${modelLabel(f.model.custom)} on ${f.device.target} needs ${describeNeed(need, "host")}${choice ? chosenWords(choice) : ""}`;
+  const cpuFixes = () => ["an Ascend NPU", ...cpuRamFixes(f.model.shape, need.precision, f.ram.totalBytes), more];
   if (f.ram.totalBytes < need.hostBytes) {
-    return fail("ram", "host RAM", detail, f.device.target === "CPU" ? `use ${cpuFixes().join(", ")}, or --force to try anyway` : `use ${more}`);
+    return fail("ram", "host RAM", detail, onCpu ? `use ${cpuFixes().join(", ")}, or --force to try anyway` : `use ${more}`);
   }
   if (f.ram.availableBytes < need.hostBytes) return warn("ram", "host RAM", detail, "close other programs: not enough is free right now");
   return ok("ram", "host RAM", detail);

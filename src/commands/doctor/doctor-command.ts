@@ -2,6 +2,8 @@
 import { join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { choiceInAnyCase } from "../option-parsers.ts";
+import { precisionOption } from "../cli-options.ts";
+import type { Precision } from "../../model/memory-estimate.ts";
 import type { AppPaths } from "../../config/paths.ts";
 import { resolveMirrors } from "../../download/manifest.ts";
 import { exitCodeFor, type CheckResult } from "../../host/check-result.ts";
@@ -41,7 +43,7 @@ interface DoctorOptions {
   deviceId: number;
   mirror: string[];
   offline: boolean;
-  precision: "auto" | "float16" | "float32";
+  precision: Precision;
   seqLength?: number;
 }
 
@@ -62,8 +64,7 @@ function parseDoctorOptions(argv: string[], paths: AppPaths, stderr: NodeJS.Writ
     .addOption(new Option("--device-id <n>", "device index").argParser(wholeNumber("--device-id")).default(0))
     .addOption(new Option("--mirror <url>", "base URL to check instead of the default source (repeatable)").argParser((v, prev: string[]) => [...prev, v]).default([]))
     .addOption(new Option("--offline", "do not check the download mirror").default(false))
-    .addOption(new Option("--precision <dtype>", "the precision the memory checks assume (auto: float32 on CPU, float16 on Ascend/GPU)")
-      .choices(["auto", "float16", "float32"]).default("auto"))
+    .addOption(precisionOption("the precision the memory checks assume (auto: the one a start would pick, float16 where it fits, else int8, else int4)"))
     .addOption(new Option("--seq-length <n>", "the seq_length the memory checks assume (default: glm_config.json, else 2048)")
       .env("GLM_CHAT_SEQ_LENGTH").argParser(wholeNumber("--seq-length")))
     .exitOverride()

@@ -32,8 +32,18 @@ describe("Ascend", () => {
     expect(checkAscend(healthyFacts({ ascend, device: { target: "Ascend", id: 0, reason: "auto" } })).status).toBe("ok");
     const full = checkAscend(healthyFacts({ ascend, device: { target: "Ascend", id: 1, reason: "auto" } }));
     expect(full.status).toBe("fail");
-    expect(full.detail).toMatch(/2\.9 GB free, the model needs about 16\.0 GB: 13\.4 GB weights \(float16\) \+ 939\.5 MB cache for 2,048 tokens/);
+    expect(full.detail).toContain("ChatGLM-6B on Ascend does not fit in any precision: it needs float16 about 16.0 GB, int8 about 9.7 GB, int4 about 6.4 GB (each plus a 10 % margin), and there is 2.9 GB free");
     expect(full.fix).toContain("a smaller --seq-length");
+    const half = checkAscend(healthyFacts({ ascend, precision: "float16", device: { target: "Ascend", id: 1, reason: "auto" } }));
+    expect(half.detail).toMatch(/2\.9 GB free, the model needs about 16\.0 GB: 13\.4 GB weights \(float16\) \+ 939\.5 MB cache for 2,048 tokens/);
+  });
+
+  it("says int8/int4 run on CPU only so far where auto would pick them on a device", () => {
+    const smi = ran("Tesla T4, 12000 MiB\n"); // 12.6 GB free: float16 (16.0 GB) does not fit, int8 (9.7 GB) would
+    const r = checkNvidia(healthyFacts({ nvidia: { smi }, device: { target: "GPU", id: 0, reason: "--device" } }));
+    expect(r.status).toBe("fail");
+    expect(r.detail).toContain("--precision auto picks int8: float16 needs about 16.0 GB, more than 12.6 GB free with a 10 % margin; int8 needs about 9.7 GB");
+    expect(r.detail).toContain("the engine runs int8 on CPU only so far");
   });
 
   it("fails --device Ascend with no NPU visible, and skips when not wanted", () => {
@@ -68,8 +78,18 @@ describe("host RAM", () => {
   const cpu16 = { ram: { totalBytes: 16 * GB, availableBytes: 12 * GB } };
   const cpu18 = { ram: { totalBytes: 18 * GB, availableBytes: 12 * GB } };
 
+  it("says what --precision auto picks and why, at several sizes", () => {
+    const at = (available: number) => checkHostRam(healthyFacts({ ram: { totalBytes: 32 * GB, availableBytes: available * GB } }));
+    expect(at(24)).toMatchObject({ status: "ok", detail: expect.stringContaining("needs about 16.6 GB: 13.4 GB weights (float16) + 939.5 MB cache for 2,048 tokens + 1.7 GB working memory + 530.0 MB runtime; --precision auto picks float16: about 16.6 GB fits in 24.0 GB of RAM available") });
+    expect(at(12)).toMatchObject({ status: "ok", detail: expect.stringContaining("needs about 10.3 GB: 7.1 GB weights (int8) + 939.5 MB cache for 2,048 tokens + 1.7 GB working memory + 530.0 MB runtime; --precision auto picks int8: float16 needs about 16.6 GB, more than 12.0 GB of RAM available with a 10 % margin; int8 needs about 10.3 GB") });
+    expect(at(8).detail).toContain("weights (int4)");
+    const none = at(5);
+    expect(none).toMatchObject({ status: "fail", detail: expect.stringContaining("--precision auto: ChatGLM-6B on CPU does not fit in any precision: it needs float16 about 16.6 GB, int8 about 10.3 GB, int4 about 6.9 GB (each plus a 10 % margin), and there is 5.0 GB of RAM available") });
+    expect(none.fix).toContain("--force to try int4 anyway");
+  });
+
   it("fails ChatGLM-6B on an 18 GB CPU box with the float32 breakdown, and offers float16", () => {
-    const r = checkHostRam(healthyFacts(cpu18));
+    const r = checkHostRam(healthyFacts({ ...cpu18, precision: "float32" }));
     expect(r.status).toBe("fail");
     expect(r.detail).toContain("ChatGLM-6B on CPU needs about 30.9 GB: 26.8 GB weights (float32) + 1.9 GB cache for 2,048 tokens + 1.7 GB working memory + 530.0 MB runtime");
     expect(r.fix).toContain("--precision float16 (the native engine, about 16.6 GB)");

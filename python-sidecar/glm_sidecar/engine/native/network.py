@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from mindspore import Parameter, Tensor, nn, ops
+from mindspore import Tensor, nn, ops
 from mindspore import dtype as mstype
 
+from .dequant import dequantize_rows
+from .network_params import ReadOnlySource, matrix_params, quantized_kernel, resident_zeros, wrap_array
 from .model_config import EMBEDDING, LAYER_PARAMS, GlmShape, layer_param
 from .sampler import Sampler
 
@@ -25,25 +27,6 @@ def rotary_tables(head_dim: int, seq_length: int):
     freqs = np.outer(np.arange(seq_length, dtype=np.float16), inv_freq)
     emb = np.concatenate((freqs, freqs), axis=-1)
     return np.cos(emb).astype(np.float32), np.sin(emb).astype(np.float32)
-
-
-def _param(array, name: str) -> Parameter:
-    """Wraps a freshly read array (the checkpoint reader's own memory, already in the compute dtype) without a
-    copy, so each weight exists once. `Parameter(Tensor.from_numpy(a))` copies `a` (MindSpore 2.7 and 2.10:
-    a transient of the tensor's size, 1.07 GB for GLM-6B's embedding); `set_data` on a one-element Parameter
-    shares the array's memory."""
-    array = np.ascontiguousarray(array)
-    param = Parameter(Tensor(np.zeros((1,) * max(array.ndim, 1), array.dtype)), name=name, requires_grad=False)
-    param.set_data(Tensor.from_numpy(array), slice_shape=True)
-    return param
-
-
-def _zeros(shape, dtype, name: str) -> Parameter:
-    """Zeros in resident memory: np.zeros' untouched pages would join the process's RSS only as the first long
-    prompt writes them, so a KV cache would show up as that prompt's cost instead of the model's."""
-    array = np.empty(shape, dtype)
-    array.fill(0)
-    return _param(array, name)
 
 
 # A long prefill attends in query blocks of SCORE_ELEMS_PER_HEAD // prompt length queries: one block's float32
@@ -76,18 +59,23 @@ def rotation_matrix(head_dim: int):
 
 
 class GlmLayer(nn.Cell):
-    def __init__(self, read, index: int, shape: GlmShape, np_dtype, ms_dtype, kernels=None) -> None:
+    def __init__(self, weights, index: int, shape: GlmShape, np_dtype, ms_dtype, kernels=None) -> None:
         super(GlmLayer, self).__init__()
-        for name in LAYER_PARAMS:  # one tensor at a time: read, wrap, next
+        for name in LAYER_PARAMS:  # one tensor at a time: read (or map), wrap, next
             full = layer_param(index, name)
-            setattr(self, name.replace(".", "_"), _param(read(full, np.float32 if "layernorm" in name else np_dtype),
-                                                         full))
+            attribute = name.replace(".", "_")
+            if name.endswith(".weight"):
+                matrix_params(self, attribute, weights.matrix(full, np_dtype), full)
+            else:
+                array = weights.read(full, np.float32 if "layernorm" in name else np_dtype)
+                setattr(self, attribute, wrap_array(array, full))
         cache_shape = (shape.seq_length, shape.num_heads, shape.head_dim)
-        self.k_cache = _zeros(cache_shape, np_dtype, "transformer.layers.%d.k_cache" % index)
-        self.v_cache = _zeros(cache_shape, np_dtype, "transformer.layers.%d.v_cache" % index)
+        self.k_cache = resident_zeros(cache_shape, np_dtype, "transformer.layers.%d.k_cache" % index)
+        self.v_cache = resident_zeros(cache_shape, np_dtype, "transformer.layers.%d.v_cache" % index)
         self.dtype = ms_dtype
         self.act = activation_dtype(kernels, ms_dtype)
         self.kernel = kernels.linear_f16 if kernels is not None else None
+        self.kernel_q = quantized_kernel(kernels, weights)
         self.swap = kernels.swap01 if kernels is not None else None
         self.attend_cache = kernels.attend_decode if kernels is not None else None
         self.attend_prompt = kernels.attend_prompt if kernels is not None else None
@@ -107,8 +95,11 @@ class GlmLayer(nn.Cell):
         self.softmax = ops.Softmax(-1)
         self.write = ops.ScatterUpdate()
 
-    def _linear(self, x, weight, bias):
-        """x [tokens, in] in the activation dtype -> [tokens, out] in the activation dtype."""
+    def _linear(self, x, weight, bias, scales=None):
+        """x [tokens, in] in the activation dtype -> [tokens, out] in the activation dtype. With `scales`, weight
+        holds int8/int4 codes in 32-blocks: the q8/q4 kernel, for one token and for prompts alike."""
+        if scales is not None:
+            return self.kernel_q(ops.cast(x, mstype.float32), weight, scales, bias)
         if self.kernel is None:  # then the activation dtype is the weights' dtype
             return ops.bias_add(self.matmul_t(x, weight), bias)
         if x.shape[0] <= KERNEL_MAX_TOKENS:
@@ -122,7 +113,7 @@ class GlmLayer(nn.Cell):
         """LayerNorm'ed input, then q (scaled), k and v as [tokens, heads, head_dim] with positions applied."""
         attention_input, _, _ = self.layer_norm(x, self.input_layernorm_gamma, self.input_layernorm_beta)
         mixed = self._linear(ops.cast(attention_input, self.act), self.attention_query_key_value_weight,
-                             self.attention_query_key_value_bias)
+                             self.attention_query_key_value_bias, self.attention_query_key_value_scales)
         mixed = mixed.reshape((x.shape[0], self.heads, 3 * self.head_dim))
         q, k, v = ops.split(mixed, self.head_dim, -1)
         cos, sin, rot = rope  # cos/sin [tokens, heads, head_dim]: position half, then block-position half
@@ -162,14 +153,16 @@ class GlmLayer(nn.Cell):
         return self._swap(context).reshape((q.shape[0], self.hidden))
 
     def _finish(self, attention_input, context):
-        attention_output = self._linear(context, self.attention_dense_weight, self.attention_dense_bias)
+        attention_output = self._linear(context, self.attention_dense_weight, self.attention_dense_bias,
+                                        self.attention_dense_scales)
         hidden = attention_input * self.alpha + ops.cast(attention_output, mstype.float32)
         mlp_input, _, _ = self.layer_norm(hidden, self.post_attention_layernorm_gamma,
                                           self.post_attention_layernorm_beta)
         inner = self._linear(ops.cast(mlp_input, self.act), self.mlp_dense_h_to_4h_weight,
-                             self.mlp_dense_h_to_4h_bias)
+                             self.mlp_dense_h_to_4h_bias, self.mlp_dense_h_to_4h_scales)
         inner = ops.cast(self.gelu(ops.cast(inner, mstype.float32)), self.act)
-        mlp_output = self._linear(inner, self.mlp_dense_4h_to_h_weight, self.mlp_dense_4h_to_h_bias)
+        mlp_output = self._linear(inner, self.mlp_dense_4h_to_h_weight, self.mlp_dense_4h_to_h_bias,
+                                  self.mlp_dense_4h_to_h_scales)
         return mlp_input * self.alpha + ops.cast(mlp_output, mstype.float32)
 
     def prefill(self, x, rope, visible, rows, prefix):
@@ -199,28 +192,33 @@ class GlmLayer(nn.Cell):
 class GlmNetwork(nn.Cell):
     """The weights, the caches and the sampler; PrefillStep and DecodeStep are the two graphs that run them."""
 
-    def __init__(self, read, shape: GlmShape, compute_dtype: str = "float16", on_layer=None, kernels=None) -> None:
-        """`read(name, numpy dtype)` returns a new array of one checkpoint tensor; `kernels` (CPU only) holds the
-        aot ops: `linear_f16` (float16 weights multiplied without a float32 copy) and `swap01` (a transpose)."""
+    def __init__(self, weights, shape: GlmShape, compute_dtype: str = "float16", on_layer=None, kernels=None) -> None:
+        """`weights` (weight_source.py) gives `read(name, numpy dtype)` -> one tensor's array and `matrix(name,
+        dtype)` -> a matrix as stored (float, or int8/int4 codes and scales); a bare `read` function also works.
+        `kernels` (CPU only) holds the aot ops: `linear_f16` (float16 weights multiplied without a float32 copy),
+        `linear_q8`/`linear_q4` (int8/int4 weights), `swap01` (a transpose) and the attention kernels."""
         super(GlmNetwork, self).__init__()
+        weights = ReadOnlySource(weights) if callable(weights) else weights
         np_dtype = np.float16 if compute_dtype == "float16" else np.float32
         ms_dtype = mstype.float16 if compute_dtype == "float16" else mstype.float32
         self.shape = shape
         self.rope_shape = (shape.num_heads, shape.head_dim)  # ints the graph reads (MindSpore 2.0 cannot read GlmShape)
         self.dtype = ms_dtype
         self.kernel = kernels.linear_f16 if kernels is not None else None
-        self.embedding = _param(read(EMBEDDING, np_dtype), EMBEDDING)
+        self.kernel_q = quantized_kernel(kernels, weights)
+        self.embedding_kind = matrix_params(self, "embedding", weights.matrix(EMBEDDING, np_dtype), EMBEDDING)
         layers = []
         for i in range(shape.num_layers):
-            layers.append(GlmLayer(read, i, shape, np_dtype, ms_dtype, kernels))
+            layers.append(GlmLayer(weights, i, shape, np_dtype, ms_dtype, kernels))
             if on_layer is not None:
                 on_layer(i + 1)
         self.layers = nn.CellList(layers)
-        self.final_gamma = _param(read("transformer.final_layernorm.gamma", np.float32),
-                                  "transformer.final_layernorm.gamma")
-        self.final_beta = _param(read("transformer.final_layernorm.beta", np.float32),
-                                 "transformer.final_layernorm.beta")
-        self.lm_head = _param(read("lm_head.weight", np_dtype), "lm_head.weight")
+        self.final_gamma = wrap_array(weights.read("transformer.final_layernorm.gamma", np.float32),
+                                      "transformer.final_layernorm.gamma")
+        self.final_beta = wrap_array(weights.read("transformer.final_layernorm.beta", np.float32),
+                                     "transformer.final_layernorm.beta")
+        matrix_params(self, "lm_head", weights.matrix("lm_head.weight", np_dtype), "lm_head.weight")
+        self.hidden = shape.hidden_size
         self.no_bias = Tensor(np.zeros((shape.vocab_size,), np.float16))
         cos, sin = rotary_tables(shape.head_dim, shape.seq_length)
         table_dtype = np.float32 if activation_dtype(kernels, ms_dtype) == mstype.float32 else np_dtype
@@ -231,8 +229,15 @@ class GlmNetwork(nn.Cell):
         self.matmul_t = ops.MatMul(transpose_b=True)
         self.sampler = Sampler(shape.vocab_size)
 
+    def _embedding_rows(self, ids):
+        """float32 rows of the embedding; int8/int4 codes are decoded here, one row per token (dequant.py)."""
+        rows = ops.gather(self.embedding, ids, 0)
+        if self.embedding_scales is None:
+            return ops.cast(rows, mstype.float32)
+        return dequantize_rows(rows, ops.gather(self.embedding_scales, ids, 0), self.embedding_kind, self.hidden)
+
     def embed(self, ids, positions, blocks):
-        x = ops.cast(ops.gather(self.embedding, ids, 0), mstype.float32)
+        x = self._embedding_rows(ids)
         # Broadcast once here, not implicitly in every layer's multiply: an implicitly broadcasting elementwise op
         # keeps its memory until the graph ends on MindSpore's CPU runtime (measured; explicit BroadcastTo and
         # BiasAdd do not), and rotary runs 4 multiplies per layer.
@@ -244,6 +249,8 @@ class GlmNetwork(nn.Cell):
     def logits(self, hidden):
         """float32 logits [vocab] of one hidden row [1, hidden]."""
         normed, _, _ = self.layer_norm(hidden, self.final_gamma, self.final_beta)
+        if self.lm_head_scales is not None:
+            return self.kernel_q(normed, self.lm_head, self.lm_head_scales, self.no_bias).reshape((-1,))
         if self.kernel is not None:
             normed = ops.cast(ops.cast(normed, self.dtype), mstype.float32)
             return self.kernel(normed, self.lm_head, self.no_bias).reshape((-1,))

@@ -15,7 +15,8 @@ def cache_key(overrides: Dict[str, Any], seq_length: int) -> str:
     """Compiled graphs depend on the network code and the model's shape, never on weights."""
     here = os.path.dirname(os.path.abspath(__file__))
     digest = hashlib.sha256()
-    for name in ("network.py", "sampler.py", "runtime.py", os.path.join("kernels", "custom_ops.py")):
+    for name in ("network.py", "network_params.py", "dequant.py", "sampler.py", "runtime.py",
+                 os.path.join("kernels", "custom_ops.py")):
         with open(os.path.join(here, name), "rb") as handle:
             digest.update(handle.read())
     digest.update(json.dumps([sorted(overrides.items()), seq_length], default=str).encode("utf-8"))
@@ -41,46 +42,75 @@ def start_mindspore(device_target: str, device_id: int, cache_dir: Optional[str]
     return mindspore
 
 
+PRECISIONS = ("float32", "float16", "int8", "int4")
+
+
+def weights_precision_for(device_target: str, precision: Optional[str]) -> str:
+    """The weights' precision: as asked; unasked, float16 on Ascend and GPU and float32 on CPU (glm-chat itself
+    always asks: its --precision auto picks by memory). int8/int4 run on CPU only so far (#20 item 4)."""
+    if precision is None or precision == "auto":
+        return "float32" if device_target == "CPU" else "float16"
+    if precision not in PRECISIONS:
+        raise EngineError("InvalidParameter", "precision must be one of %s, got %r"
+                          % (", ".join(PRECISIONS), precision))
+    if precision in ("int8", "int4") and device_target != "CPU":
+        raise EngineError("PrecisionUnsupported", "--precision %s runs on CPU only so far: the %s path for %s is not "
+                          "built yet; use --precision float16 on %s, or --device CPU" % (precision, precision,
+                                                                                      device_target, device_target))
+    return precision
+
+
 def compute_dtype_for(device_target: str, precision: Optional[str]) -> str:
-    """float16 on Ascend and GPU; float32 on CPU unless asked (float16 halves the RAM a CPU run needs)."""
-    if precision in ("float16", "float32"):
-        return precision
-    return "float32" if device_target == "CPU" else "float16"
+    """The dtype of the KV cache and of the weights kept as floats: float16 on Ascend and GPU, float32 on CPU unless
+    asked; int8/int4 runs keep them in float16, as a float16 run does (activations are float32 on CPU either way)."""
+    weights = weights_precision_for(device_target, precision)
+    return "float16" if weights in ("int8", "int4") else weights
 
 
 def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, dtype: str, tokenizer: Any,
           report: ProgressReport, timings: Dict[str, float], device_target: str = "CPU",
-          cache_dir: Optional[str] = None, notes: Optional[Dict[str, Any]] = None, warm_all: bool = False):
-    """Reads the checkpoint into a GlmNetwork one tensor at a time, then compiles and warms the decode step and the
-    smallest prompt graph; larger prompt graphs compile on first use (warm_all: every one now)."""
-    from .checkpoint_reader import CheckpointFile
+          cache_dir: Optional[str] = None, notes: Optional[Dict[str, Any]] = None, warm_all: bool = False,
+          precision: Optional[str] = None):
+    """Reads the checkpoint (int8/int4: maps its quantized copy, made first where needed) into a GlmNetwork one
+    tensor at a time, then compiles and warms the decode step and the smallest prompt graph; larger prompt graphs
+    compile on first use (warm_all: every one now)."""
     from .decoder import GlmDecoder
     from .kernels.custom_ops import cpu_kernels
     from .model_config import prefill_buckets, shape_from_checkpoint
     from .network import DecodeStep, GlmNetwork, PrefillStep
+    from .weight_source import QUANTIZED, open_weights
 
     notes = notes if notes is not None else {}
     kernels = cpu_kernels(device_target, dtype, cache_dir, report, notes)
-    size = os.path.getsize(checkpoint)
+    if precision in QUANTIZED and (kernels is None or kernels.linear_q8 is None):
+        raise EngineError("KernelsUnavailable", "--precision %s needs the CPU kernels, which could not be built (%s); "
+                          "use --precision float16, or install a C compiler (gcc)" % (precision,
+                                                                                   notes.get("cpu_kernels")))
+    started = time.time()
+    weights = open_weights(checkpoint, precision or dtype, report)
+    timings["quantize"] = time.time() - started if precision in QUANTIZED else 0.0
+    source = getattr(weights, "path", checkpoint)
+    size = os.path.getsize(source)
     report("checkpoint", 0.0, "%.1f MB" % (size / 1e6))
     started = time.time()
-    reader = CheckpointFile(checkpoint)
     try:
-        shape = shape_from_checkpoint(reader.shapes(), overrides, seq_length, checkpoint)
+        shape = shape_from_checkpoint(weights.shapes(), overrides, seq_length, source)
 
         def on_layer(done: int) -> None:
             report("checkpoint", float(done) / shape.num_layers, "layer %d of %d" % (done, shape.num_layers))
 
-        network = GlmNetwork(reader.read, shape, dtype, on_layer, kernels)
+        network = GlmNetwork(weights, shape, dtype, on_layer, kernels)
     finally:
-        reader.close()
+        weights.close()
     elapsed = max(time.time() - started, 1e-6)
     timings["checkpoint"] = elapsed
-    report("checkpoint", 1.0, "%.2f GB at %.2f GB/s into %s weights" % (size / 1e9, size / 1e9 / elapsed, dtype))
+    how = "mapped as %s weights" % precision if precision in QUANTIZED else "into %s weights" % dtype
+    report("checkpoint", 1.0, "%.2f GB at %.2f GB/s %s" % (size / 1e9, size / 1e9 / elapsed, how))
 
     network.set_train(False)
     buckets = prefill_buckets(seq_length)
     decoder = GlmDecoder(PrefillStep(network), DecodeStep(network), buckets, seq_length, tokenizer.eos_id)
+
     started = time.time()
     warm = GenerateParams(max_new_tokens=2, do_sample=True, top_k=4, seed=0)
     ids = tokenizer.prompt_ids("warm up")
@@ -89,6 +119,11 @@ def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, dtype: st
         report("compile", float(i) / (len(to_warm) + 1), "prompt graph for up to %d tokens" % bucket)
         decoder.run(ids, warm, lambda: False, lambda _t: None, bucket=bucket)  # a few tokens: fits every bucket
     timings["compile"] = time.time() - started
+    # MindSpore's compile cache matches graphs by compile order (compile_cache_<n>.mindir), not by shape: only the
+    # graphs warmed here come in the same order every start. A prompt graph compiled later, on first use, would
+    # load whichever graph an earlier run compiled n-th (a 256-token prompt meets the 128-token graph: "Gather
+    # input_indices should be in the range [0, 128)"), so later graphs are neither cached nor loaded from it.
+    os.environ["MS_COMPILER_CACHE_ENABLE"] = "0"
     later = "" if warm_all or len(buckets) == 1 else "; longer prompts compile their graph on first use"
     report("warmup", None, "%d prompt graph%s and the decode graph ready%s"
            % (len(to_warm), "" if len(to_warm) == 1 else "s", later))

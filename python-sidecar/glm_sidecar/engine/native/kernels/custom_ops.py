@@ -6,15 +6,17 @@ import sys
 from typing import Any, Dict, Optional
 
 from ...base import ProgressReport
-from .build import DECODE_ATTEND_SYMBOL, PROMPT_ATTEND_SYMBOL, SWAP_SYMBOL, SYMBOL, build_kernel
+from .build import DECODE_ATTEND_SYMBOL, PROMPT_ATTEND_SYMBOL, Q4_SYMBOL, Q8_SYMBOL, SWAP_SYMBOL, SYMBOL, build_kernel
 
 
 class CpuKernels(object):
     """The aot ops of kernels/*.c for MindSpore's CPU backend (None where not built or not needed)."""
 
     def __init__(self, linear_f16: Any = None, swap01: Any = None, attend_decode: Any = None,
-                 attend_prompt: Any = None) -> None:
+                 attend_prompt: Any = None, linear_q8: Any = None, linear_q4: Any = None) -> None:
         self.linear_f16 = linear_f16
+        self.linear_q8 = linear_q8  # int8 / int4 weights in 32-blocks (--precision int8 | int4)
+        self.linear_q4 = linear_q4
         self.swap01 = swap01
         self.attend_decode = attend_decode
         self.attend_prompt = attend_prompt
@@ -27,7 +29,8 @@ def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report
     MindSpore's CPU runtime keeps until the graph ends, `attend_decode` is the decode step's attention over the
     cache rows in use, read in their own dtype (the graph's ops would cast and transpose the whole cache every
     token), and `attend_prompt` the prefill's, 8 score rows at a time (the graph's ops leave per-layer buffers
-    behind until the graph ends). None on Ascend and GPU, which need none of them."""
+    behind until the graph ends), `linear_q8`/`linear_q4` multiply by int8/int4 weights in 32-blocks with integer
+    dot products (--precision int8 | int4). None on Ascend and GPU, which need none of them."""
     if device_target != "CPU":
         return None
     from mindspore import ops
@@ -46,11 +49,18 @@ def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report
     if dtype == "float16":
         linear = ops.Custom("%s:%s" % (path, SYMBOL), out_shape=_linear_shape, out_dtype=_first_dtype,
                             func_type="aot")
-    return CpuKernels(linear, swap, attend, prompt)
+    # x float32 [..., k], codes, scales float16 [m, k/32], bias float16 [m] -> float32 [..., m]
+    q8, q4 = [ops.Custom("%s:%s" % (path, symbol), out_shape=_quantized_shape, out_dtype=_first_dtype,
+                         func_type="aot") for symbol in (Q8_SYMBOL, Q4_SYMBOL)]
+    return CpuKernels(linear, swap, attend, prompt, q8, q4)
 
 
 def _linear_shape(x, w, _b):
     return list(x[:-1]) + [w[0]]
+
+
+def _quantized_shape(x, codes, _scales, _b):
+    return list(x[:-1]) + [codes[0]]
 
 
 def _attend_shape(q, *_rest):

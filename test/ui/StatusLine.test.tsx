@@ -1,0 +1,18 @@
+// The status line names the weights' precision, and with --precision auto also why it was chosen.
+import { render } from "ink-testing-library";
+import { describe, expect, it } from "vitest";
+import { StatusLine } from "../../src/ui/StatusLine.tsx";
+
+const ready = { state: "ready" as const, device: "CPU:0", engine: "native 0.1.0 / mindspore 2.7.2" };
+
+describe("StatusLine precision", () => {
+  it("shows auto's choice with its reason, an explicit one as its name, and nothing when unknown", () => {
+    const reason = "auto: float16 needs about 16.6 GB, more than 12.0 GB of RAM available with a 10 % margin; int8 needs about 10.3 GB";
+    const auto = render(<StatusLine status={{ ...ready, precision: { value: "int8", reason } }} turn="none" stats={undefined} />);
+    expect(auto.lastFrame()!.replace(/\s+/g, " ")).toContain(`native 0.1.0 / mindspore 2.7.2 · int8 (${reason})`);
+    const given = render(<StatusLine status={{ ...ready, precision: { value: "int4", reason: "--precision int4" } }} turn="none" stats={undefined} />);
+    expect(given.lastFrame()).toContain("mindspore 2.7.2 · int4");
+    expect(given.lastFrame()).not.toContain("--precision");
+    expect(render(<StatusLine status={ready} turn="none" stats={undefined} />).lastFrame()).not.toMatch(/int8|int4|float/);
+  });
+});
