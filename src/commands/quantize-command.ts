@@ -1,5 +1,5 @@
 // `glm-chat quantize`: flags → a sidecar that only makes the int8/int4 copy of glm_6b.ckpt, its progress on stderr, where the copy is on stdout, an exit code.
-import { existsSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { BackendStatus } from "../chat/backend.ts";
@@ -80,7 +80,7 @@ export async function runQuantize(argv: string[], paths: AppPaths, io: QuantizeI
   const notADirectory = modelDirIsAFile(flags.modelDir);
   if (notADirectory) return (io.stderr.write(`${prefix}${notADirectory.problem}: ${notADirectory.fix}\n`), 2);
   const checkpoint = join(flags.modelDir, "glm_6b.ckpt");
-  if (!existsSync(checkpoint)) {
+  if (!statSync(checkpoint, { throwIfNoEntry: false })?.isFile()) {
     io.stderr.write(`${prefix}there is no glm_6b.ckpt in ${flags.modelDir} to make the ${flags.precision} copy of\n` +
       `fix: ${command} pull --model-dir ${flags.modelDir} downloads it (or pass --model-dir where it is)\n`);
     return 1;

@@ -112,10 +112,7 @@ export function failureText(error: unknown, options: { prefix: string; precision
   const words = error.ename && error.message.startsWith(`${error.ename}: `) ? error.message.slice(error.ename.length + 2) : error.message;
   const fix = fixFor(error.ename, command, modelDir);
   const lines = [`${prefix}cannot make the ${precision} copy: ${words}${error.ename ? ` [${error.ename}]` : ` [${error.code}]`}`];
-  if (fix) lines.push(`fix: ${fix}`);
-  else {
-    lines.push(...error.stderrTail);
-    if (error.logPath) lines.push(`log: ${error.logPath}`);
-  }
+  if (!fix) lines.push(...error.stderrTail, ...(error.logPath ? [`log: ${error.logPath}`] : []));
+  else if (!/\bpull\b/.test(words)) lines.push(`fix: ${fix}`); // a damaged checkpoint's own words already send the user to pull
   return `${lines.join("\n")}\n`;
 }
