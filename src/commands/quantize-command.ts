@@ -48,9 +48,10 @@ function quantizedPrecision(value: string): QuantizedPrecision {
 
 function parseFlags(argv: string[], io: QuantizeIo, paths: AppPaths): QuantizeFlags {
   const program = new Command("glm-chat quantize")
-    .description(`Make the int8 or int4 copy of glm_6b.ckpt ahead of time (e.g. right after pull), so that --precision int8|int4 starts without
-making it. It goes beside the checkpoint, or under $XDG_CACHE_HOME/glm-chat/quantized where that folder is read-only;
-a valid copy is kept (a second run only checks it).`)
+    .description("Make the int8 or int4 copy of glm_6b.ckpt ahead of time (e.g. right after pull),\n" +
+      "so that --precision int8 or int4 starts without making it. The copy goes beside\n" +
+      "the checkpoint, or under $XDG_CACHE_HOME/glm-chat/quantized where that folder is\n" +
+      "read-only; a valid copy is kept (a second run only checks it).")
     .addOption(new Option("--precision <bits>", "int8 (about 7.2 GB for GLM-6B) or int4 (about 4.0 GB)").argParser(quantizedPrecision).default("int8"))
     .addOption(new Option("--model-dir <dir>", "directory holding glm_6b.ckpt").env("GLM_CHAT_MODEL_DIR").default(defaultModelDir(paths.dataDir)))
     .addOption(new Option("--python <path>", "Python that runs the sidecar").env("GLM_CHAT_PYTHON"))
