@@ -2,7 +2,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa } from "execa";
+import { execa, execaSync } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 
 const python = process.env.GLM_CHAT_PYTHON;
@@ -11,7 +11,11 @@ if (!python || !tinyModelDir) {
   throw new Error("GLM_CHAT_PYTHON and GLM_CHAT_TINY_MODEL_DIR are unset: run the suite with `npm test`, which sets them up");
 }
 const scratch = mkdtempSync(join(tmpdir(), "glm-chat-quantize-"));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const mounted: string[] = [];
+afterAll(() => {
+  for (const folder of mounted.reverse()) execaSync("umount", ["-l", folder], { reject: false });
+  rmSync(scratch, { recursive: true, force: true });
+});
 const env = { XDG_DATA_HOME: join(scratch, "data"), XDG_STATE_HOME: join(scratch, "state"), XDG_CACHE_HOME: join(scratch, "cache") };
 const bin = join(import.meta.dirname, "..", "..", "bin", "glm-chat.js");
 
@@ -64,5 +68,36 @@ describe("glm-chat quantize", () => {
     expect(broken.stderr).toMatch(/glm-chat quantize: cannot make the int4 copy: .*glm_6b\.ckpt is not a readable MindSpore checkpoint .*pull.* \[CheckpointInvalid\]$/);
     for (const run of [missing, broken]) expect(String(run.stderr)).not.toMatch(/Traceback|\n\s+at |internal error/);
     expect(existsSync(join(damaged, "glm_6b.int4.glmq"))).toBe(false);
+  }, 300_000);
+});
+
+/** A tmpfs of `bytes` at a new folder (read-only after `fill` where asked); undefined where this machine does not let us mount one. */
+function tmpfs(name: string, bytes: number, fill: (dir: string) => void = () => {}, readOnly = false): string | undefined {
+  const dir = join(scratch, name);
+  mkdirSync(dir, { recursive: true });
+  if (process.getuid?.() !== 0 || execaSync("mount", ["-t", "tmpfs", "-o", `size=${bytes}`, "tmpfs", dir], { reject: false }).exitCode !== 0) return undefined;
+  mounted.push(dir);
+  fill(dir);
+  if (readOnly && execaSync("mount", ["-o", "remount,ro", dir], { reject: false }).exitCode !== 0) return undefined;
+  return dir;
+}
+
+const withCheckpoint = (dir: string) => copyFileSync(join(tinyModelDir!, "glm_6b.ckpt"), join(dir, "glm_6b.ckpt"));
+
+describe("glm-chat quantize where the model folder is read-only (real tmpfs mounts; skipped where mounting is not allowed)", () => {
+  it("puts the copy under the cache folder; with no room there, or no folder it may write, one message with the fix", async (context) => {
+    const model = tmpfs("ro-model", 4 << 20, withCheckpoint, true);
+    const full = tmpfs("full-cache", 128 << 10);
+    const readOnlyCache = tmpfs("ro-cache", 1 << 20, () => {}, true);
+    if (!model || !full || !readOnlyCache) return context.skip();
+    const run = (cache: string) => execa(process.execPath, [bin, "quantize", "--python", python!, "--model-dir", model], { env: { ...env, XDG_CACHE_HOME: cache }, reject: false, timeout: 240_000, input: "" });
+    const [cached, noRoom, unwritable] = await Promise.all([run(join(scratch, "cache-ok")), run(full), run(readOnlyCache)]);
+    expect(cached.exitCode, String(cached.stderr)).toBe(0);
+    expect(cached.stdout).toMatch(new RegExp(`\n {2}${join(scratch, "cache-ok", "glm-chat", "quantized")}/[0-9a-f]{16}/glm_6b\\.int8\\.glmq \\(`));
+    expect(noRoom.exitCode).toBe(1);
+    expect(noRoom.stderr).toMatch(/glm-chat quantize: cannot make the int8 copy: no room for the quantized copy: .* \[DiskFull\]\nfix: free that much space there, or set XDG_CACHE_HOME/);
+    expect(unwritable.exitCode).toBe(1);
+    expect(unwritable.stderr).toMatch(/cannot make the int8 copy: cannot write the quantized copy .* \[QuantizedCopyUnwritable\]\nfix: make .* writable, or set XDG_CACHE_HOME to a writable folder/);
+    for (const r of [noRoom, unwritable]) expect(String(r.stderr)).not.toMatch(/Traceback|\n\s+at |internal error/);
   }, 300_000);
 });
