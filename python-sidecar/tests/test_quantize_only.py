@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -86,3 +88,15 @@ def test_only_int8_and_int4_are_made(model_dir):
     with pytest.raises(Exception) as caught:
         QuantizeOnlyEngine(model_dir, "float16")
     assert getattr(caught.value, "ename", None) == "InvalidParameter"
+
+
+def test_makes_the_copy_without_importing_mindspore(model_dir):
+    """Importing MindSpore takes long on a notebook and is not needed to quantize: the mode never imports it."""
+    code = ("import sys; from glm_sidecar.engine.quantize_only_engine import QuantizeOnlyEngine as Q; "
+            "Q(sys.argv[1], 'int8').load(lambda *a: None); "
+            "sys.exit(3 if any(m.split('.')[0] in ('mindspore', 'mindformers') for m in sys.modules) else 0)")
+    sidecar_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", code, model_dir], cwd=sidecar_root, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True)
+    assert done.returncode == 0, done.stdout
+    assert os.path.isfile(os.path.join(model_dir, "glm_6b.int8.glmq"))
