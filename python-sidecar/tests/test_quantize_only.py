@@ -100,3 +100,18 @@ def test_makes_the_copy_without_importing_mindspore(model_dir):
                           stderr=subprocess.STDOUT, universal_newlines=True)
     assert done.returncode == 0, done.stdout
     assert os.path.isfile(os.path.join(model_dir, "glm_6b.int8.glmq"))
+
+
+def test_the_engines_weight_source_maps_this_copy_without_making_it(model_dir):
+    """What `--precision int8` loads: the native engine's own lookup (weight_source.open_weights) takes this copy."""
+    weight_source = pytest.importorskip("glm_sidecar.engine.native.weight_source")
+    engine = QuantizeOnlyEngine(model_dir, "int8")
+    engine.load(lambda stage, fraction, text: None)
+    reports = []
+    weights = weight_source.open_weights(os.path.join(model_dir, "glm_6b.ckpt"), "int8",
+                                         lambda stage, fraction, text: reports.append((stage, fraction)))
+    try:
+        assert weights.path == engine.info()["quantized_copy"]["path"]
+        assert [r for r in reports if r[1] is not None] == []  # found, not made again
+    finally:
+        weights.close()
