@@ -62,7 +62,8 @@ function parseFlags(argv: string[], io: QuantizeIo, paths: AppPaths): QuantizeFl
 }
 
 const defaultOnInterrupt: NonNullable<QuantizeIo["onInterrupt"]> = (cancel) => {
-  process.once("SIGINT", cancel);
+  // `on`, not `once`: execa's exit hook re-raises a SIGINT that no other listener is left to take.
+  process.on("SIGINT", cancel);
   return () => process.removeListener("SIGINT", cancel);
 };
 
