@@ -4,9 +4,10 @@ import type { CliOptions, SubcommandSummary } from "./commands/cli-options.ts";
 import { runDoctor } from "./commands/doctor/doctor-command.ts";
 import { startupDiagnosis, STARTUP_FAILURE_CODES } from "./commands/doctor/startup-diagnosis.ts";
 import { runPull } from "./commands/pull-command.ts";
+import { QUANTIZE_SUMMARY, runQuantize } from "./commands/quantize-command.ts";
 import { runServe } from "./commands/serve-command.ts";
 import { SERVE_DESCRIPTION } from "./commands/serve-options.ts";
-import { startBackend } from "./commands/start-backend.ts";
+import { startBackend, startQuantizer } from "./commands/start-backend.ts";
 import { npmBannerNote } from "./config/invocation.ts";
 import { appPaths } from "./config/paths.ts";
 import { ModelError } from "./model/errors.ts";
@@ -18,6 +19,7 @@ let parsedOptions: CliOptions | undefined;
 /** `glm-chat NAME …`: each runs with the arguments after its name; `--help` lists them with their summaries. */
 const SUBCOMMANDS: readonly (SubcommandSummary & { run(argv: string[]): Promise<number> })[] = [
   { name: "pull", summary: "download glm_6b.ckpt and ice_text.model (resumable, mirrors, finds local copies)", run: (argv) => runPull(argv, consoleIo()) },
+  { name: "quantize", summary: QUANTIZE_SUMMARY, run: (argv) => runQuantize(argv, appPaths(), { stdout: process.stdout, stderr: process.stderr }, (flags) => startQuantizer(flags, appPaths())) },
   { name: "doctor", summary: "check this machine, the Python, MindSpore, devices and model files", run: (argv) => runDoctor(argv, appPaths(), consoleIo()) },
   { name: "serve", summary: SERVE_DESCRIPTION, run: (argv) => runServe(argv, appPaths(), (options) => startBackend((parsedOptions = options), appPaths())) },
 ];

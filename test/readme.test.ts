@@ -18,6 +18,7 @@ const RUN_BY: Record<string, string> = {
   "npm start --silent --": "test/doctor/doctor-cli.test.ts",
   "glm-chat": "test/e2e/package-install.test.ts (the installed command)",
   "glm-chat pull": "test/commands/pull-subcommand.test.ts",
+  "glm-chat quantize": "test/e2e/quantize.test.ts",
   "glm-chat doctor": "test/commands/doctor/doctor-cli.test.ts",
   'glm-chat -p "question"': "test/e2e/package-install.test.ts (the installed command), test/e2e/oneshot.test.ts",
   "glm-chat serve": "test/e2e/serve.test.ts",

@@ -28,6 +28,8 @@ def parse_args(argv):
                              "quantized copy of the checkpoint, made once, CPU only so far)")
     parser.add_argument("--tokenizer-only", action="store_true",
                         help="load only the tokenizer (token counts for --dry-run); generate requests fail")
+    parser.add_argument("--quantize-only", choices=("int8", "int4"), default=None,
+                        help="only make the quantized copy of glm_6b.ckpt (glm-chat quantize); generate requests fail")
     parser.add_argument("--fake-token-delay", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--fake-load-delay", type=float, default=0.0, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -37,6 +39,9 @@ def build_engine(args):
     if args.engine == "fake":
         from glm_sidecar.engine.fake_engine import FakeEngine
         return FakeEngine(token_delay_s=args.fake_token_delay, load_delay_s=args.fake_load_delay)
+    if args.quantize_only:
+        from glm_sidecar.engine.quantize_only_engine import QuantizeOnlyEngine
+        return QuantizeOnlyEngine(args.model_dir, args.quantize_only)
     from glm_sidecar.engine.mindformers_engine import MindFormersEngine
     from glm_sidecar.engine.native_engine import NativeEngine
 

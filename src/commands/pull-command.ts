@@ -2,8 +2,9 @@
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { glmChatCommand } from "../config/invocation.ts";
 import { appPaths } from "../config/paths.ts";
-import { missingModelFiles, modelDirIsAFile, waysToGetModelFiles } from "../model/model-files.ts";
+import { defaultModelDir, missingModelFiles, modelDirIsAFile, waysToGetModelFiles } from "../model/model-files.ts";
 import { renderDownloadProgress } from "../ui/DownloadProgress.tsx";
 import { formatBytes } from "../util/format.ts";
 import { DownloadError } from "../download/errors.ts";
@@ -126,6 +127,13 @@ function unrepeated(message: string, shown: ReadonlySet<string> | undefined): st
 
 const SOURCE_FAILURES: ReadonlySet<DownloadError["code"]> = new Set(["DOWNLOAD_NETWORK", "DOWNLOAD_PROXY", "DOWNLOAD_HTTP", "DOWNLOAD_STALLED", "DOWNLOAD_NO_SOURCE"]);
 
+/** pull's closing line: how to chat with the files, and the quantized copy for a machine short of memory. */
+function nextSteps(modelDir: string, env: NodeJS.ProcessEnv): string {
+  const dir = modelDir === defaultModelDir(appPaths(env).dataDir) ? "" : ` --model-dir ${modelDir}`;
+  const command = glmChatCommand(env);
+  return `next: ${command}${dir} to chat; short of memory? ${command} quantize${dir} --precision int8 (or int4) makes the smaller copy now`;
+}
+
 /** Runs `glm-chat pull` with the arguments after "pull"; resolves with the exit code (0 ok, 1 failed, 2 usage, 130 cancelled). */
 export async function runPull(argv: string[], io: PullIo): Promise<number> {
   const env = io.env ?? process.env;
@@ -159,6 +167,7 @@ export async function runPull(argv: string[], io: PullIo): Promise<number> {
     options.mirrors = resolveMirrors(flags.mirror, env);
     await pullModelFiles(options, (e) => sink.onEvent(e));
     sink.finish();
+    if (!flags.json && !io.label) io.stdout.write(`${nextSteps(flags.modelDir, env)}\n`); // the chat's own pull goes on into the chat
     return 0;
   } catch (err) {
     sink.finish();

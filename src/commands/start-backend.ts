@@ -38,6 +38,28 @@ export async function startBackend(options: CliOptions, paths: AppPaths): Promis
   });
 }
 
+/** Starts a sidecar whose load step only finds or makes the int8/int4 copy of the checkpoint (`glm-chat quantize`). */
+export async function startQuantizer(options: { python?: string; modelDir: string; precision: "int8" | "int4" }, paths: AppPaths): Promise<SidecarBackend> {
+  const env = await ensurePythonEnv({
+    explicitPython: options.python,
+    venvDir: paths.venvDir,
+    sidecarDir: paths.sidecarDir,
+    onEvent: installReporter(process.stderr, "glm-chat: ").onEvent,
+    logFile: join(paths.logDir, "python-install.log"),
+  });
+  return new SidecarBackend({
+    python: env.python,
+    sidecarDir: paths.sidecarDir,
+    modelDir: options.modelDir,
+    engine: "native",
+    deviceTarget: "CPU", // no device work: the copy is made by the CPU, MindSpore is not imported
+    deviceId: 0,
+    logDir: paths.logDir,
+    workDir: join(paths.stateDir, "work"),
+    extraArgs: ["--quantize-only", options.precision],
+  });
+}
+
 export function chatSession(backend: SidecarBackend, options: CliOptions, files: ConversationFiles | undefined): ChatSession {
   return new ChatSession(backend, {
     settings: {

@@ -78,6 +78,18 @@ export interface InfoContent {
   precision?: string;
   /** Set when --engine auto ran the native engine, with the reason MindFormers was not used. */
   engine_fallback?: string;
+  /** `--quantize-only` (glm-chat quantize): the copy found or made at load. */
+  quantized_copy?: QuantizedCopyInfo;
+}
+
+/** The int8/int4 copy of glm_6b.ckpt that a `--quantize-only` sidecar found (made false) or made. */
+export interface QuantizedCopyInfo {
+  path: string;
+  bytes: number;
+  precision: string;
+  checkpoint: string;
+  made: boolean;
+  seconds: number;
 }
 
 export interface GenerateRequestContent {

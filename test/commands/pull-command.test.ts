@@ -49,6 +49,7 @@ it("prints plain lines when stdout is not a terminal, and accepts a --sha256 pin
   expect(code).toBe(0);
   expect(c.text().stdout).toMatch(/glm_6b\.ckpt: downloaded, verified \(md5\)/);
   expect(c.text().stdout).toMatch(/ice_text\.model: downloaded, verified \(sha256\)/);
+  expect(c.text().stdout).toMatch(new RegExp(`\nnext: glm-chat --model-dir ${dir} to chat; short of memory\\? glm-chat quantize --model-dir ${dir} --precision int8 \\(or int4\\) makes the smaller copy now\n$`));
 });
 
 it("exits 2 on bad flags and 1 with the reason on a bad mirror", async () => {
