@@ -27,8 +27,17 @@ await execa(env.python, [join(paths.packageRoot, "python-sidecar", "tools", "mak
 const wideDir = process.env.GLM_CHAT_WIDE_MODEL_DIR ?? join(paths.packageRoot, ".cache", "glm-6b-1layer");
 await execa(env.python, [join(paths.packageRoot, "python-sidecar", "tools", "make_tiny_model.py"), "--preset", "glm-6b-1layer", "--out", wideDir], { stdio: "inherit" });
 
+// The CPU kernels, built once here into one folder every test's sidecar shares (each test has its own caches
+// otherwise, and a build takes seconds that a busy machine stretches past a test's deadline).
+const kernelDir = join(paths.packageRoot, ".cache", "kernels");
+await execa(env.python, ["-c", `import sys
+from glm_sidecar.engine.native.kernels.build import build_kernel
+from glm_sidecar.engine.native import quantize_kernel
+path, how = build_kernel(sys.argv[1])
+print("CPU kernels: %s (%s); quantizer: %s" % (path, how, quantize_kernel.load(sys.argv[1]).how))`, kernelDir], { stdio: "inherit", cwd: join(paths.packageRoot, "python-sidecar") });
+
 // Tests run on CPU even where a GPU or NPU is visible: the tiny model and the numbers stay comparable.
-const testEnv = { GLM_CHAT_PYTHON: env.python, GLM_CHAT_TINY_MODEL_DIR: tinyDir, GLM_CHAT_WIDE_MODEL_DIR: wideDir, GLM_CHAT_DEVICE: "CPU" };
+const testEnv = { GLM_CHAT_PYTHON: env.python, GLM_CHAT_TINY_MODEL_DIR: tinyDir, GLM_CHAT_WIDE_MODEL_DIR: wideDir, GLM_CHAT_DEVICE: "CPU", GLM_CHAT_KERNEL_DIR: kernelDir };
 const run = async (name: string, file: string, args: string[]) => {
   say(`running ${name}`);
   const result = await execa(file, args, { stdio: "inherit", reject: false, env: testEnv, cwd: paths.packageRoot });

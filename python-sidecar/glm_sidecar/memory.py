@@ -80,7 +80,7 @@ def out_of_memory_error(exc: BaseException, device_target: Optional[str],
     if usage is not None and limit is not None:
         used = "the engine used %s of %s%s " % (_gb(usage["rss_peak_bytes"]), _gb(limit), " of host RAM" if on_device else "")
     fix = ("a smaller --seq-length, a device with more free memory (--device-id), or a bigger one" if on_device
-           else "--precision float16, a smaller --seq-length, or a machine with more memory")
+           else "--precision int8 or int4, a smaller --seq-length, or a machine with more memory")
     where = " on the %s" % device_target if on_device else ""
     return EngineError("OutOfMemory", "out of memory%s: %s(%s); try %s" % (where, used, words, fix))
 

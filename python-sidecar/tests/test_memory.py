@@ -63,11 +63,11 @@ def test_the_message_has_the_numbers_mindspores_words_and_the_fix():
     error = memory.out_of_memory_error(RuntimeError(MINDSPORE_OOM), "CPU", usage, 24700000000)
     assert error.ename == "OutOfMemory"
     assert str(error) == ("out of memory: the engine used 23.9 GB of 24.7 GB (RuntimeError: Memory not enough: current "
-                          "free memory size[0] is smaller than required size[536870912].); try --precision float16, "
+                          "free memory size[0] is smaller than required size[536870912].); try --precision int8 or int4, "
                           "a smaller --seq-length, or a machine with more memory")
     gpu = str(memory.out_of_memory_error(RuntimeError(MINDSPORE_OOM), "GPU", usage, 24700000000))
     assert gpu.startswith("out of memory on the GPU: the engine used 23.9 GB of 24.7 GB of host RAM (")
-    assert "a smaller --seq-length" in gpu and "--precision float16" not in gpu
+    assert "a smaller --seq-length" in gpu and "--precision int8" not in gpu
 
 
 class _Engine(object):

@@ -60,7 +60,7 @@ VALID = [
     ("generate reply out of memory", env("generate_reply", {
         "status": "error", "ename": "OutOfMemory",
         "evalue": "out of memory: the engine used 23.9 GB of 24.7 GB (RuntimeError: Memory not enough: current free "
-                  "memory size[0] is smaller than required size[536870912]); try --precision float16, a smaller "
+                  "memory size[0] is smaller than required size[536870912]); try --precision int8 or int4, a smaller "
                   "--seq-length, or a machine with more memory",
         "traceback": []}, REQ)),
     ("info request asking about ids", env("info_request", {"ids": [REQ]})),

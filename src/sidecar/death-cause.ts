@@ -5,7 +5,7 @@ import { SidecarError } from "./errors.ts";
 /** A SIGKILL whose last reported RSS was at least this share of the memory limit counts as the OOM killer's. */
 export const OOM_NEAR_LIMIT_FRACTION = 0.85;
 
-export const OUT_OF_MEMORY_FIX = "try --precision float16, a smaller --seq-length, or a machine with more memory";
+export const OUT_OF_MEMORY_FIX = "try --precision int8 or int4, a smaller --seq-length, or a machine with more memory";
 
 export interface MemoryReport {
   rssBytes: number;

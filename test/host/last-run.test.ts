@@ -17,11 +17,11 @@ describe("last engine run", () => {
   it("repeats the newest log's out-of-memory death with the fix", () => {
     writeFileSync(join(dir, "sidecar-2026-01-01T10-00-00-000Z.log"), "loading\n[glm-chat] sidecar exited: code 0 signal -\n");
     writeFileSync(join(dir, "sidecar-2026-01-02T10-00-00-000Z.log"), "loading\n[glm-chat] sidecar exited: code - signal SIGKILL\n" +
-      "[glm-chat] out of memory: the engine used 22.1 GB of 24.7 GB while loading and was killed (SIGKILL); try --precision float16, a smaller --seq-length, or a machine with more memory\n");
+      "[glm-chat] out of memory: the engine used 22.1 GB of 24.7 GB while loading and was killed (SIGKILL); try --precision int8 or int4, a smaller --seq-length, or a machine with more memory\n");
     const facts = lastRunFacts(dir)!;
     expect(facts.logPath).toContain("2026-01-02");
     const r = checkLastRun(facts);
-    expect(r).toMatchObject({ status: "warn", fix: "try --precision float16, a smaller --seq-length, or a machine with more memory" });
+    expect(r).toMatchObject({ status: "warn", fix: "try --precision int8 or int4, a smaller --seq-length, or a machine with more memory" });
     expect(r.detail).toMatch(/^out of memory: the engine used 22\.1 GB of 24\.7 GB while loading and was killed \(SIGKILL\) \(.*2026-01-02.*\.log\)$/);
   });
 

@@ -35,7 +35,7 @@ describe("deathError", () => {
     const e = deathError(killed(22.1 * GB, 24.7 * GB), "during the answer", extras);
     expect(e.code).toBe("SIDECAR_OUT_OF_MEMORY");
     expect(e.message).toBe("out of memory: the engine used 22.1 GB of 24.7 GB during the answer and was killed (SIGKILL); " +
-      "try --precision float16, a smaller --seq-length, or a machine with more memory");
+      "try --precision int8 or int4, a smaller --seq-length, or a machine with more memory");
     expect(e).toMatchObject(extras);
   });
 

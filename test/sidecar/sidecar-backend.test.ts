@@ -152,7 +152,7 @@ describe("SidecarBackend out of memory", () => {
     const { b, sidecar } = await withLimit((rss) => Math.round(rss / 0.9));
     const error = await killMidAnswer(b, sidecar.pid!);
     expect(error).toMatchObject({ code: "SIDECAR_OUT_OF_MEMORY" });
-    expect((error as Error).message).toMatch(/^out of memory: the engine used [\d.]+ MB of [\d.]+ MB during the answer and was killed \(SIGKILL\); try --precision float16, a smaller --seq-length, or a machine with more memory$/);
+    expect((error as Error).message).toMatch(/^out of memory: the engine used [\d.]+ MB of [\d.]+ MB during the answer and was killed \(SIGKILL\); try --precision int8 or int4, a smaller --seq-length, or a machine with more memory$/);
     expect(b.status()).toMatchObject({ state: "crashed", detail: expect.stringMatching(/^out of memory: /) });
     // The log is a write stream: the line reaches the file a moment after the error is raised (seen empty once
     // under Node 22 in CI), so wait for it rather than read once.

@@ -46,7 +46,7 @@ describe("glm-chat doctor --json", () => {
     const stateHome = join(dir, "state");
     mkdirSync(join(stateHome, "glm-chat", "logs"), { recursive: true });
     writeFileSync(join(stateHome, "glm-chat", "logs", "sidecar-2026-01-02T10-00-00-000Z.log"),
-      "[glm-chat] sidecar exited: code - signal SIGKILL\n[glm-chat] out of memory: the engine used 22.1 GB of 24.7 GB while loading and was killed (SIGKILL); try --precision float16, a smaller --seq-length, or a machine with more memory\n");
+      "[glm-chat] sidecar exited: code - signal SIGKILL\n[glm-chat] out of memory: the engine used 22.1 GB of 24.7 GB while loading and was killed (SIGKILL); try --precision int8 or int4, a smaller --seq-length, or a machine with more memory\n");
     const result = await execa(process.execPath, ["bin/glm-chat.js", "doctor", "--json", "--python", python, "--model-dir", modelDir, "--mirror", mirror, "--device", "CPU"], {
       reject: false,
       env: { NO_PROXY: "127.0.0.1", GLM_CHAT_MIRROR: "", XDG_STATE_HOME: stateHome, GLM_CHAT_SEQ_LENGTH: "128" },

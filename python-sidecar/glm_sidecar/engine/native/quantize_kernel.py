@@ -24,6 +24,8 @@ _I64 = ctypes.c_int64
 
 
 def default_dir() -> str:
+    if os.environ.get("GLM_CHAT_KERNEL_DIR"):  # one shared folder (npm test sets it), as kernels/build.py honours
+        return os.environ["GLM_CHAT_KERNEL_DIR"]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "glm-chat", "kernels")
 

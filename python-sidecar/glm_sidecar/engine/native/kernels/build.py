@@ -30,6 +30,15 @@ def default_dir() -> str:
     return os.path.join(base, "glm-chat", "kernels")
 
 
+def kernel_dir(compile_cache_dir: Optional[str]) -> Optional[str]:
+    """Where the engine keeps its built kernels: $GLM_CHAT_KERNEL_DIR (one shared folder, as `npm test` sets for
+    its many short-lived sidecars), else beside the compile cache, else the default."""
+    override = os.environ.get("GLM_CHAT_KERNEL_DIR")
+    if override:
+        return override
+    return os.path.join(compile_cache_dir, "kernels") if compile_cache_dir else None
+
+
 def _machine_tag() -> str:
     """Compiled with -march=native: a copy is only valid on a CPU with the same flags."""
     flags = ""

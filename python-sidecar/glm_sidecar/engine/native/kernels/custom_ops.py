@@ -1,12 +1,12 @@
 """The CPU kernels as MindSpore aot ops (ops.Custom): built on first use, None on Ascend and GPU."""
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any, Dict, Optional
 
 from ...base import ProgressReport
-from .build import DECODE_ATTEND_SYMBOL, PROMPT_ATTEND_SYMBOL, Q4_SYMBOL, Q8_SYMBOL, SWAP_SYMBOL, SYMBOL, build_kernel
+from .build import (DECODE_ATTEND_SYMBOL, PROMPT_ATTEND_SYMBOL, Q4_SYMBOL, Q8_SYMBOL, SWAP_SYMBOL, SYMBOL, build_kernel,
+                    kernel_dir)
 
 
 class CpuKernels(object):
@@ -36,7 +36,7 @@ def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report
     from mindspore import ops
 
     report("compile", None, "CPU kernels")
-    path, how = build_kernel(os.path.join(cache_dir, "kernels") if cache_dir else None)
+    path, how = build_kernel(kernel_dir(cache_dir))
     notes["cpu_kernels"] = how if path else "unavailable: %s" % how
     if path is None:
         sys.stderr.write("glm-chat: CPU kernels unavailable (%s): float16 weights are cast to float32 on every call "
