@@ -60,7 +60,7 @@ describe("glm-chat doctor --json", () => {
     expect(status("model")?.detail).toContain("custom model");
     // The estimate reads the tiny model's glm_config.json, and GLM_CHAT_SEQ_LENGTH
     expect(status("ram")?.detail).toMatch(/this model on CPU needs about [\d.]+ [MG]B: [\d.]+ [kKMG]?B weights \(float16\) \+ [\d.]+ [kKMG]?B cache for 128 tokens.*; --precision auto picks float16: about [\d.]+ MB fits in/);
-    expect(status("last_run")).toMatchObject({ status: "warn", detail: expect.stringMatching(/^out of memory: the engine used 22\.1 GB of 24\.7 GB/), fix: expect.stringContaining("--precision float16") });
+    expect(status("last_run")).toMatchObject({ status: "warn", detail: expect.stringMatching(/^out of memory: the engine used 22\.1 GB of 24\.7 GB/), fix: expect.stringContaining("--precision int8 or int4") });
     expect(heads).toEqual(["HEAD /glm/ice_text.model"]);
     expect(result.exitCode).toBe(report.ok ? 0 : 1);
   }, 120_000);
