@@ -27,10 +27,16 @@ function keyHint(turn: StatusLineProps["turn"]): string {
   return turn === "stopping" ? "stopping… Ctrl+C again quits" : "Ctrl+C stops the answer";
 }
 
-/** "int8", or with --precision auto's reason: "int8 (auto: float16 needs about 16.6 GB, more than …)". */
+/**
+ * "int8" as given; with --precision auto, "float16 (auto)", or for a smaller precision auto fell back to, the one
+ * fact that made it: "int8 (auto: float16 needs about 16.6 GB)". The whole reason is in --json and doctor; here it
+ * would wrap a narrow terminal's status line over five lines.
+ */
 function precisionText(precision: BackendStatus["precision"]): string | undefined {
   if (!precision) return undefined;
-  return precision.reason.startsWith("auto") ? `${precision.value} (${precision.reason})` : precision.value;
+  if (!precision.reason.startsWith("auto")) return precision.value;
+  const need = /float16 needs about [\d.]+ [kMG]?B/.exec(precision.reason);
+  return precision.value !== "float16" && need ? `${precision.value} (auto: ${need[0]})` : `${precision.value} (auto)`;
 }
 
 /** Memoized: its props do not change while an answer's text streams in. */

@@ -29,6 +29,8 @@ async function start(name: string, how: "npm start" | "npm run demo", extra: str
   const flags = ["--greedy", "--max-new-tokens", "40", ...extra];
   const argv = how === "npm start" ? ["npm", "start", "--", "--model-dir", modelDir!, "--python", python!, ...flags] : ["npm", "run", "demo", "--", ...flags];
   const command = `cd ${quote(root)} && env ${[...env, `GLM_CHAT_PYTHON=${python}`, ...extraEnv].map(quote).join(" ")} ${argv.map(quote).join(" ")}; echo EXITED $?; sleep 60`;
+  // A retry of the test starts the same session again: the first try's, if still there, goes first.
+  await tmux("kill-session", "-t", name).catch(() => undefined);
   await tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "30", command);
 }
 
@@ -71,7 +73,8 @@ describe("glm-chat in tmux", () => {
     await see("a", "● ready");
     await type("a", "你好");
     await keys("a", "Enter");
-    let text = await see("a", /tok\/s · first token/);
+    // The status line wraps where its width runs out: its words are matched across line breaks.
+    let text = await see("a", /tok\/s\s+·\s+first\s+token/);
     expect(text).toContain("› 你好");
 
     // A longer answer, stopped mid-stream.
@@ -82,7 +85,7 @@ describe("glm-chat in tmux", () => {
     await type("a", "写一首长诗");
     await keys("a", "Enter");
     // Streaming: answer text under the question while the status line offers Ctrl+C.
-    await see("a", /› 写一首长诗\n[^…\s][\s\S]*Ctrl\+C stops the answer/, 30_000);
+    await see("a", /› 写一首长诗\n[^…\s][\s\S]*Ctrl\+C\s+stops\s+the\s+answer/, 30_000);
     await keys("a", "C-c");
     text = await see("a", "(stopped)");
     // Ctrl+C during an answer only stops it: no quit, and no quit question.
