@@ -1,8 +1,10 @@
 """Scale benchmark of the native engine: cold/warm start, peak RSS, long-prompt first token and decode vs roofline.
 
-Usage: python scripts/bench_scale.py --model-dir DIR [--precision float16] [--tokens 32] [--prompts 16,512,1700]
-Every figure is printed as a ratio against a baseline measured in this same run (cat of the checkpoint, the
-weight bytes, numpy's memory read bandwidth, the cold start). Each engine runs in a child process of its own, so
+Usage: python scripts/bench_scale.py --model-dir DIR [--precision float16|float32|int8|int4] [--tokens 32]
+                                     [--prompts 16,512,1700]
+Every figure is printed as a ratio against a baseline measured in this same run (cat of the file the engine
+loads: glm_6b.ckpt, or its int8/int4 copy, made first when missing; the weight bytes of that precision; numpy's
+memory read bandwidth; the cold start). Each engine runs in a child process of its own, so
 its VmHWM is one engine's. Last line: the figures as JSON (also --json FILE).
 """
 import argparse
@@ -90,8 +92,6 @@ def child(spec):
     out["end"] = memory_mb()
     readings = [out["after_load"], out.get("before_longest", {}), out["end"]]
     out["peak_mb"] = max(m.get("VmHWM", 0) for m in readings)  # the largest VmHWM before and after the reset
-    out["embedding_bytes"] = engine.shape.vocab_size * engine.shape.hidden_size * (
-        4 if spec["precision"] == "float32" else 2)
     with open(spec["out"], "w") as handle:
         json.dump(out, handle)
 
@@ -156,10 +156,37 @@ def drop_from_page_cache(path, global_drop):
     return left
 
 
+def weights_of(ckpt, precision):
+    """(the file the engine loads, its weight bytes in memory, the input embedding's share of them). int8/int4: the
+    quantized copy beside the checkpoint or in the cache, made now (with a progress line) when there is none."""
+    sys.path.insert(0, os.path.join(ROOT, "python-sidecar"))
+    if precision not in ("int8", "int4"):
+        from glm_sidecar.engine.native.checkpoint_reader import CheckpointFile
+
+        size = os.path.getsize(ckpt) * (2 if precision == "float32" else 1)
+        reader = CheckpointFile(ckpt)
+        try:
+            rows, width = reader.shapes()["transformer.word_embeddings.embedding_table"]
+        finally:
+            reader.close()
+        return ckpt, size, rows * width * (4 if precision == "float32" else 2)
+    from glm_sidecar.engine.native.quantized_copy import QuantizedWeights, ensure_quantized_copy
+
+    def report(_stage, fraction, text):
+        sys.stdout.write("\r  %s %3.0f%%" % (text, 100 * (fraction or 0.0)))
+        sys.stdout.flush()
+
+    path = ensure_quantized_copy(ckpt, precision, report=report)
+    with QuantizedWeights(path) as copy:
+        table = copy.get("transformer.word_embeddings.embedding_table")
+        embedding = sum(a.nbytes for a in (table.qs, table.scales, table.values) if a is not None)
+    return path, os.path.getsize(path), embedding
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-dir")
-    parser.add_argument("--precision", default="float16", choices=("float16", "float32"))
+    parser.add_argument("--precision", default="float16", choices=("float16", "float32", "int8", "int4"))
     parser.add_argument("--seq-length", type=int, default=None, help="default: glm_config.json's, else 2048")
     parser.add_argument("--device", default="CPU", choices=("CPU", "GPU", "Ascend"))
     parser.add_argument("--tokens", type=int, default=32, help="greedy tokens of the decode measurement")
@@ -178,10 +205,11 @@ def main(argv=None):
     model_dir = os.path.abspath(args.model_dir)
     ckpt = os.path.join(model_dir, "glm_6b.ckpt")
     ckpt_bytes = os.path.getsize(ckpt)
-    weight_bytes = ckpt_bytes * (2 if args.precision == "float32" else 1)
+    loaded, weight_bytes, embedding_bytes = weights_of(ckpt, args.precision)
     prompts = [int(p) for p in args.prompts.split(",") if p.strip()]
-    print("== %s: %.2f GB checkpoint, %s, %s, %d CPUs" % (model_dir, ckpt_bytes / GB, args.precision, args.device,
-                                                          os.cpu_count() or 0))
+    print("== %s: %.2f GB checkpoint, %s (%.2f GB of weights from %s), %s, %d CPUs"
+          % (model_dir, ckpt_bytes / GB, args.precision, weight_bytes / GB, os.path.basename(loaded), args.device,
+             os.cpu_count() or 0))
     sys.stdout.flush()
     gbs = read_bandwidth_gbs()
     work = tempfile.mkdtemp(prefix="glm-bench-scale-")
@@ -189,12 +217,12 @@ def main(argv=None):
     spec = {"model_dir": model_dir, "device": args.device, "precision": args.precision, "cache": cache,
             "seq_length": args.seq_length, "prompts": prompts, "tokens": args.tokens}
     try:
-        left = None if args.no_cold else drop_from_page_cache(ckpt, not args.no_global_drop)
+        left = None if args.no_cold else drop_from_page_cache(loaded, not args.no_global_drop)
         started = time.perf_counter()
-        subprocess.check_call("cat %s > /dev/null" % subprocess.list2cmdline([ckpt]), shell=True)
+        subprocess.check_call("cat %s > /dev/null" % subprocess.list2cmdline([loaded]), shell=True)
         cat_s = time.perf_counter() - started
         if not args.no_cold:
-            left = max(left or 0.0, drop_from_page_cache(ckpt, not args.no_global_drop) or 0.0)
+            left = max(left or 0.0, drop_from_page_cache(loaded, not args.no_global_drop) or 0.0)
         cold = run_child(dict(spec, mode="full", out=os.path.join(work, "cold.json")), "cold")
         warm = run_child(dict(spec, mode="load", out=os.path.join(work, "warm.json")), "warm")
     finally:
@@ -206,7 +234,8 @@ def main(argv=None):
 
     page = "warm page cache" if args.no_cold else "cold page cache, %s resident after drop" % (
         "?" if left is None else "%.1f%%" % (100 * left))
-    say("baseline cat: %.2f s for %.2f GB = %.2f GB/s (%s)" % (cat_s, ckpt_bytes / GB, ckpt_bytes / GB / cat_s, page))
+    say("baseline cat of %s: %.2f s for %.2f GB = %.2f GB/s (%s)"
+        % (os.path.basename(loaded), cat_s, weight_bytes / GB, weight_bytes / GB / cat_s, page))
     say("cold load: %.2f s = %.2fx cat (process start to ready %.2f s = %.2fx cat)"
         % (cold["load_s"], cold["load_s"] / cat_s, cold["ready_s"], cold["ready_s"] / cat_s))
     hwm_load, hwm_end = cold["after_load"]["VmHWM"] * 2 ** 20, cold["peak_mb"] * 2 ** 20
@@ -232,7 +261,7 @@ def main(argv=None):
         say("skipped prompt lengths (not under seq_length %s): %s" % (cold["info"]["seq_length"], cold["skipped"]))
     roofline = gbs * GB / weight_bytes
     tok_s = cold["decode"]["tok_s"]
-    streamed = weight_bytes - cold["embedding_bytes"]  # decode reads one row of the input embedding, not all
+    streamed = weight_bytes - embedding_bytes  # decode reads one row of the input embedding, not all
     say("decode: %s tok/s (%d-token greedy run, prefill excluded); roofline %.2f GB/s / %.2f GB = %.2f tok/s; "
         "ratio %s (%s against the %.2f GB without the input embedding)"
         % ("%.2f" % tok_s if tok_s else "n/a", cold["decode"]["tokens"], gbs, weight_bytes / GB, roofline,
@@ -255,7 +284,8 @@ def main(argv=None):
               "peak_rss_over_weights": hwm_end / weight_bytes, "longest_prefill_extra_mb": extra_mb,
               "first_token_ms": dict((n, {"with_compile": v[0] * 1e3, "steady": v[1] * 1e3}) for n, v in ttft.items()),
               "decode_tok_s": tok_s, "read_gbs": gbs, "roofline_tok_s": roofline,
-              "decode_over_roofline": tok_s / roofline if tok_s else None, "decode_long": long, "embedding_bytes": cold["embedding_bytes"],
+              "decode_over_roofline": tok_s / roofline if tok_s else None, "decode_long": long, "embedding_bytes": embedding_bytes,
+              "loaded_file": loaded,
               "warm_load_s": warm["load_s"], "warm_over_cold_load": warm["load_s"] / cold["load_s"],
               "cold_memory_mb": cold["end"],
               "load_timings": {"cold": cold["info"]["load_timings"], "warm": warm["info"]["load_timings"]},
