@@ -1,77 +1,30 @@
-"""kernels/quantize.c built with this machine's compiler (once per machine and source) and called through ctypes;
-the NumPy reference (quantizer.py) where no compiler works."""
+"""kernels/quantize.c (part of the engine's kernel library, kernels/build.py) called through ctypes; the NumPy
+reference (quantizer.py) where no compiler works."""
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import platform
-import shutil
-import subprocess
-import tempfile
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
 from . import quantizer
+from .kernels.build import FLAG_SETS, build_kernel, kernel_dir
+from .kernels.build import default_dir as default_kernel_dir
 
-SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels", "quantize.c")
-# The machine's vector units (F16C conversions, OpenMP over rows), then portable builds.
-FLAG_SETS = (["-O3", "-march=native", "-fopenmp"], ["-O3", "-fopenmp"], ["-O3"])
 _RULES = dict((name, i) for i, name in enumerate(quantizer.INT4_RULES))
 _P = ctypes.c_void_p
 _I64 = ctypes.c_int64
 
 
 def default_dir() -> str:
-    if os.environ.get("GLM_CHAT_KERNEL_DIR"):  # one shared folder (npm test sets it), as kernels/build.py honours
-        return os.environ["GLM_CHAT_KERNEL_DIR"]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "glm-chat", "kernels")
-
-
-def _digest(flags: List[str], compiler: str) -> str:
-    h = hashlib.sha256()
-    with open(SOURCE, "rb") as handle:
-        h.update(handle.read())
-    h.update(" ".join([compiler] + flags).encode("utf-8"))
-    if "-march=native" in flags:  # valid only on a CPU with the same flags
-        try:
-            with open("/proc/cpuinfo", "r") as handle:
-                h.update(next((line for line in handle if line.startswith(("flags", "Features"))), "").encode())
-        except (IOError, OSError):
-            pass
-        h.update(platform.machine().encode("utf-8"))
-    return h.hexdigest()[:16]
+    """$GLM_CHAT_KERNEL_DIR (one shared folder, as `npm test` sets), else the kernels' default folder."""
+    return kernel_dir(None) or default_kernel_dir()
 
 
 def build(cache_dir: Optional[str] = None, flag_sets=FLAG_SETS) -> Tuple[Optional[str], str]:
-    """(path of the shared library, how it was built) or (None, why not)."""
-    cache_dir = cache_dir or default_dir()
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if not compiler:
-        return None, "no C compiler (cc, gcc or clang) on PATH"
-    errors = []
-    for flags in flag_sets:
-        target = os.path.join(cache_dir, "quantize-%s.so" % _digest(flags, compiler))
-        if os.path.isfile(target):
-            return target, "%s %s (cached)" % (os.path.basename(compiler), " ".join(flags))
-        try:
-            os.makedirs(cache_dir, exist_ok=True)
-            handle, tmp = tempfile.mkstemp(prefix="quantize-", suffix=".so.tmp", dir=cache_dir)
-            os.close(handle)
-            done = subprocess.run([compiler] + flags + ["-shared", "-fPIC", "-o", tmp, SOURCE, "-lm"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
-        except (OSError, subprocess.SubprocessError) as exc:
-            errors.append(str(exc))
-            continue
-        if done.returncode == 0:
-            os.replace(tmp, target)
-            return target, "%s %s" % (os.path.basename(compiler), " ".join(flags))
-        os.remove(tmp)
-        lines = done.stdout.decode("utf-8", "replace").strip().splitlines()
-        errors.append(lines[-1] if lines else "exit %d" % done.returncode)
-    return None, "%s failed: %s" % (os.path.basename(compiler), "; ".join(errors))
+    """(path of the shared library, how it was built) or (None, why not): the engine's own kernel library
+    (kernels/build.py compiles every kernels/*.c into one, quantize.c among them), so one build serves both."""
+    return build_kernel(cache_dir or default_dir(), flag_sets)
 
 
 class QuantizeKernel(object):

@@ -53,8 +53,9 @@ def _machine_tag() -> str:
     return hashlib.sha256((platform.machine() + flags).encode("utf-8")).hexdigest()[:12]
 
 
-def build_kernel(cache_dir: Optional[str] = None) -> Tuple[Optional[str], str]:
-    """(path of the shared library, how it was built) or (None, why not): no compiler is not an error here."""
+def build_kernel(cache_dir: Optional[str] = None, flag_sets=FLAG_SETS) -> Tuple[Optional[str], str]:
+    """(path of the shared library, how it was built) or (None, why not): no compiler is not an error here.
+    The first of `flag_sets` that compiles wins (tests pass one set to get the portable build)."""
     cache_dir = cache_dir or default_dir()
     digest = hashlib.sha256()
     for name in SOURCES + HEADERS:
@@ -66,7 +67,7 @@ def build_kernel(cache_dir: Optional[str] = None) -> Tuple[Optional[str], str]:
         return None, "no C compiler (cc, gcc or clang) on PATH"
     errors = []
     machine = _machine_tag()
-    for flags in FLAG_SETS:
+    for flags in flag_sets:
         name = "cpu-kernels-%s-%s-%s.so" % (source_hash, machine, hashlib.sha256(
             " ".join([compiler] + flags).encode("utf-8")).hexdigest()[:8])
         target = os.path.join(cache_dir, name)
