@@ -47,7 +47,8 @@ def build_engine(args):
 
     def mindformers():
         return MindFormersEngine(args.model_dir, args.device_target, args.device_id, args.seq_length,
-                                 tokenizer_only=args.tokenizer_only)
+                                 tokenizer_only=args.tokenizer_only,
+                                 precision=args.precision if args.engine == "mindformers" else None)
 
     def native():
         return NativeEngine(args.model_dir, args.device_target, args.device_id, args.seq_length,

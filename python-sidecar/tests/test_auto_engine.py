@@ -92,3 +92,14 @@ def test_is_not_ready_before_load():
     with pytest.raises(EngineError) as err:
         auto.count_tokens("x")
     assert err.value.ename == "NotReady" and auto.name == "auto"
+
+
+@pytest.mark.parametrize("device,precision", [("CPU", "float16"), ("CPU", "int8"), ("CPU", "int4"), ("GPU", "int8")])
+def test_mindformers_asked_for_by_name_refuses_a_precision_it_cannot_run(device, precision, tmp_path):
+    from glm_sidecar.engine.mindformers_engine import MindFormersEngine
+
+    engine = MindFormersEngine(str(tmp_path), device, precision=precision)  # refused before any file or import
+    with pytest.raises(EngineError) as err:
+        engine.load(lambda phase, progress, detail: None)
+    assert err.value.ename == "PrecisionUnsupported"
+    assert ("--precision %s needs the native engine" % precision) in str(err.value)

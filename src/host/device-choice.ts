@@ -95,8 +95,13 @@ export async function resolveDevice(
         "Meanwhile --device CPU works; glm-chat doctor --device GPU shows every GPU fact.");
     }
   }
-  const shape = modelShapeOf(input.modelDir, input.seqLength);
   const requested = input.precision ?? "auto";
+  const mindformersOwn = choice.target === "CPU" ? "float32" : "float16";
+  if (input.engine === "mindformers" && requested !== "auto" && requested !== mindformersOwn) {
+    throw new DeviceChoiceError("PRECISION_NOT_FOR_ENGINE", `--engine mindformers runs GLM-6B in ${mindformersOwn} on ${choice.target}; ` +
+      `--precision ${requested} needs glm-chat's native engine: leave out --engine mindformers (or use --engine native).`);
+  }
+  const shape = modelShapeOf(input.modelDir, input.seqLength);
   if (choice.target === "CPU" && input.loadsModel) {
     const precision = chooseCpuPrecision({ shape, custom: isCustomModel(input.modelDir), ...ram(), force: input.force, precision: requested, engine: input.engine });
     return { ...choice, precision };

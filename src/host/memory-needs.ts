@@ -15,7 +15,7 @@ export function isCustomModel(modelDir: string): boolean {
 export const modelLabel = (custom: boolean): string => (custom ? "this model" : "ChatGLM-6B");
 
 export class DeviceChoiceError extends Error {
-  constructor(readonly code: "DEVICE_NOT_ENOUGH_RAM" | "DEVICE_GPU_NOT_READY", message: string) {
+  constructor(readonly code: "DEVICE_NOT_ENOUGH_RAM" | "DEVICE_GPU_NOT_READY" | "PRECISION_NOT_FOR_ENGINE", message: string) {
     super(message);
     this.name = "DeviceChoiceError";
   }

@@ -26,6 +26,7 @@ export type SidecarErrorCode =
 export const LASTING_LOAD_ERRORS: ReadonlySet<string> = new Set([
   "ModelFileMissing", "ModelConfigInvalid", "CheckpointInvalid", "CheckpointMismatch", "TokenizerInvalid",
   "MindSporeMissing", "MindFormersGlmMissing", "DeviceUnavailable", "DeviceFallback",
+  "PrecisionUnsupported", "KernelsUnavailable", "QuantizedCopyUnwritable", "DiskFull",
 ]);
 
 export class SidecarError extends Error {

@@ -93,14 +93,22 @@ describe("resolveDevice", () => {
     expect((tooSmall as Error).message).toContain("--precision int8 (the native engine, about 10.3 GB)");
   });
 
-  it("counts --seq-length, and MindFormers' float32 whatever --precision says", async () => {
+  it("counts --seq-length, MindFormers' float32, and refuses a --precision MindFormers cannot run", async () => {
     const fifteen = () => ({ totalBytes: 15 * GB, availableBytes: 14 * GB });
     const half = { ...base, precision: "float16" as const };
     expect(await resolveDevice(half, probes({}), fifteen).catch((e: unknown) => e)).toBeInstanceOf(DeviceChoiceError);
     expect((await resolveDevice({ ...half, seqLength: 256 }, probes({}), fifteen)).target).toBe("CPU"); // 14.5 GB at 256 tokens
     const twenty = () => ({ totalBytes: 20 * GB, availableBytes: 18 * GB });
-    const mindformers = await resolveDevice({ ...half, engine: "mindformers" }, probes({}), twenty).catch((e: unknown) => e);
+    const mindformers = await resolveDevice({ ...base, engine: "mindformers" }, probes({}), twenty).catch((e: unknown) => e);
     expect((mindformers as Error).message).toContain("weights (float32)");
+    for (const precision of ["float16", "int8", "int4"] as const) {
+      const refused = await resolveDevice({ ...base, precision, engine: "mindformers" }, probes({}), twenty).catch((e: unknown) => e);
+      expect((refused as DeviceChoiceError).code).toBe("PRECISION_NOT_FOR_ENGINE");
+      expect((refused as Error).message).toBe(`--engine mindformers runs GLM-6B in float32 on CPU; --precision ${precision} needs glm-chat's ` +
+        "native engine: leave out --engine mindformers (or use --engine native).");
+    }
+    const onGpu = await resolveDevice({ ...base, device: "GPU", precision: "float16", engine: "mindformers" }, probes({}), twenty);
+    expect(onGpu.precision.precision).toBe("float16");
     const room = await resolveDevice({ ...base, engine: "mindformers" }, probes({}), () => ({ totalBytes: 64 * GB, availableBytes: 60 * GB }));
     expect(room.precision).toEqual({ precision: "float32", auto: false, reason: "MindFormers runs float32 on CPU" });
   });

@@ -6,6 +6,7 @@ import sys
 from typing import Any, Callable, Dict, Optional
 
 from .base import Engine, EngineError, GenerateParams, GenerateResult, ProgressReport
+from .mindformers_engine import own_precision
 
 # Failures that would be the same for the native engine: fall back only on what is MindFormers' own.
 USER_ERRORS = ("ModelFileMissing", "ModelConfigInvalid", "CheckpointMismatch", "DeviceUnavailable", "DeviceFallback",
@@ -30,7 +31,7 @@ def mindformers_glm_problem() -> Optional[str]:
 def settings_problem(native: Engine) -> Optional[str]:
     """Why MindFormers cannot run with the settings the native engine was given, or None (it honours them)."""
     device_target, precision = getattr(native, "device_target", None), getattr(native, "precision", None)
-    own = "float32" if device_target == "CPU" else "float16"  # mindformers_engine.py's dtype per device
+    own = own_precision(device_target or "CPU")
     if precision is None or precision == own:
         return None
     return "MindFormers runs GLM-6B in %s on %s and ignores --precision %s" % (own, device_target, precision)

@@ -37,12 +37,19 @@ class _CancellableStreamer(object):
         pass
 
 
+def own_precision(device_target: str) -> str:
+    """The dtype MindFormers' GLM-6B runs in: float32 on CPU (its float16 CPU kernels are missing), float16 elsewhere."""
+    return "float32" if device_target == "CPU" else "float16"
+
+
 class MindFormersEngine(Engine):
     name = "mindformers"
 
     def __init__(self, model_dir: str, device_target: str = "CPU", device_id: int = 0,
-                 seq_length: Optional[int] = None, tokenizer_only: bool = False) -> None:
+                 seq_length: Optional[int] = None, tokenizer_only: bool = False,
+                 precision: Optional[str] = None) -> None:
         self.model_dir = model_dir
+        self.precision = precision  # None (auto) or the one MindFormers runs on this device; others are refused
         self.tokenizer_only = tokenizer_only
         self.seq_length = None  # type: Optional[int]
         self.device_target = device_target
@@ -57,6 +64,11 @@ class MindFormersEngine(Engine):
         if self.tokenizer_only:
             self._load_tokenizer_only(report)
             return
+        own = own_precision(self.device_target)
+        if self.precision not in (None, "auto", own):
+            raise EngineError("PrecisionUnsupported", "--engine mindformers runs GLM-6B in %s on %s; --precision %s "
+                              "needs the native engine (--engine native or auto)" % (own, self.device_target,
+                                                                                      self.precision))
         checkpoint = require_model_file(self.model_dir, CHECKPOINT_NAME)
         tokenizer_path = require_model_file(self.model_dir, TOKENIZER_NAME)
         overrides = read_model_config(self.model_dir)
@@ -72,7 +84,7 @@ class MindFormersEngine(Engine):
         self.tokenizer = load_tokenizer(tokenizer_path, glm["ChatGLMTokenizer"])
         fields = dict((k, overrides[k]) for k in CONFIG_KEYS if k in overrides)
         fields["seq_length"] = self.requested_seq_length or fields.get("seq_length") or DEFAULT_SEQ_LENGTH
-        dtype = "float32" if self.device_target == "CPU" else "float16"
+        dtype = own_precision(self.device_target)
         fields.update(generator_config_extras(fields["seq_length"]))
         self.config = glm["GLMConfig"](
             position_encoding_2d=True, use_past=True, is_sample_acceleration=False,
