@@ -98,6 +98,23 @@ def test_a_token_alone_and_in_a_batch_agree_and_leading_axes_are_tokens(kernels,
         assert (np.abs(alone[0] - batch.reshape(18, m)[t]) <= 1e-5 * bound[t]).all()
 
 
+@pytest.mark.parametrize("bits", [8, 4])
+@pytest.mark.parametrize("n,used", [(64, 16), (64, 3), (17, 17), (17, 40), (9, 0), (9, -2)])
+def test_used_computes_the_first_tokens_only_and_zeros_the_padding(kernels, bits, n, used):
+    """A prompt padded to its graph's bucket: `used` int32 [1] (before y) limits the work to the real tokens."""
+    rng = np.random.RandomState(n + used + bits)
+    k, m = 256, 11
+    x = rng.standard_normal((n, k)).astype(np.float32)
+    qs, scales, bias = _weights(rng, m, k, bits)
+    real = min(max(used, 0), n)
+    whole = _run(kernels[bits], x[:real], qs, scales, bias) if real else np.zeros((0, m), np.float32)
+    y = np.full((n, m), np.nan, np.float32)
+    assert call_aot(kernels[bits], x, qs, scales, bias, np.array([used], np.int32), y) == 0
+    assert np.array_equal(y[:real], whole)
+    assert (y[real:] == 0).all()
+    assert call_aot(kernels[bits], x, qs, scales, bias, np.array([used], np.int64), y) != 0  # int32 only
+
+
 def test_no_tokens_is_not_an_error(kernels):
     x = np.zeros((0, 64), np.float32)
     y = np.zeros((0, 3), np.float32)

@@ -95,10 +95,13 @@ class GlmLayer(nn.Cell):
         self.softmax = ops.Softmax(-1)
         self.write = ops.ScatterUpdate()
 
-    def _linear(self, x, weight, bias, scales=None):
+    def _linear(self, x, weight, bias, scales=None, used=None):
         """x [tokens, in] in the activation dtype -> [tokens, out] in the activation dtype. With `scales`, weight
-        holds int8/int4 codes in 32-blocks: the q8/q4 kernel, for one token and for prompts alike."""
+        holds int8/int4 codes in 32-blocks: the q8/q4 kernel, for one token and for prompts alike; `used` (int32
+        [1], a prompt's real tokens) lets it skip the bucket's padding rows (their outputs are zeros)."""
         if scales is not None:
+            if used is not None:
+                return self.kernel_q(ops.cast(x, mstype.float32), weight, scales, bias, used)
             return self.kernel_q(ops.cast(x, mstype.float32), weight, scales, bias)
         if self.kernel is None:  # then the activation dtype is the weights' dtype
             return ops.bias_add(self.matmul_t(x, weight), bias)
@@ -109,11 +112,11 @@ class GlmLayer(nn.Cell):
         wide = ops.cast(ops.depend(weight, x), mstype.float32)
         return ops.bias_add(self.matmul_t(ops.cast(x, mstype.float32), wide), ops.cast(bias, mstype.float32))
 
-    def _project(self, x, rope):
+    def _project(self, x, rope, used=None):
         """LayerNorm'ed input, then q (scaled), k and v as [tokens, heads, head_dim] with positions applied."""
         attention_input, _, _ = self.layer_norm(x, self.input_layernorm_gamma, self.input_layernorm_beta)
         mixed = self._linear(ops.cast(attention_input, self.act), self.attention_query_key_value_weight,
-                             self.attention_query_key_value_bias, self.attention_query_key_value_scales)
+                             self.attention_query_key_value_bias, self.attention_query_key_value_scales, used)
         mixed = mixed.reshape((x.shape[0], self.heads, 3 * self.head_dim))
         q, k, v = ops.split(mixed, self.head_dim, -1)
         cos, sin, rot = rope  # cos/sin [tokens, heads, head_dim]: position half, then block-position half
@@ -152,30 +155,31 @@ class GlmLayer(nn.Cell):
         context = self.bmm(ops.cast(probs, self.act), self._swap(values))  # [h, t, d]
         return self._swap(context).reshape((q.shape[0], self.hidden))
 
-    def _finish(self, attention_input, context):
+    def _finish(self, attention_input, context, used=None):
         attention_output = self._linear(context, self.attention_dense_weight, self.attention_dense_bias,
-                                        self.attention_dense_scales)
+                                        self.attention_dense_scales, used)
         hidden = attention_input * self.alpha + ops.cast(attention_output, mstype.float32)
         mlp_input, _, _ = self.layer_norm(hidden, self.post_attention_layernorm_gamma,
                                           self.post_attention_layernorm_beta)
         inner = self._linear(ops.cast(mlp_input, self.act), self.mlp_dense_h_to_4h_weight,
-                             self.mlp_dense_h_to_4h_bias, self.mlp_dense_h_to_4h_scales)
+                             self.mlp_dense_h_to_4h_bias, self.mlp_dense_h_to_4h_scales, used)
         inner = ops.cast(self.gelu(ops.cast(inner, mstype.float32)), self.act)
         mlp_output = self._linear(inner, self.mlp_dense_4h_to_h_weight, self.mlp_dense_4h_to_h_bias,
-                                  self.mlp_dense_4h_to_h_scales)
+                                  self.mlp_dense_4h_to_h_scales, used)
         return mlp_input * self.alpha + ops.cast(mlp_output, mstype.float32)
 
-    def prefill(self, x, rope, visible, rows, prefix):
+    def prefill(self, x, rope, visible, rows, prefix, used=None):
         """The whole (padded) prompt attends within itself; its keys and values fill cache rows 0..len-1.
-        `visible` [t, t] is GLM's mask, `prefix` int32 [1] the same mask as the count of tokens all queries see."""
-        attention_input, q, k, v = self._project(x, rope)
+        `visible` [t, t] is GLM's mask, `prefix` int32 [1] the same mask as the count of tokens all queries see,
+        `used` int32 [1] the prompt's real tokens (the quantized linears skip the padding after them)."""
+        attention_input, q, k, v = self._project(x, rope, used)
         written = ops.depend(self.write(self.k_cache, rows, ops.cast(k, self.dtype)),
                              self.write(self.v_cache, rows, ops.cast(v, self.dtype)))
         if self.attend_prompt is not None:  # CPU: no score matrix, nothing left behind per layer
             context = self.attend_prompt(q, k, v, prefix, self.coeff_tensor)
         else:
             context = self._attend(q, k, v, visible)
-        return self._finish(attention_input, ops.depend(context, written))
+        return self._finish(attention_input, ops.depend(context, written), used)
 
     def decode(self, x, rope, visible, row):
         """One new token: its key and value go to cache row `row`, then it attends to rows 0..row."""
@@ -275,8 +279,9 @@ class PrefillStep(nn.Cell):
         # GLM's mask: the context (before <sop>) is seen by every token, the rest causally.
         visible = ops.logical_or(rows.reshape((1, -1)) < ints[0], rows.reshape((1, -1)) <= rows.reshape((-1, 1)))
         x, rope = self.network.embed(ids, positions, blocks)
+        used = ints[1:2] + 1  # the real tokens: the last valid index + 1
         for layer in self.network.layers:
-            x = layer.prefill(x, rope, visible, rows, ints[0:1])
+            x = layer.prefill(x, rope, visible, rows, ints[0:1], used)
         logits = self.network.logits(ops.gather(x, ints[1:2], 0))
         seen = self.network.sampler.reset_seen(ids)
         return ops.depend(self.network.sampler(logits, floats), seen), logits

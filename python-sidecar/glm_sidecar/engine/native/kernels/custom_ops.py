@@ -49,7 +49,7 @@ def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report
     if dtype == "float16":
         linear = ops.Custom("%s:%s" % (path, SYMBOL), out_shape=_linear_shape, out_dtype=_first_dtype,
                             func_type="aot")
-    # x float32 [..., k], codes, scales float16 [m, k/32], bias float16 [m] -> float32 [..., m]
+    # x float32 [..., k], codes, scales float16 [m, k/32], bias float16 [m][, used int32 [1]] -> float32 [..., m]
     q8, q4 = [ops.Custom("%s:%s" % (path, symbol), out_shape=_quantized_shape, out_dtype=_first_dtype,
                          func_type="aot") for symbol in (Q8_SYMBOL, Q4_SYMBOL)]
     return CpuKernels(linear, swap, attend, prompt, q8, q4)
@@ -59,7 +59,7 @@ def _linear_shape(x, w, _b):
     return list(x[:-1]) + [w[0]]
 
 
-def _quantized_shape(x, codes, _scales, _b):
+def _quantized_shape(x, codes, *_rest):  # scales, bias[, used]
     return list(x[:-1]) + [codes[0]]
 
 

@@ -2,7 +2,8 @@
  * int4, decode and prompt. Activations are quantized to int8 per 32-block at run time (integer dot products).
  *
  * A MindSpore "aot" Custom op: glm_linear_q4(x float32 [..., k], qs uint8 [m, k / 2], scales float16 [m, k / 32],
- * b float16 [m]) -> y float32 [..., m]; non-zero on other dtypes or shapes. Byte 16b + i of a row holds q[32b + i] + 8
+ * b float16 [m][, used int32 [1]: only the first `used` tokens, the rest of y zeros]) -> y float32 [..., m];
+ * non-zero on other dtypes or shapes. Byte 16b + i of a row holds q[32b + i] + 8
  * in its low nibble and q[32b + 16 + i] + 8 in its high one. Row path (decode; every n in the portable build): each
  * thread walks its rows once, one token reads each weight byte once; AVX2 multiplies the unsigned nibbles (q + 8)
  * with maddubs, two blocks per 32-byte load, and takes 8 * sum_b(scale_b * sum of the block's activation codes) off

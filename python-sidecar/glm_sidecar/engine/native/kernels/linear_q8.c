@@ -2,7 +2,8 @@
  * prompt. Activations are quantized to int8 per 32-block at run time and multiplied with integer dot products.
  *
  * A MindSpore "aot" Custom op: glm_linear_q8(x float32 [..., k], qs int8 [m, k], scales float16 [m, k / 32],
- * b float16 [m]) -> y float32 [..., m]; non-zero on other dtypes or shapes (k % 32 != 0 among them).
+ * b float16 [m][, used int32 [1]: only the first `used` tokens, the rest of y zeros]) -> y float32 [..., m];
+ * non-zero on other dtypes or shapes (k % 32 != 0 among them).
  * Row path (n < GEMM_MIN tokens, the decode step; every n in the portable build): each thread walks its rows once,
  * so one token reads each weight byte exactly once; per block maddubs + madd with the sign trick (AVX2) or plain
  * C. Prompt path (AVX2, n >= GEMM_MIN): quant_tile.h's blocked GEMM. Both compute the exact integer dot product of

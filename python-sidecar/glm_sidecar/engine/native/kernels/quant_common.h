@@ -24,29 +24,39 @@ typedef struct {
 } QLinear;
 
 /* Fills *a from the aot arguments x float32 [..., k], qs weight_dtype [m, k / per_byte], scales float16
- * [m, k / 32], b float16 [m], y float32 [..., m]; non-zero when a dtype or shape is not that. */
+ * [m, k / 32], b float16 [m], optionally used int32 [1], y float32 [..., m]; non-zero when a dtype or shape is not
+ * that. `used` (a prompt padded to its graph's bucket): only the first `used` tokens are computed, the rest of y
+ * is zeros, so a 16-token prompt in the 64-token graph costs 16 tokens. */
 static int parse_qlinear(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
                          const char *weight_dtype, int per_byte, QLinear *a) {
-  if (nparam != 5 || strcmp(dtypes[0], "float32") || strcmp(dtypes[1], weight_dtype) ||
-      strcmp(dtypes[2], "float16") || strcmp(dtypes[3], "float16") || strcmp(dtypes[4], "float32"))
+  const int out = nparam - 1; /* y's index: 4, or 5 after `used` */
+  if ((nparam != 5 && nparam != 6) || strcmp(dtypes[0], "float32") || strcmp(dtypes[1], weight_dtype) ||
+      strcmp(dtypes[2], "float16") || strcmp(dtypes[3], "float16") || strcmp(dtypes[out], "float32") ||
+      (nparam == 6 && (strcmp(dtypes[4], "int32") || ndims[4] != 1 || shapes[4][0] != 1)))
     return 1;
-  if (ndims[0] < 1 || ndims[1] != 2 || ndims[2] != 2 || ndims[3] != 1 || ndims[4] != ndims[0]) return 2;
+  if (ndims[0] < 1 || ndims[1] != 2 || ndims[2] != 2 || ndims[3] != 1 || ndims[out] != ndims[0]) return 2;
   a->k = shapes[0][ndims[0] - 1];
   a->m = shapes[1][0];
   a->nb = a->k / QBLOCK;
   a->n = 1;
   for (int d = 0; d < ndims[0] - 1; d++) {
-    if (shapes[4][d] != shapes[0][d]) return 3;
+    if (shapes[out][d] != shapes[0][d]) return 3;
     a->n *= shapes[0][d];
   }
   if (a->k <= 0 || a->k % QBLOCK || shapes[1][1] * per_byte != a->k || shapes[2][0] != a->m ||
-      shapes[2][1] != a->nb || shapes[3][0] != a->m || shapes[4][ndims[0] - 1] != a->m)
+      shapes[2][1] != a->nb || shapes[3][0] != a->m || shapes[out][ndims[0] - 1] != a->m)
     return 3;
   a->x = (const float *)params[0];
   a->qs = (const uint8_t *)params[1];
   a->scales = (const uint16_t *)params[2];
   a->bias = (const uint16_t *)params[3];
-  a->y = (float *)params[4];
+  a->y = (float *)params[out];
+  if (nparam == 6) {
+    int64_t used = *(const int32_t *)params[4];
+    used = used < 0 ? 0 : used > a->n ? a->n : used;
+    memset(a->y + used * a->m, 0, sizeof(float) * (size_t)((a->n - used) * a->m));
+    a->n = used;
+  }
   return 0;
 }
 
