@@ -72,6 +72,7 @@ def child(spec):
                 except OSError:
                     out["hwm_reset"] = False
             out["first_token_s"][str(n)] = [first_token_s(ids), first_token_s(ids)]
+            out.setdefault("memory_after", {})[str(n)] = memory_mb()
             if n == lengths[-1]:
                 out["after_longest"] = memory_mb()
         greedy = GenerateParams(spec["tokens"], do_sample=False)
@@ -242,6 +243,10 @@ def main(argv=None):
     say("peak RSS: after load %.2f GB = %.2fx weight bytes (%.2f GB %s); whole run %.2f GB = %.2fx"
         % (hwm_load / GB, hwm_load / weight_bytes, weight_bytes / GB, args.precision, hwm_end / GB,
            hwm_end / weight_bytes))
+    after = cold.get("memory_after", {})
+    if after:
+        say("VmHWM after each prompt length (before the longest's reset): %s MB"
+            % ", ".join("%s tokens %.0f" % (n, m["VmHWM"]) for n, m in sorted(after.items(), key=lambda i: int(i[0]))))
     ttft = cold["first_token_s"]
     lengths = sorted(int(n) for n in ttft)
     extra_mb = None

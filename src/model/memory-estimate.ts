@@ -26,13 +26,20 @@ export const ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER = 4;
 export const RUNTIME_BASE_BYTES = 530_000_000;
 
 // ---- int8/int4 (docs/quantized-weights.md): a matrix is stored in blocks of 32 weights along its input with one
-// float16 scale per block: 1 + 2/32 = 1.0625 bytes per weight (int8), 0.5 + 2/32 = 0.5625 (int4). Exact for the
-// weights; the KV cache, working memory and runtime are modelled as float16's. UNMEASURED: no peak of an int8 or
-// int4 run has been measured yet, so the ±10 % promise is not yet checked for them (the lead measures them). ----
+// float16 scale per block: 1 + 2/32 = 1.0625 bytes per weight (int8), 0.5625 (int4). On CPU the copy is mapped, not
+// read: the input embedding's pages are touched only for the rows a prompt looks up, so it is left out of RAM. Its
+// prompt graphs hold less than float16's (no float32 weight casts). Fitted 2026-12-07 (box B, bench-scale, VmHWM
+// after a 1,700-token prompt at seq_length 2048): GLM-6B int8 8.75 GB / int4 5.75 GB, one full-width layer
+// 1.80 / 1.51 GB; the estimate is within 2.5 % of all four (docs/benchmarks.md). ----
 export const QUANT_BLOCK = 32;
 export const QUANT_BYTES_PER_WEIGHT = { int8: 1.0625, int4: 0.5625 } as const;
-/** Precisions whose estimate has been checked against measured peaks (test/e2e/real-width-memory.test.ts). */
-export const MEASURED_PRECISIONS: readonly WeightPrecision[] = ["float32", "float16"];
+/** int8/int4 on CPU: working memory of the largest prompt graph, per token of seq_length per hidden unit. */
+export const QUANT_ACT_BYTES_PER_TOKEN_PER_HIDDEN = 58;
+/** int8/int4 on CPU: what each further layer adds to it. */
+export const QUANT_ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER = 1.2;
+/** Precisions whose estimate has been checked against measured peaks (test/e2e/real-width-memory.test.ts checks
+ * float16/float32 in CI; int8/int4 by bench-scale at real size and one full-width layer). */
+export const MEASURED_PRECISIONS: readonly WeightPrecision[] = ["float32", "float16", "int8", "int4"];
 
 export interface ModelShape {
   ckptBytes: number;
@@ -101,12 +108,25 @@ export function checkpointBytesOf(shape: Omit<ModelShape, "ckptBytes" | "seqLeng
   return 2 * shape.vocab * shape.hidden * 2 + shape.layers * bytesPerLayer(shape.hidden, shape.inner) + 2 * 2 * shape.hidden;
 }
 
-/** Host RAM on CPU = W + KV + A + R; on Ascend/GPU, host = R + the largest tensor, device = W + KV + A. */
+const isQuantized = (p: WeightPrecision): p is "int8" | "int4" => p === "int8" || p === "int4";
+
+/** The quantized copy's input embedding, which a CPU run maps but never reads whole (0 where it stays float16). */
+export function mappedEmbeddingBytes(shape: Omit<ModelShape, "ckptBytes" | "seqLength">, precision: WeightPrecision): number {
+  if (!isQuantized(precision) || shape.hidden % QUANT_BLOCK !== 0) return 0;
+  return Math.round(shape.vocab * shape.hidden * QUANT_BYTES_PER_WEIGHT[precision]);
+}
+
+/** Host RAM on CPU = W + KV + A + R (W without a quantized copy's mapped embedding); on Ascend/GPU, host = R + the
+ * largest tensor, device = W + KV + A. */
 export function estimateMemory(shape: ModelShape, device: Device, precision: Precision): MemoryEstimate {
   const p = resolvePrecision(device, precision);
-  const weightBytes = weightBytesOf(shape, p); // the checkpoint is float16
+  const onCpuQuantized = device === "CPU" && isQuantized(p);
+  const weightBytes = weightBytesOf(shape, p) - (onCpuQuantized ? mappedEmbeddingBytes(shape, p) : 0); // the checkpoint is float16
   const cacheBytes = 2 * shape.layers * shape.seqLength * shape.hidden * bytesPerElement(p);
-  const workingBytes = shape.seqLength * shape.hidden * (ACT_BYTES_PER_TOKEN_PER_HIDDEN + shape.layers * ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER);
+  const perToken = onCpuQuantized
+    ? QUANT_ACT_BYTES_PER_TOKEN_PER_HIDDEN + shape.layers * QUANT_ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER
+    : ACT_BYTES_PER_TOKEN_PER_HIDDEN + shape.layers * ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER;
+  const workingBytes = Math.round(shape.seqLength * shape.hidden * perToken);
   const largestTensorBytes = shape.vocab * shape.hidden * 2;
   const onDevice = weightBytes + cacheBytes + workingBytes;
   return {
