@@ -71,10 +71,10 @@ describe.runIf(process.platform === "linux")("memory at GLM-6B's width", () => {
     expect(estimateError(wideDir!, "float16", peak)).toBeLessThanOrEqual(0.1);
   }, 600_000);
 
-  it("the tiny model in float32: the estimate within 10% of the measured peak", async () => {
+  it.each(["float32", "int8"] as const)("the tiny model in %s: the estimate within 10%% of the measured peak", async (precision) => {
     const tinyDir = process.env.GLM_CHAT_TINY_MODEL_DIR!;
-    const { b, pid } = await loaded(tinyDir, "float32");
+    const { b, pid } = await loaded(tinyDir, precision);
     await answer(b, "北京 ".repeat(200), 8);
-    expect(estimateError(tinyDir, "float32", memoryOf(pid).hwm)).toBeLessThanOrEqual(0.1);
+    expect(estimateError(tinyDir, precision, memoryOf(pid).hwm)).toBeLessThanOrEqual(0.1);
   }, 300_000);
 });
