@@ -56,9 +56,50 @@ static float dot_q4(const QLinear *a, const QAct *act, int64_t j, int64_t t, flo
 #endif
 }
 
+#if QUANT_AVX2
+/* dot_q4 for rows j0..j0+3 against token t: each pair of activation blocks is loaded once for the four rows. */
+static void dot4_q4(const QLinear *a, const QAct *act, int64_t j0, int64_t t, float *sc, float *out) {
+  const int64_t nb = a->nb, row = a->k / 2;
+  const uint8_t *w = a->qs + j0 * row;
+  const int8_t *x = act->q + t * a->k;
+  float corr[4];
+  for (int r = 0; r < 4; r++)
+    corr[r] = scale_products(a->scales + (j0 + r) * nb, act->d + t * nb, act->s + t * nb, sc + r * nb, nb);
+  const __m256i ones = _mm256_set1_epi16(1), low = _mm256_set1_epi8(15);
+  const __m256i idx = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    __m256i x0 = _mm256_loadu_si256((const __m256i *)(x + b * QBLOCK));
+    __m256i x1 = _mm256_loadu_si256((const __m256i *)(x + b * QBLOCK + 32));
+    for (int r = 0; r < 4; r++) {
+      __m256i v = _mm256_loadu_si256((const __m256i *)(w + r * row + b * 16));
+      __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+      __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, x0), _mm256_maddubs_epi16(hi, x1));
+      __m256 s = _mm256_permutevar8x32_ps(
+          _mm256_castps128_ps256(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(sc + r * nb + b)))), idx);
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), s, acc[r]);
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    if (b < nb) { /* an odd last block, in natural order */
+      __m128i v = _mm_loadu_si128((const __m128i *)(w + r * row + b * 16));
+      __m256i u = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), low);
+      __m256i dot = _mm256_madd_epi16(
+          _mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i *)(x + b * QBLOCK))), ones);
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_broadcast_ss(sc + r * nb + b), acc[r]);
+    }
+    out[r] = hsum8(acc[r]) - 8.0f * corr[r];
+  }
+}
+#define DOT4_Q4 dot4_q4
+#else
+#define DOT4_Q4 NULL
+#endif
+
 int glm_linear_q4(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
                   void *extra) {
   (void)stream;
   (void)extra;
-  return run_linear(nparam, params, ndims, shapes, dtypes, "uint8", 2, dot_q4);
+  return run_linear(nparam, params, ndims, shapes, dtypes, "uint8", 2, dot_q4, DOT4_Q4);
 }

@@ -36,9 +36,32 @@ static float dot_q8(const QLinear *a, const QAct *act, int64_t j, int64_t t, flo
 #endif
 }
 
+#if QUANT_AVX2
+/* dot_q8 for rows j0..j0+3 against token t: each block of x is loaded once for the four rows. */
+static void dot4_q8(const QLinear *a, const QAct *act, int64_t j0, int64_t t, float *sc, float *out) {
+  const int64_t nb = a->nb, k = a->k;
+  const int8_t *w = (const int8_t *)a->qs + j0 * k, *x = act->q + t * k;
+  for (int r = 0; r < 4; r++) scale_products(a->scales + (j0 + r) * nb, act->d + t * nb, act->s + t * nb, sc + r * nb, nb);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int64_t b = 0; b < nb; b++) {
+    __m256i xv = _mm256_loadu_si256((const __m256i *)(x + b * QBLOCK));
+    for (int r = 0; r < 4; r++) {
+      __m256i wv = _mm256_loadu_si256((const __m256i *)(w + r * k + b * QBLOCK));
+      __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv)), ones);
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_broadcast_ss(sc + r * nb + b), acc[r]);
+    }
+  }
+  for (int r = 0; r < 4; r++) out[r] = hsum8(acc[r]);
+}
+#define DOT4_Q8 dot4_q8
+#else
+#define DOT4_Q8 NULL
+#endif
+
 int glm_linear_q8(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
                   void *extra) {
   (void)stream;
   (void)extra;
-  return run_linear(nparam, params, ndims, shapes, dtypes, "int8", 1, dot_q8);
+  return run_linear(nparam, params, ndims, shapes, dtypes, "int8", 1, dot_q8, DOT4_Q8);
 }
