@@ -115,14 +115,24 @@ def greedy(engine, ids):
     return tokens, [np.asarray(x, np.float64) for x in engine.decoder.last_logits]
 
 
+class DecodeMatrix(ms.nn.Cell):
+    def __init__(self, kind, dtype):
+        super(DecodeMatrix, self).__init__()
+        self.kind, self.dtype = kind, dtype
+
+    def construct(self, codes, scales):
+        return dequantize_matrix(codes, scales, self.kind, self.dtype)
+
+
 @pytest.mark.parametrize("kind,bits", [("q8", 8), ("q4", 4)])
 def test_a_decoded_matrix_is_the_quantizers_exactly_in_float32_and_rounded_once_in_float16(kind, bits):
+    ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")  # as the engine runs it
     rng = np.random.RandomState(7)
     w = rng.standard_normal((48, 96)).astype(np.float32)
     codes, scales = quantizer.quantize(w, bits)
     want = quantizer.dequantize(codes, scales, bits).reshape(w.shape)
     for dtype, tolerance in ((ms.float32, 0.0), (ms.float16, 2.0 ** -11)):
-        got = dequantize_matrix(ms.Tensor(codes), ms.Tensor(scales), kind, dtype).asnumpy().astype(np.float32)
+        got = DecodeMatrix(kind, dtype)(ms.Tensor(codes), ms.Tensor(scales)).asnumpy().astype(np.float32)
         assert got.shape == w.shape
         assert np.all(np.abs(got - want) <= tolerance * np.abs(want)), (kind, dtype)
 
@@ -133,6 +143,7 @@ def test_lm_head_chunks_cover_the_vocabulary_in_pieces_no_larger_than_a_layer_ma
     assert len(chunks) == 8 and chunks[0][0] == 0 and chunks[-1][1] == 130528
     assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))
     assert max((end - start) * 4096 for start, end in chunks) <= 16384 * 4096
+    assert all((end - start) % 16 == 0 for start, end in chunks)  # Ascend's MatMul wants multiples of 16
 
 
 @pytest.mark.parametrize("device", ["Ascend", "GPU"])

@@ -53,11 +53,14 @@ def dequantized_linear(matmul_t, x, codes, scales, kind: str, bias, dtype):
 
 def lm_head_chunks(shape):
     """Row ranges (start, end) of the LM head, each no larger than a layer's largest matrix: GLM-6B's head holds
-    534.6 M weights, 8 times its largest layer matrix, and decoded whole it would be the run's largest transient."""
+    534.6 M weights, 8 times its largest layer matrix, and decoded whole it would be the run's largest transient.
+    Rows come in multiples of 16, which Ascend's MatMul wants (GLM-6B: 7 chunks of 16,320 rows and one of 16,288)."""
     hidden, vocab = shape.hidden_size, shape.vocab_size
     largest = max(3 * hidden * hidden, shape.inner_hidden_size * hidden)
     count = max(1, -(-vocab * hidden // largest))
-    rows = -(-vocab // count)
+    rows = -(-vocab // count // 16) * 16
+    if rows * hidden > largest and rows > 16:
+        rows -= 16
     return tuple((start, min(start + rows, vocab)) for start in range(0, vocab, rows))
 
 
