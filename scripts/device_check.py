@@ -1,8 +1,10 @@
 """scripts/device-check: one command for a machine with an Ascend NPU or an NVIDIA GPU. It prints the device facts,
-runs `glm-chat doctor --json`, MindSpore's run_check, the float16 device parity test and the engine and scale
-benchmarks on the tiny, mid-size and real-size random models, and writes everything to one JSON report.
+runs `glm-chat doctor --json`, MindSpore's run_check, the device parity test (float16, and int8/int4 with each matrix
+decoded in the graph) and the engine and scale benchmarks (scale and peak memory in float16, int8 and int4) on the
+tiny, mid-size and real-size random models, and writes everything to one JSON report.
 
-    scripts/device-check [--out FILE] [--models tiny,mid,real] [--device Ascend|GPU|CPU]
+    scripts/device-check [--out FILE] [--models tiny,mid,real] [--precisions float16,int8,int4]
+                         [--device Ascend|GPU|CPU]
 --device CPU runs the same steps on CPU (to try the script itself); without it, a machine with no device is an error.
 """
 from __future__ import annotations
@@ -20,6 +22,8 @@ SIDECAR = os.path.join(ROOT, "python-sidecar")
 sys.path[:0] = [HERE, SIDECAR]
 
 import device_facts  # noqa: E402
+
+PRECISIONS = ("float16", "int8", "int4")
 
 
 def models(names, seq_length):
@@ -60,7 +64,7 @@ PEAK_MEMORY = """
 import json, sys, time
 from glm_sidecar.engine.base import GenerateParams
 from glm_sidecar.engine.native_engine import NativeEngine
-engine = NativeEngine(sys.argv[2], sys.argv[1], 0, None, precision="float16")
+engine = NativeEngine(sys.argv[2], sys.argv[1], 0, None, precision=sys.argv[3])
 engine.load(lambda *a: None)
 import mindspore as ms
 ids = engine.encode("北京的天气怎么样？今天北京晴天。")
@@ -84,7 +88,7 @@ def step(report, name, fn):
     print("   %s (%.0f s)" % ("ok" if result.get("ok") else "FAILED", result["seconds"]))
 
 
-def run_steps(report, device, dirs, seq_length):
+def run_steps(report, device, dirs, seq_length, precisions=PRECISIONS):
     python = sys.executable
     work = tempfile.mkdtemp(prefix="glm-device-check-")  # bench_scale's JSON files, read into the report
     tiny = dirs.get("tiny") or next(iter(dirs.values()))
@@ -103,24 +107,27 @@ def run_steps(report, device, dirs, seq_length):
         timeout=1800, env=parity_env)))
     step(report, "device_bandwidth", lambda: child(BANDWIDTH, device))
     for label, model_dir in dirs.items():
-        out = os.path.join(work, "scale-%s.json" % label)
-        scale = [python, os.path.join(HERE, "bench_scale.py"), "--model-dir", model_dir, "--device", device,
-                 "--precision", "float16", "--json", out, "--no-cold"]
-        step(report, "scale_%s" % label, lambda: (lambda r: dict(
-            {"ok": r["code"] == 0, "out": r["out"][-3000:]}, **(json.load(open(out)) if os.path.exists(out) else {})))(
-            device_facts.command(scale, timeout=3600)))
-        step(report, "peak_memory_%s" % label, lambda: _peak(device, model_dir))
+        for precision in precisions:  # int8/int4: the quantized copy is made first, beside the checkpoint
+            name = label + ("" if precision == "float16" else "_" + precision)
+            out = os.path.join(work, "scale-%s.json" % name)
+            scale = [python, os.path.join(HERE, "bench_scale.py"), "--model-dir", model_dir, "--device", device,
+                     "--precision", precision, "--json", out, "--no-cold"]
+            step(report, "scale_%s" % name, lambda: (lambda r: dict(
+                {"ok": r["code"] == 0, "out": r["out"][-3000:]},
+                **(json.load(open(out)) if os.path.exists(out) else {})))(device_facts.command(scale, timeout=3600)))
+            step(report, "peak_memory_%s" % name, lambda: _peak(device, model_dir, precision))
     engine = [python, os.path.join(HERE, "bench_engine.py"), "--device", device, "--skip-mindformers",
               "--seq-length", str(seq_length)] + [a for d in dirs.values() for a in ("--model-dir", d)]
     step(report, "engine_bench", lambda: (lambda r: {"ok": r["code"] == 0, "out": r["out"][-4000:]})(
         device_facts.command(engine, timeout=7200)))
 
 
-def summary(report, dirs):
-    """Per model: the figures the issue's targets are about, read from the steps."""
+def summary(report, dirs, precisions=PRECISIONS):
+    """Per model (float16) and per model and precision ("tiny_int8"): the figures the issue's targets are about,
+    read from the steps."""
     gbs = report["steps"].get("device_bandwidth", {}).get("device_gbs")
     out = {}
-    for label in dirs:
+    for label in [m + ("" if p == "float16" else "_" + p) for m in dirs for p in precisions]:
         scale = report["steps"].get("scale_%s" % label, {})
         tok_s, weights = scale.get("decode_tok_s"), scale.get("weight_bytes")
         roofline = gbs * 1e9 / weights if gbs and weights else None
@@ -138,9 +145,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", choices=("Ascend", "GPU", "CPU"), help="default: the one detected")
     parser.add_argument("--models", default="tiny,mid,real", help="comma-separated: tiny, mid, real")
+    parser.add_argument("--precisions", default=",".join(PRECISIONS),
+                        help="comma-separated, of float16, int8, int4 (the scale and peak memory steps)")
     parser.add_argument("--seq-length", type=int, default=1024)
     parser.add_argument("--out", help="report path (default: ./glm-chat-device-report-TIME.json)")
     args = parser.parse_args(argv)
+    precisions = tuple(p.strip() for p in args.precisions.split(",") if p.strip())
+    if not precisions or not set(precisions) <= set(PRECISIONS):
+        parser.error("--precisions takes %s, not %r" % (",".join(PRECISIONS), args.precisions))
     # The doctor's own device choice (--device auto, whatever GLM_CHAT_DEVICE says): what is there, and why.
     doctor = device_facts.doctor(["--device", "auto"])
     found, why = device_facts.detect(doctor)
@@ -161,8 +173,8 @@ def main(argv=None):
               "steps": {}}
     print("device-check: %s (%s); MindSpore %s" % (device, why, report["mindspore"].get("version")))
     dirs = models([m.strip() for m in args.models.split(",") if m.strip()], args.seq_length)
-    run_steps(report, device, dirs, args.seq_length)
-    report["summary"] = summary(report, dirs)
+    run_steps(report, device, dirs, args.seq_length, precisions)
+    report["summary"] = summary(report, dirs, precisions)
     with open(out, "w") as handle:
         json.dump(report, handle, indent=1, sort_keys=True, default=str)
     failed = sorted(name for name, s in report["steps"].items() if not s.get("ok"))
@@ -171,9 +183,9 @@ def main(argv=None):
     return 1 if failed else 0
 
 
-def _peak(device, model_dir):
+def _peak(device, model_dir, precision):
     env = dict(os.environ, PYTHONPATH=SIDECAR)
-    ran = device_facts.command([sys.executable, "-c", PEAK_MEMORY, device, model_dir], timeout=3600, env=env)
+    ran = device_facts.command([sys.executable, "-c", PEAK_MEMORY, device, model_dir, precision], timeout=3600, env=env)
     try:
         return dict(json.loads(ran["out"].strip().splitlines()[-1]), ok=ran["code"] == 0)
     except (ValueError, IndexError):

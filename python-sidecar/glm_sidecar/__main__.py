@@ -25,7 +25,7 @@ def parse_args(argv):
                         help="directory for MindSpore's compile cache (native engine); empty to turn it off")
     parser.add_argument("--precision", choices=("auto", "float32", "float16", "int8", "int4"), default="auto",
                         help="native engine weights (auto: float16 on Ascend/GPU, float32 on CPU; int8/int4: a "
-                             "quantized copy of the checkpoint, made once, CPU only so far)")
+                             "quantized copy of the checkpoint, made once; Ascend/GPU decode each matrix in the graph)")
     parser.add_argument("--tokenizer-only", action="store_true",
                         help="load only the tokenizer (token counts for --dry-run); generate requests fail")
     parser.add_argument("--quantize-only", choices=("int8", "int4"), default=None,

@@ -1,4 +1,5 @@
-"""Test models shared by the engine tests: MindFormers' GLMChatModel on given weights, and sharpened tiny weights."""
+"""Test models shared by the engine tests: MindFormers' GLMChatModel on given weights, sharpened tiny weights, and the
+int8/int4 tests' helpers (logits of a prompt, a NumPy forward on a quantized copy's decoded weights)."""
 from __future__ import annotations
 
 import os
@@ -7,6 +8,9 @@ import mindspore as ms
 import numpy as np
 
 from glm_numpy_reference import GlmNumpyReference, load_checkpoint_arrays
+from glm_sidecar.engine.base import GenerateParams
+from glm_sidecar.engine.native import quantizer
+from glm_sidecar.engine.native.quantized_weights import QuantizedWeights
 
 
 PROMPTS = ["你好", "[Round 0]\n问：你好\n答：你好\n[Round 1]\n问：北京\n答：", "hello world, how are you today?"]
@@ -35,6 +39,55 @@ def sharpen(arrays, seed=1234):
             a = a * 25.0
         out[name] = a.astype(np.float16)
     return out
+
+
+def write_sharpened_model(tiny_model_dir, out):
+    """The tiny model with sharpened weights in its own folder `out` (quantized copies are made beside it)."""
+    import shutil
+
+    for name in ("ice_text.model", "glm_config.json"):
+        shutil.copy(os.path.join(tiny_model_dir, name), out)
+    arrays = sharpen(load_checkpoint_arrays(os.path.join(tiny_model_dir, "glm_6b.ckpt")))
+    ms.save_checkpoint([{"name": n, "data": ms.Tensor(a)} for n, a in sorted(arrays.items())],
+                       os.path.join(out, "glm_6b.ckpt"))
+    return out
+
+
+# Shared by the int8/int4 engine tests.
+
+def next_token_logits(engine, prompt):
+    engine.decoder.record_logits = True
+    tokens = []
+    engine.decoder.run(engine.encode(prompt), GenerateParams(max_new_tokens=1, do_sample=False), lambda: False,
+                       tokens.append)
+    engine.decoder.record_logits = False
+    return np.asarray(engine.decoder.last_logits[0], np.float64)
+
+
+def dequantized_arrays(path, bits, swap_nibbles=False):
+    """The copy's tensors as the engine should see them: q8/q4 matrices decoded, floats as stored."""
+    out = {}
+    with QuantizedWeights(path) as weights:
+        for name in weights.names():
+            t = weights.get(name)
+            if t.kind == "float":
+                out[name] = np.array(t.values, np.float32)
+                continue
+            qs = np.array(t.qs)
+            if swap_nibbles:
+                qs = ((qs & 0x0F) << 4) | (qs >> 4)
+            out[name] = quantizer.dequantize(qs, np.array(t.scales), bits).reshape(t.shape)
+    return out
+
+
+def reference(arrays, engine):
+    tok = engine.tokenizer
+    return GlmNumpyReference(arrays, engine.shape.num_heads, bos_token_id=tok.bos_id, gmask_token_id=tok.gmask_id,
+                             mask_token_id=tok.mask_id, eos_token_id=tok.eos_id)
+
+
+def rel_rms(got, want):
+    return float(np.sqrt(np.mean((got - want) ** 2)) / np.sqrt(np.mean(want ** 2)))
 
 
 class MindFormersSide(object):

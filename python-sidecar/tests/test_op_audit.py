@@ -1,5 +1,6 @@
-"""Op audit: the compiled prefill, decode and sampler graphs use only ops MindSpore documents for Ascend and GPU,
-in dtypes and shapes its docs do not warn about; the audit itself catches a float32 Sort and a Python fallback."""
+"""Op audit: the compiled prefill, decode and sampler graphs (float16 weights, and int8/int4 codes decoded in the graph)
+use only ops MindSpore documents for Ascend and GPU, in dtypes and shapes its docs do not warn about; the audit itself
+catches a float32 Sort and a Python fallback."""
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ SIDECAR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def report(tiny_model_dir):
-    """The audit in its own process: the IR dump is a process-wide MindSpore setting."""
+    """The audit in its own process (the IR dump is a process-wide MindSpore setting), of float16, int8 and int4."""
     done = subprocess.run([sys.executable, "-m", "tools.op_audit", tiny_model_dir, "--json"],
                           cwd=SIDECAR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                           timeout=600)
@@ -49,10 +50,29 @@ def test_the_graphs_are_the_device_ones_and_the_sampler_sorts_nothing(report):
     assert any(i.startswith("Float16") for i in ops_used["MatMul"]["inputs"])  # weights as a device holds them
 
 
+def test_int8_and_int4_graphs_decode_their_codes_to_float16_before_each_matmul(report):
+    """The quantized graphs are in the audit; their MatMuls take float16 only (decoded weights, no integer matmul)
+    and the codes reach the graph as Int8 (q8) and UInt8 (q4) inputs of a Cast; int4 unpacks nibbles with Floor."""
+    audit = report[0]
+    assert audit["precisions"] == ["float16", "int8", "int4"]
+    ops_used = audit["ops"]
+    quantized = set("%s %s" % (p, g) for p in ("int8", "int4") for g in ("prefill", "decode"))
+    assert quantized <= set(ops_used["MatMul"]["graphs"])
+    assert set(i.split("[")[0] for i in ops_used["MatMul"]["inputs"]) == {"Float16"}  # every weight, decoded or not
+    cast_inputs = set(i.split("[")[0] for i in ops_used["Cast"]["inputs"])
+    assert {"Int8", "UInt8"} <= cast_inputs
+    assert set(ops_used["Floor"]["graphs"]) == {"int4 prefill", "int4 decode"}
+
+
 def test_glm_6b_matmul_sizes_are_multiples_of_16_as_ascend_wants():
     """The tiny model's odd sizes only raise advisories; GLM-6B's own (hidden, heads x head_dim, inner, qkv,
-    vocabulary) are all multiples of 16, which MatMul's Ascend note asks for."""
-    assert all(n % 16 == 0 for n in (4096, 32 * 128, 16384, 3 * 4096, 130528, 128))
+    vocabulary, and the int8/int4 LM head's row chunks) are all multiples of 16, which MatMul's Ascend note asks for."""
+    from glm_sidecar.engine.native.dequant import lm_head_chunks
+    from glm_sidecar.engine.native.model_config import GlmShape
+
+    chunks = [end - start for start, end in lm_head_chunks(GlmShape(28, 4096, 32, 16384, 130528, 2048))]
+    assert sorted(set(chunks)) == [16288, 16320]
+    assert all(n % 16 == 0 for n in [4096, 32 * 128, 16384, 3 * 4096, 130528, 128] + chunks)
 
 
 class FloatSort(nn.Cell):

@@ -1,22 +1,20 @@
 """--precision int8 / int4 on the (sharpened) tiny model: the engine maps its quantized copy and its logits match a NumPy
 forward on the copy's own dequantized weights (a broken kernel, scale or nibble order fails that), stay close to
-float32's (next-token KL, top-1 agreement), and the engine says its precision; int8/int4 are refused off CPU."""
+float32's (next-token KL, top-1 agreement), and the engine says its precision. The CPU kernels' path; the device path
+(each matrix decoded in the graph) is test_quantized_device_path.py's."""
 from __future__ import annotations
 
 import os
-import shutil
 
 import numpy as np
 import pytest
 
 ms = pytest.importorskip("mindspore", reason="the native engine tests need mindspore (npm test installs it)")
 
-from glm_numpy_reference import GlmNumpyReference, load_checkpoint_arrays  # noqa: E402
-from glm_sidecar.engine.base import EngineError, GenerateParams  # noqa: E402
-from glm_sidecar.engine.native import quantizer  # noqa: E402
-from glm_sidecar.engine.native.quantized_weights import QuantizedWeights  # noqa: E402
+from glm_sidecar.engine.base import GenerateParams  # noqa: E402
 from glm_sidecar.engine.native_engine import NativeEngine  # noqa: E402
-from glm_test_models import LONG_PROMPT, PROMPTS, sharpen  # noqa: E402
+from glm_test_models import (LONG_PROMPT, PROMPTS, dequantized_arrays, next_token_logits, reference,  # noqa: E402
+                             rel_rms, write_sharpened_model)
 
 # Prompts whose next-token distributions are compared: the shared ones and prefixes of the long one (one graph).
 EVAL_PROMPTS = PROMPTS + [LONG_PROMPT[:n] for n in (8, 16, 24, 32, 40)]
@@ -38,53 +36,12 @@ def load_engine(model_dir, precision, device="CPU"):
 @pytest.fixture(scope="module")
 def sharp_dir(tiny_model_dir, tmp_path_factory):
     """Its own folder: the quantized copies are made beside this checkpoint."""
-    out = str(tmp_path_factory.mktemp("sharpened-quantized"))
-    for name in ("ice_text.model", "glm_config.json"):
-        shutil.copy(os.path.join(tiny_model_dir, name), out)
-    arrays = sharpen(load_checkpoint_arrays(os.path.join(tiny_model_dir, "glm_6b.ckpt")))
-    ms.save_checkpoint([{"name": n, "data": ms.Tensor(a)} for n, a in sorted(arrays.items())],
-                       os.path.join(out, "glm_6b.ckpt"))
-    return out
+    return write_sharpened_model(tiny_model_dir, str(tmp_path_factory.mktemp("sharpened-quantized")))
 
 
 @pytest.fixture(scope="module")
 def engines(sharp_dir):
     return dict((p, load_engine(sharp_dir, p)) for p in ("float32", "int8", "int4"))
-
-
-def next_token_logits(engine, prompt):
-    engine.decoder.record_logits = True
-    tokens = []
-    engine.decoder.run(engine.encode(prompt), GenerateParams(max_new_tokens=1, do_sample=False), lambda: False,
-                       tokens.append)
-    engine.decoder.record_logits = False
-    return np.asarray(engine.decoder.last_logits[0], np.float64)
-
-
-def dequantized_arrays(path, bits, swap_nibbles=False):
-    """The copy's tensors as the engine should see them: q8/q4 matrices decoded, floats as stored."""
-    out = {}
-    with QuantizedWeights(path) as weights:
-        for name in weights.names():
-            t = weights.get(name)
-            if t.kind == "float":
-                out[name] = np.array(t.values, np.float32)
-                continue
-            qs = np.array(t.qs)
-            if swap_nibbles:
-                qs = ((qs & 0x0F) << 4) | (qs >> 4)
-            out[name] = quantizer.dequantize(qs, np.array(t.scales), bits).reshape(t.shape)
-    return out
-
-
-def reference(arrays, engine):
-    tok = engine.tokenizer
-    return GlmNumpyReference(arrays, engine.shape.num_heads, bos_token_id=tok.bos_id, gmask_token_id=tok.gmask_id,
-                             mask_token_id=tok.mask_id, eos_token_id=tok.eos_id)
-
-
-def rel_rms(got, want):
-    return float(np.sqrt(np.mean((got - want) ** 2)) / np.sqrt(np.mean(want ** 2)))
 
 
 def kl(p_logits, q_logits):
@@ -139,13 +96,3 @@ def test_int8_and_int4_generate_a_whole_answer(engines):
                                                        GenerateParams(max_new_tokens=20, do_sample=False),
                                                        lambda: False, tokens.append)
         assert count == len(tokens) > 0 and reason in ("stop", "length")
-
-
-@pytest.mark.parametrize("device", ["Ascend", "GPU"])
-def test_int8_and_int4_are_refused_off_cpu_before_anything_loads(sharp_dir, device):
-    from glm_sidecar.engine.native import runtime
-
-    with pytest.raises(EngineError) as caught:
-        runtime.weights_precision_for(device, "int4")
-    assert caught.value.ename == "PrecisionUnsupported" and "CPU only so far" in str(caught.value)
-    assert runtime.compute_dtype_for("CPU", "int8") == "float16"

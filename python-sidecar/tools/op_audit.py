@@ -1,12 +1,14 @@
-"""Op audit: every primitive of the compiled prefill, decode and sampler graphs (as Ascend and GPU build them),
-checked against the installed MindSpore's own documentation for Ascend and GPU support and device warnings.
+"""Op audit: every primitive of the compiled prefill, decode and sampler graphs (as Ascend and GPU build them, from
+float16 weights and from int8/int4 codes decoded in the graph), checked against the installed MindSpore's own
+documentation for Ascend and GPU support and device warnings.
 
-    python -m tools.op_audit MODEL_DIR [--json]     (in python-sidecar/)
+    python -m tools.op_audit MODEL_DIR [--precision float16,int8,int4] [--json]     (in python-sidecar/)
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -131,12 +133,26 @@ def review(op: str, notes: List[str], nodes: List[Dict[str, Any]]) -> Dict[str, 
     return found
 
 
-def audit(model_dir: str, dump_dir: Optional[str] = None) -> Dict[str, Any]:
+PRECISIONS = ("float16", "int8", "int4")
+
+
+def _dump_all(model_dir: str, precisions: Tuple[str, ...], dump_dir: str) -> Dict[str, Any]:
+    """The graphs of every precision: float16's as "prefill" and "decode", the others' as "int8 prefill", ..."""
+    dumped = {"graphs": {}, "backend_errors": {}}  # type: Dict[str, Any]
+    for precision in precisions:
+        prefix = "" if precision == "float16" else precision + " "
+        one = compiled_graph_ops(model_dir, os.path.join(dump_dir, precision), precision)
+        for part in ("graphs", "backend_errors"):
+            dumped[part].update((prefix + name, value) for name, value in one[part].items())
+    return dumped
+
+
+def audit(model_dir: str, dump_dir: Optional[str] = None, precisions: Tuple[str, ...] = PRECISIONS) -> Dict[str, Any]:
     import mindspore as ms
 
-    scratch = None if dump_dir else tempfile.mkdtemp(prefix="glm-op-audit-")  # ~30-110 MB of IR: removed after
+    scratch = None if dump_dir else tempfile.mkdtemp(prefix="glm-op-audit-")  # ~30-110 MB of IR each: removed after
     try:
-        dumped = compiled_graph_ops(model_dir, dump_dir or scratch)
+        dumped = _dump_all(model_dir, precisions, dump_dir or scratch)
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -162,15 +178,23 @@ def audit(model_dir: str, dump_dir: Optional[str] = None) -> Dict[str, Any]:
                    "documented_as": DOCUMENTED_AS.get(op, op), "platforms": where, "notes": notes,
                    "problems": found["problems"], "advisories": found["advisories"],
                    "unreviewed_notes": found["unreviewed"]}
-    return {"mindspore": ms.__version__, "ops": ops, "backend_errors": dumped["backend_errors"]}
+    return {"mindspore": ms.__version__, "precisions": list(precisions), "ops": ops,
+            "backend_errors": dumped["backend_errors"]}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Audit the native engine's compiled graphs against MindSpore's docs")
     parser.add_argument("model_dir")
+    parser.add_argument("--precision", default=",".join(PRECISIONS),
+                        help="comma-separated weights to build the graphs from (int8/int4: a quantized copy is made "
+                             "beside the checkpoint where there is none); default: %(default)s")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
     args = parser.parse_args(argv)
-    report = audit(args.model_dir)
+    precisions = tuple(p.strip() for p in args.precision.split(",") if p.strip())
+    unknown = [p for p in precisions if p not in PRECISIONS]
+    if unknown or not precisions:
+        parser.error("--precision takes %s, not %s" % (", ".join(PRECISIONS), args.precision))
+    report = audit(args.model_dir, precisions=precisions)
     if args.json:
         print(json.dumps(report, indent=1, sort_keys=True))
     else:

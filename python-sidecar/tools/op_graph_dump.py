@@ -80,30 +80,38 @@ def graph_ops(ms: Any, cell: Any, args: Tuple[Any, ...], path: str) -> Tuple[Lis
     return parse_ir(_validate_ir(path)), error
 
 
-def compiled_graph_ops(model_dir: str, dump_dir: str, dtype: str = "float16") -> Dict[str, Any]:
+def _device_weights(model_dir: str, precision: str) -> Any:
+    """The weights as a device run opens them: the checkpoint (float16), or its quantized copy (int8/int4: made
+    beside the checkpoint first where there is none)."""
+    from glm_sidecar.engine.model_files import CHECKPOINT_NAME
+    from glm_sidecar.engine.native.weight_source import open_weights
+
+    return open_weights(os.path.join(model_dir, CHECKPOINT_NAME), precision, lambda *_args: None)
+
+
+def compiled_graph_ops(model_dir: str, dump_dir: str, precision: str = "float16") -> Dict[str, Any]:
     """{"graphs": {"prefill": nodes, "decode": nodes}, "backend_errors": {graph: first line}} of the network
-    built with kernels=None in `dtype` and compiled on CPU: the front end, where every primitive is chosen, is the
-    same for every device; only the kernels behind them differ."""
+    built with kernels=None from float16 weights, or int8/int4 codes (each matrix then decoded in the graph), and
+    compiled on CPU: the front end, where every primitive is chosen, is the same for every device; only the kernels
+    behind them differ."""
     import numpy as np
     import mindspore as ms
     from mindspore import Tensor
 
-    from glm_sidecar.engine.model_files import CHECKPOINT_NAME, read_model_config
-    from glm_sidecar.engine.native.checkpoint_reader import CheckpointFile
+    from glm_sidecar.engine.model_files import read_model_config
     from glm_sidecar.engine.native.model_config import prefill_buckets, shape_from_checkpoint
     from glm_sidecar.engine.native.network import DecodeStep, GlmNetwork, PrefillStep
     from glm_sidecar.engine.native.sampler import FLOAT_COUNT
 
     ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
     overrides = read_model_config(model_dir)
-    checkpoint = os.path.join(model_dir, CHECKPOINT_NAME)
-    reader = CheckpointFile(checkpoint)
+    weights = _device_weights(model_dir, precision)
     try:
         seq_length = int(overrides.get("seq_length") or 256)
-        shape = shape_from_checkpoint(reader.shapes(), overrides, seq_length, checkpoint)
-        network = GlmNetwork(reader.read, shape, dtype, None, None)
+        shape = shape_from_checkpoint(weights.shapes(), overrides, seq_length, getattr(weights, "path", model_dir))
+        network = GlmNetwork(weights, shape, "float16", None, None)
     finally:
-        reader.close()
+        weights.close()
     network.set_train(False)
     floats = Tensor(np.zeros((FLOAT_COUNT,), np.float32))
     bucket = prefill_buckets(seq_length)[0]

@@ -49,8 +49,9 @@ export interface BackendStatus {
   engine?: string;
   /** Prompt + answer token limit of the loaded model. */
   seqLength?: number;
-  /** The weights' precision ("int8") and why ("auto: int8 (float16 needs about 16.6 GB; …)"). */
-  precision?: { value: string; reason: string };
+  /** The weights' precision ("int8") and why ("auto: int8 (float16 needs about 16.6 GB; …)"); `decodedInGraph`
+   * when int8/int4 matrices are decoded one at a time inside the graph (Ascend/GPU: memory saved, not time). */
+  precision?: { value: string; reason: string; decodedInGraph?: true };
 }
 
 export interface ChatBackend {

@@ -76,6 +76,8 @@ export interface InfoContent {
   seq_length: number | null;
   /** The native engine's weights: float32, float16, int8 or int4 (MindFormers: absent). */
   precision?: string;
+  /** int8/int4: "kernels" (CPU) or "dequantize" (Ascend/GPU: each matrix decoded inside the graph); else null. */
+  quantized_matmul?: string | null;
   /** Set when --engine auto ran the native engine, with the reason MindFormers was not used. */
   engine_fallback?: string;
   /** `--quantize-only` (glm-chat quantize): the copy found or made at load. */

@@ -22,9 +22,10 @@ export function samplingContent(options: SamplingOptions = {}): Omit<GenerateReq
 }
 
 /** What the engine runs in (its own word where it reports one) and why; undefined when unknown. */
-function precisionOf(precision: string | undefined, reason: string | undefined): BackendStatus["precision"] {
+/** The status's precision: the engine's own (info) else the launch's, why, and how int8/int4 are multiplied. */
+export function precisionOf(precision: string | undefined, reason: string | undefined, quantizedMatmul?: string | null): BackendStatus["precision"] {
   if (!precision || precision === "auto") return undefined;
-  return { value: precision, reason: reason ?? `--precision ${precision}` };
+  return { value: precision, reason: reason ?? `--precision ${precision}`, ...(quantizedMatmul === "dequantize" ? { decodedInGraph: true as const } : {}) };
 }
 
 export class SidecarBackend implements ChatBackend {
@@ -80,7 +81,7 @@ export class SidecarBackend implements ChatBackend {
           device: info ? `${info.device_target}:${info.device_id}` : undefined,
           engine: info ? `${info.engine} ${info.engine_version ?? ""}`.trim() + (info.mindspore_version ? ` / mindspore ${info.mindspore_version}` : "") : undefined,
           seqLength: info?.seq_length ?? undefined,
-          precision: precisionOf(info?.precision ?? this.launch.precision, this.launch.precisionReason),
+          precision: precisionOf(info?.precision ?? this.launch.precision, this.launch.precisionReason, info?.quantized_matmul),
           restartable: undefined,
         });
         void sidecar.exited.then(() => this.onExit(sidecar));

@@ -30,13 +30,14 @@ function keyHint(turn: StatusLineProps["turn"]): string {
 /**
  * "int8" as given; with --precision auto, "float16 (auto)", or for a smaller precision auto fell back to, the one
  * fact that made it: "int8 (auto: float16 needs about 16.6 GB)". The whole reason is in --json and doctor; here it
- * would wrap a narrow terminal's status line over five lines.
+ * would wrap a narrow terminal's status line over five lines. On Ascend/GPU int8/int4 add "decoded per matrix".
  */
 function precisionText(precision: BackendStatus["precision"]): string | undefined {
   if (!precision) return undefined;
-  if (!precision.reason.startsWith("auto")) return precision.value;
+  const how = precision.decodedInGraph ? ", decoded per matrix" : "";
+  if (!precision.reason.startsWith("auto")) return precision.value + how;
   const need = /float16 needs about [\d.]+ [kMG]?B/.exec(precision.reason);
-  return precision.value !== "float16" && need ? `${precision.value} (auto: ${need[0]})` : `${precision.value} (auto)`;
+  return (precision.value !== "float16" && need ? `${precision.value} (auto: ${need[0]})` : `${precision.value} (auto)`) + how;
 }
 
 /** Memoized: its props do not change while an answer's text streams in. */

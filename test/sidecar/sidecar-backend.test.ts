@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { GenerateEvent } from "../../src/chat/backend.ts";
 import { SidecarError } from "../../src/sidecar/errors.ts";
-import { SidecarBackend } from "../../src/sidecar/sidecar-backend.ts";
+import { precisionOf, SidecarBackend } from "../../src/sidecar/sidecar-backend.ts";
 import { realSidecarLaunch, removeLaunchDirs } from "../e2e/real-sidecar.ts";
 
 let backend: SidecarBackend | undefined;
@@ -230,5 +230,14 @@ describe("SidecarBackend while things go wrong", () => {
     const counting = b.countTokens("a b c");
     process.kill(sidecar.pid!, "SIGKILL"); // ...and then the process dies
     await expect(counting).rejects.toMatchObject({ code: "SIDECAR_EXITED" });
+  });
+});
+
+describe("precisionOf", () => {
+  it("takes the engine's precision and reason, and marks int8/int4 decoded in the graph only when the engine says so", () => {
+    expect(precisionOf("int8", undefined, "dequantize")).toEqual({ value: "int8", reason: "--precision int8", decodedInGraph: true });
+    expect(precisionOf("int8", "auto: why", "kernels")).toEqual({ value: "int8", reason: "auto: why" });
+    expect(precisionOf("float16", undefined, null)).toEqual({ value: "float16", reason: "--precision float16" });
+    expect(precisionOf("auto", undefined)).toBeUndefined();
   });
 });

@@ -18,4 +18,13 @@ describe("StatusLine precision", () => {
     expect(given.lastFrame()).not.toContain("--precision");
     expect(render(<StatusLine status={ready} turn="none" stats={undefined} />).lastFrame()).not.toMatch(/int8|int4|float/);
   });
+
+  it("says when int8/int4 matrices are decoded in the graph (Ascend/GPU), given or picked by auto", () => {
+    const npu = { ...ready, device: "Ascend:0" };
+    const given = render(<StatusLine status={{ ...npu, precision: { value: "int4", reason: "--precision int4", decodedInGraph: true } }} turn="none" stats={undefined} />);
+    expect(given.lastFrame()!.replace(/\s+/g, " ")).toContain("mindspore 2.7.2 · int4, decoded per matrix ");
+    const reason = "auto: float16 needs about 16.0 GB, more than 12.6 GB free with a 10 % margin; int8 needs about 9.7 GB";
+    const auto = render(<StatusLine status={{ ...npu, precision: { value: "int8", reason, decodedInGraph: true } }} turn="none" stats={undefined} />);
+    expect(auto.lastFrame()!.replace(/\s+/g, " ")).toContain("int8 (auto: float16 needs about 16.0 GB), decoded per matrix ");
+  });
 });

@@ -17,7 +17,7 @@ class NativeEngine(Engine):
     def __init__(self, model_dir: str, device_target: str = "CPU", device_id: int = 0,
                  seq_length: Optional[int] = None, tokenizer_only: bool = False,
                  compile_cache_dir: Optional[str] = None, precision: Optional[str] = None,
-                 warm_all: bool = False) -> None:
+                 warm_all: bool = False, quant_path: Optional[str] = None) -> None:
         self.model_dir = model_dir
         self.device_target = device_target
         self.device_id = device_id
@@ -36,6 +36,8 @@ class NativeEngine(Engine):
         self.timings = {}  # type: Dict[str, float]
         self.notes = {}  # type: Dict[str, Any]
         self.warm_all = warm_all  # compile every prompt graph at load instead of on first use
+        self.asked_quant_path = quant_path  # tests: "dequantize" runs the device path on CPU (runtime.quant_path_for)
+        self.quant_path = None  # type: Optional[str]
 
     def load(self, report: ProgressReport) -> None:
         tokenizer_path = require_model_file(self.model_dir, TOKENIZER_NAME)
@@ -52,8 +54,12 @@ class NativeEngine(Engine):
         report("import", None, "mindspore")
         self.weights_precision = runtime.weights_precision_for(self.device_target, self.precision)
         self.compute_dtype = runtime.compute_dtype_for(self.device_target, self.precision)
-        ms = runtime.start_mindspore(self.device_target, self.device_id, self.compile_cache_dir,
-                                     runtime.cache_key(dict(overrides, dtype=self.weights_precision), self.seq_length))
+        self.quant_path = runtime.quant_path_for(self.device_target, self.precision, self.asked_quant_path)
+        graphs = dict(overrides, dtype=self.weights_precision)
+        if self.quant_path:  # the kernels' graphs and the decoding ones differ for the same weights
+            graphs["quant_path"] = self.quant_path
+        key = runtime.cache_key(graphs, self.seq_length)
+        ms = runtime.start_mindspore(self.device_target, self.device_id, self.compile_cache_dir, key)
         self.versions = {"mindspore": ms.__version__}
         running = ms.get_context("device_target")
         if running != self.device_target:  # never a silent CPU run when a device was asked for
@@ -64,7 +70,7 @@ class NativeEngine(Engine):
                                                                self.compute_dtype, self.tokenizer, report,
                                                                self.timings, self.device_target,
                                                                self.compile_cache_dir, self.notes, self.warm_all,
-                                                               self.weights_precision)
+                                                               self.weights_precision, self.quant_path)
 
     def info(self) -> Dict[str, Any]:
         from .. import __version__
@@ -84,6 +90,8 @@ class NativeEngine(Engine):
             "compile_cache": self.compile_cache_dir,
             "load_timings": dict((k, round(v, 3)) for k, v in self.timings.items()),
             "cpu_kernels": self.notes.get("cpu_kernels"),
+            # int8/int4: "kernels" (CPU) or "dequantize" (each matrix decoded in the graph: memory saved, not time)
+            "quantized_matmul": self.quant_path,
         }
 
     def encode(self, text: str) -> List[int]:

@@ -38,12 +38,18 @@ describe("Ascend", () => {
     expect(half.detail).toMatch(/2\.9 GB free, the model needs about 16\.0 GB: 13\.4 GB weights \(float16\) \+ 939\.5 MB cache for 2,048 tokens/);
   });
 
-  it("says int8/int4 run on CPU only so far where auto would pick them on a device", () => {
-    const smi = ran("Tesla T4, 12000 MiB\n"); // 12.6 GB free: float16 (16.0 GB) does not fit, int8 (9.7 GB) would
+  it("passes int8 where auto picks it on a device, saying each matrix is decoded in the graph (memory saved, not time)", () => {
+    const smi = ran("Tesla T4, 12000 MiB\n"); // 12.6 GB free: float16 (16.0 GB) does not fit, int8 (9.7 GB) does
     const r = checkNvidia(healthyFacts({ nvidia: { smi }, device: { target: "GPU", id: 0, reason: "--device" } }));
-    expect(r.status).toBe("fail");
+    expect(r.status).toBe("ok");
     expect(r.detail).toContain("--precision auto picks int8: float16 needs about 16.0 GB, more than 12.6 GB free with a 10 % margin; int8 needs about 9.7 GB");
-    expect(r.detail).toContain("the engine runs int8 on CPU only so far");
+    expect(r.detail).toContain("; int8 weights are decoded to float16 one matrix at a time inside the graph (memory saved, not time)");
+    const ascend = { npuSmi: ran(NPU_SMI), davinci: ["/dev/davinci0"], env: ascendEnv };
+    const int4 = checkAscend(healthyFacts({ ascend, precision: "int4", device: { target: "Ascend", id: 0, reason: "auto" } }));
+    expect(int4.status).toBe("ok");
+    expect(int4.detail).toContain("int4 weights are decoded to float16 one matrix at a time inside the graph");
+    const float16 = checkAscend(healthyFacts({ ascend, precision: "float16", device: { target: "Ascend", id: 0, reason: "auto" } }));
+    expect(float16.detail).not.toContain("decoded");
   });
 
   it("fails --device Ascend with no NPU visible, and skips when not wanted", () => {

@@ -14,19 +14,11 @@ import numpy as np
 from mindspore import Tensor, nn, ops
 from mindspore import dtype as mstype
 
-from .dequant import dequantize_rows
-from .network_params import ReadOnlySource, matrix_params, quantized_kernel, resident_zeros, wrap_array
+from .dequant import dequantize_rows, dequantized_linear, dequantized_logits, lm_head_chunks
+from .network_params import ReadOnlySource, matrix_params, quantized_kernel, quantized_kind, resident_zeros, wrap_array
 from .model_config import EMBEDDING, LAYER_PARAMS, GlmShape, layer_param
+from .rotary import rotary_tables, rotation_matrix
 from .sampler import Sampler
-
-
-def rotary_tables(head_dim: int, seq_length: int):
-    """cos and sin [seq_length, head_dim/2]; frequencies and positions in float16, as ChatGLM-6B computes them."""
-    dim = head_dim // 2
-    inv_freq = (1.0 / (10000 ** (np.arange(0, dim, 2).astype(np.float32) / dim))).astype(np.float16)
-    freqs = np.outer(np.arange(seq_length, dtype=np.float16), inv_freq)
-    emb = np.concatenate((freqs, freqs), axis=-1)
-    return np.cos(emb).astype(np.float32), np.sin(emb).astype(np.float32)
 
 
 # A long prefill attends in query blocks of SCORE_ELEMS_PER_HEAD // prompt length queries: one block's float32
@@ -42,20 +34,6 @@ def activation_dtype(kernels, ms_dtype):
     """float32 on CPU (kernels present) whatever the weights' dtype: the CPU backend computes float16 through
     casts it inserts, whose buffers it keeps until the graph ends. The compute dtype elsewhere."""
     return mstype.float32 if kernels is not None else ms_dtype
-
-
-def rotation_matrix(head_dim: int):
-    """R with x @ R = rotate_half applied to each half of a head: for a half h of width w,
-    (-h[w/2:], h[:w/2]). A matmul by +-1 is exact, and unlike slices, negation and concat it leaves nothing
-    behind on MindSpore's CPU runtime (docs/native-engine.md)."""
-    half = head_dim // 2
-    quarter = half // 2
-    rot = np.zeros((head_dim, head_dim), np.float32)
-    for base in (0, half):
-        for j in range(quarter):
-            rot[base + j + quarter, base + j] = -1.0
-            rot[base + j, base + j + quarter] = 1.0
-    return rot
 
 
 class GlmLayer(nn.Cell):
@@ -76,6 +54,7 @@ class GlmLayer(nn.Cell):
         self.act = activation_dtype(kernels, ms_dtype)
         self.kernel = kernels.linear_f16 if kernels is not None else None
         self.kernel_q = quantized_kernel(kernels, weights)
+        self.quant_kind = quantized_kind(weights)  # "q8" | "q4" | None: how this layer's codes are packed
         self.swap = kernels.swap01 if kernels is not None else None
         self.attend_cache = kernels.attend_decode if kernels is not None else None
         self.attend_prompt = kernels.attend_prompt if kernels is not None else None
@@ -97,8 +76,11 @@ class GlmLayer(nn.Cell):
 
     def _linear(self, x, weight, bias, scales=None, used=None):
         """x [tokens, in] in the activation dtype -> [tokens, out] in the activation dtype. With `scales`, weight
-        holds int8/int4 codes in 32-blocks: the q8/q4 kernel, for one token and for prompts alike; `used` (int32
-        [1], a prompt's real tokens) lets it skip the bucket's padding rows (their outputs are zeros)."""
+        holds int8/int4 codes in 32-blocks: the q8/q4 kernel on CPU, for one token and for prompts alike; `used`
+        (int32 [1], a prompt's real tokens) lets it skip the bucket's padding rows (their outputs are zeros). Without
+        kernels (Ascend, GPU) the matrix is decoded to the compute dtype just before its MatMul (dequant.py)."""
+        if scales is not None and self.kernel_q is None:
+            return dequantized_linear(self.matmul_t, x, weight, scales, self.quant_kind, bias, self.act)
         if scales is not None:
             if used is not None:
                 return self.kernel_q(ops.cast(x, mstype.float32), weight, scales, bias, used)
@@ -222,6 +204,8 @@ class GlmNetwork(nn.Cell):
         self.final_beta = wrap_array(weights.read("transformer.final_layernorm.beta", np.float32),
                                      "transformer.final_layernorm.beta")
         matrix_params(self, "lm_head", weights.matrix("lm_head.weight", np_dtype), "lm_head.weight")
+        self.quant_kind = quantized_kind(weights)
+        self.lm_head_chunks = lm_head_chunks(shape)  # decoded in row chunks where no kernel reads its codes
         self.hidden = shape.hidden_size
         self.no_bias = Tensor(np.zeros((shape.vocab_size,), np.float16))
         cos, sin = rotary_tables(shape.head_dim, shape.seq_length)
@@ -253,6 +237,10 @@ class GlmNetwork(nn.Cell):
     def logits(self, hidden):
         """float32 logits [vocab] of one hidden row [1, hidden]."""
         normed, _, _ = self.layer_norm(hidden, self.final_gamma, self.final_beta)
+        if self.lm_head_scales is not None and self.kernel_q is None:
+            logits = dequantized_logits(self.matmul_t, ops.cast(normed, self.dtype), self.lm_head, self.lm_head_scales,
+                                        self.quant_kind, self.lm_head_chunks, self.dtype)
+            return ops.cast(logits, mstype.float32).reshape((-1,))
         if self.lm_head_scales is not None:
             return self.kernel_q(normed, self.lm_head, self.lm_head_scales, self.no_bias).reshape((-1,))
         if self.kernel is not None:

@@ -25,6 +25,11 @@ def quantized_kernel(kernels, weights):
     return kernels.linear_q8 if precision == "int8" else kernels.linear_q4
 
 
+def quantized_kind(weights):
+    """How a source's quantized matrices are stored: "q8" (int8), "q4" (int4), or None for float weights."""
+    return {"int8": "q8", "int4": "q4"}.get(getattr(weights, "precision", None) or "")
+
+
 def resident_zeros(shape, dtype, name: str) -> Parameter:
     """Zeros in resident memory: np.zeros' untouched pages would join the process's RSS only as the first long
     prompt writes them, so a KV cache would show up as that prompt's cost instead of the model's."""

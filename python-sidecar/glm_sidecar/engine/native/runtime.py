@@ -15,7 +15,7 @@ def cache_key(overrides: Dict[str, Any], seq_length: int) -> str:
     """Compiled graphs depend on the network code and the model's shape, never on weights."""
     here = os.path.dirname(os.path.abspath(__file__))
     digest = hashlib.sha256()
-    for name in ("network.py", "network_params.py", "dequant.py", "sampler.py", "runtime.py",
+    for name in ("network.py", "network_params.py", "dequant.py", "rotary.py", "sampler.py", "runtime.py",
                  os.path.join("kernels", "custom_ops.py")):
         with open(os.path.join(here, name), "rb") as handle:
             digest.update(handle.read())
@@ -43,21 +43,37 @@ def start_mindspore(device_target: str, device_id: int, cache_dir: Optional[str]
 
 
 PRECISIONS = ("float32", "float16", "int8", "int4")
+# How int8/int4 matrices are multiplied: "kernels", the CPU's aot kernels on the codes (integer dot products); or
+# "dequantize", each matrix decoded to float16 inside the graph just before its MatMul (Ascend, GPU: memory saved,
+# not time). GLM_CHAT_QUANT_PATH=dequantize runs the device path on CPU: for tests only, slower than the kernels.
+QUANT_PATHS = ("kernels", "dequantize")
+QUANT_PATH_ENV = "GLM_CHAT_QUANT_PATH"
 
 
 def weights_precision_for(device_target: str, precision: Optional[str]) -> str:
     """The weights' precision: as asked; unasked, float16 on Ascend and GPU and float32 on CPU (glm-chat itself
-    always asks: its --precision auto picks by memory). int8/int4 run on CPU only so far (#20 item 4)."""
+    always asks: its --precision auto picks by memory). int8/int4 run everywhere (quant_path_for says how)."""
     if precision is None or precision == "auto":
         return "float32" if device_target == "CPU" else "float16"
     if precision not in PRECISIONS:
         raise EngineError("InvalidParameter", "precision must be one of %s, got %r"
                           % (", ".join(PRECISIONS), precision))
-    if precision in ("int8", "int4") and device_target != "CPU":
-        raise EngineError("PrecisionUnsupported", "--precision %s runs on CPU only so far: the %s path for %s is not "
-                          "built yet; use --precision float16 on %s, or --device CPU" % (precision, precision,
-                                                                                      device_target, device_target))
     return precision
+
+
+def quant_path_for(device_target: str, precision: Optional[str], asked: Optional[str] = None) -> Optional[str]:
+    """None for float weights; for int8/int4 "kernels" on CPU and "dequantize" on Ascend and GPU (MindSpore's
+    WeightQuantBatchMatmul is not used: docs/devices.md says why). `asked` (else $GLM_CHAT_QUANT_PATH) can put CPU on
+    the device path, for tests."""
+    if weights_precision_for(device_target, precision) not in ("int8", "int4"):
+        return None
+    asked = asked or os.environ.get(QUANT_PATH_ENV) or None
+    if asked is not None and asked not in QUANT_PATHS:
+        raise EngineError("InvalidParameter", "%s must be one of %s, got %r" % (QUANT_PATH_ENV, ", ".join(QUANT_PATHS),
+                                                                                asked))
+    if device_target != "CPU":
+        return "dequantize"
+    return asked or "kernels"
 
 
 def compute_dtype_for(device_target: str, precision: Optional[str]) -> str:
@@ -70,10 +86,11 @@ def compute_dtype_for(device_target: str, precision: Optional[str]) -> str:
 def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, dtype: str, tokenizer: Any,
           report: ProgressReport, timings: Dict[str, float], device_target: str = "CPU",
           cache_dir: Optional[str] = None, notes: Optional[Dict[str, Any]] = None, warm_all: bool = False,
-          precision: Optional[str] = None):
+          precision: Optional[str] = None, quant_path: Optional[str] = None):
     """Reads the checkpoint (int8/int4: maps its quantized copy, made first where needed) into a GlmNetwork one
     tensor at a time, then compiles and warms the decode step and the smallest prompt graph; larger prompt graphs
-    compile on first use (warm_all: every one now)."""
+    compile on first use (warm_all: every one now). quant_path "dequantize" builds the network without CPU
+    kernels, as Ascend and GPU build it (quant_path_for)."""
     from .decoder import GlmDecoder
     from .kernels.custom_ops import cpu_kernels
     from .model_config import prefill_buckets, shape_from_checkpoint
@@ -81,8 +98,13 @@ def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, dtype: st
     from .weight_source import QUANTIZED, open_weights
 
     notes = notes if notes is not None else {}
-    kernels = cpu_kernels(device_target, dtype, cache_dir, report, notes)
-    if precision in QUANTIZED and (kernels is None or kernels.linear_q8 is None):
+    quant_path = quant_path or quant_path_for(device_target, precision)
+    if quant_path == "dequantize" and device_target == "CPU":
+        kernels = None
+        notes["cpu_kernels"] = "not used: int8/int4 on the device path (quant_path dequantize), as Ascend/GPU run it"
+    else:
+        kernels = cpu_kernels(device_target, dtype, cache_dir, report, notes)
+    if precision in QUANTIZED and quant_path != "dequantize" and (kernels is None or kernels.linear_q8 is None):
         raise EngineError("KernelsUnavailable", "--precision %s needs the CPU kernels, which could not be built (%s); "
                           "use --precision float16, or install a C compiler (gcc)" % (precision,
                                                                                    notes.get("cpu_kernels")))
@@ -105,6 +127,7 @@ def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, dtype: st
     elapsed = max(time.time() - started, 1e-6)
     timings["checkpoint"] = elapsed
     how = "mapped as %s weights" % precision if precision in QUANTIZED else "into %s weights" % dtype
+    how += ", decoded per matrix in the graph" if quant_path == "dequantize" else ""
     report("checkpoint", 1.0, "%.2f GB at %.2f GB/s %s" % (size / 1e9, size / 1e9 / elapsed, how))
 
     network.set_train(False)
