@@ -26,7 +26,8 @@ class _Apply(ms.nn.Cell):
     def construct(self, *args):
         return self.op(*args)
 
-@pytest.mark.parametrize("tokens,k,m", [(1, 64, 7), (1, 170, 64), (5, 4096 + 3, 33), (64, 96, 130)])
+@pytest.mark.parametrize("tokens,k,m", [(1, 64, 7), (1, 170, 64), (5, 4096 + 3, 33), (64, 96, 130),
+                                          (300, 525, 70)])
 def test_linear_f16_matches_numpy_in_float32(kernels, tokens, k, m):
     rng = np.random.RandomState(tokens * 1000 + k + m)
     x = rng.standard_normal((tokens, k)).astype(np.float32)

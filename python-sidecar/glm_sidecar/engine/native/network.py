@@ -24,10 +24,6 @@ from .sampler import Sampler
 # A long prefill attends in query blocks of SCORE_ELEMS_PER_HEAD // prompt length queries: one block's float32
 # scores are heads x 2**19 x 4 bytes (64 MiB at 32 heads) whatever the prompt length.
 SCORE_ELEMS_PER_HEAD = 1 << 19
-# Token counts up to this go through the float16 kernel on CPU (memory-bound: each weight is read once); longer
-# prompts cast one weight at a time to float32 for MindSpore's GEMM (compute-bound; the copy is freed before
-# the next weight is cast).
-KERNEL_MAX_TOKENS = 64
 
 
 def activation_dtype(kernels, ms_dtype):
@@ -87,12 +83,10 @@ class GlmLayer(nn.Cell):
             return self.kernel_q(ops.cast(x, mstype.float32), weight, scales, bias)
         if self.kernel is None:  # then the activation dtype is the weights' dtype
             return ops.bias_add(self.matmul_t(x, weight), bias)
-        if x.shape[0] <= KERNEL_MAX_TOKENS:
-            return self.kernel(ops.cast(x, mstype.float32), weight, bias)
-        # Depend on x: the cast cannot start before this matmul's input exists, so the runtime never holds
-        # float32 copies of several weights at once (unordered, it casts them all up front).
-        wide = ops.cast(ops.depend(weight, x), mstype.float32)
-        return ops.bias_add(self.matmul_t(ops.cast(x, mstype.float32), wide), ops.cast(bias, mstype.float32))
+        # float16 weights on CPU, decode and prompts alike: kernels/linear_f16.c reads them as stored (a row path for
+        # a few tokens, a blocked GEMM widening small panels per thread for more), so no float32 copy of a weight
+        # is ever made, which a cast for MindSpore's float32 MatMul would be.
+        return self.kernel(ops.cast(x, mstype.float32), weight, bias)
 
     def _project(self, x, rope, used=None):
         """LayerNorm'ed input, then q (scaled), k and v as [tokens, heads, head_dim] with positions applied."""
