@@ -91,6 +91,23 @@ def test_no_tokens_and_no_columns_are_not_errors(kernel):
     assert np.array_equal(y, np.ones((2, 3), np.float32))
 
 
+@pytest.mark.parametrize("n,used", [(64, 16), (64, 3), (17, 17), (17, 40), (9, 0), (9, -2)])
+def test_used_computes_the_first_tokens_only_and_zeros_the_padding(kernel, n, used):
+    """A prompt padded to its graph's bucket: `used` int32 [1] (before y) limits the work to the real tokens."""
+    rng = np.random.RandomState(n + used + 5)
+    k, m = 72, 11
+    x = rng.standard_normal((n, k)).astype(np.float32)
+    w = rng.standard_normal((m, k)).astype(np.float16)
+    b = rng.standard_normal(m).astype(np.float16)
+    real = min(max(used, 0), n)
+    whole = _run(kernel, x[:real], w, b) if real else np.zeros((0, m), np.float32)
+    y = np.full((n, m), np.nan, np.float32)
+    assert call_aot(kernel, x, w, b, np.array([used], np.int32), y) == 0
+    assert np.array_equal(y[:real], whole)
+    assert (y[real:] == 0).all()
+    assert call_aot(kernel, x, w, b, np.array([used], np.int64), y) != 0  # int32 only
+
+
 def test_refuses_other_dtypes_and_shapes(kernel):
     good = dict(x=np.zeros((2, 8), np.float32), w=np.zeros((3, 8), np.float16), b=np.zeros(3, np.float16),
                 y=np.zeros((2, 3), np.float32))

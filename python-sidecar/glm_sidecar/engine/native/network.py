@@ -73,7 +73,7 @@ class GlmLayer(nn.Cell):
     def _linear(self, x, weight, bias, scales=None, used=None):
         """x [tokens, in] in the activation dtype -> [tokens, out] in the activation dtype. With `scales`, weight
         holds int8/int4 codes in 32-blocks: the q8/q4 kernel on CPU, for one token and for prompts alike; `used`
-        (int32 [1], a prompt's real tokens) lets it skip the bucket's padding rows (their outputs are zeros). Without
+        (int32 [1], a prompt's real tokens) lets the CPU kernels skip the bucket's padding rows (outputs zeros). Without
         kernels (Ascend, GPU) the matrix is decoded to the compute dtype just before its MatMul (dequant.py)."""
         if scales is not None and self.kernel_q is None:
             return dequantized_linear(self.matmul_t, x, weight, scales, self.quant_kind, bias, self.act)
@@ -86,6 +86,8 @@ class GlmLayer(nn.Cell):
         # float16 weights on CPU, decode and prompts alike: kernels/linear_f16.c reads them as stored (a row path for
         # a few tokens, a blocked GEMM widening small panels per thread for more), so no float32 copy of a weight
         # is ever made, which a cast for MindSpore's float32 MatMul would be.
+        if used is not None:
+            return self.kernel(ops.cast(x, mstype.float32), weight, bias, used)
         return self.kernel(ops.cast(x, mstype.float32), weight, bias)
 
     def _project(self, x, rope, used=None):

@@ -55,7 +55,7 @@ def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report
     return CpuKernels(linear, swap, attend, prompt, q8, q4)
 
 
-def _linear_shape(x, w, _b):
+def _linear_shape(x, w, *_rest):  # bias[, used]
     return list(x[:-1]) + [w[0]]
 
 

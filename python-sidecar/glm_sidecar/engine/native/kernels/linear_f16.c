@@ -2,7 +2,7 @@
  * made) and float32 activations and sums: the CPU's linear for GLM-6B's float16 weights, decode and prompt.
  *
  * A MindSpore "aot" Custom op (see mindspore.ops.Custom): inputs x float32 [..., k], w float16 [m, k],
- * b float16 [m]; output y float32 [..., m]. Built at first use with the machine's own compiler and flags
+ * b float16 [m][, used int32 [1]: only the first `used` tokens, the rest of y zeros]; output y float32 [..., m]. Built at first use with the machine's own compiler and flags
  * (build.py). Row path (n < GEMM_MIN tokens, the decode step; every n in a build without AVX2): rows of w are
  * split across OpenMP threads; each group of 4 rows is streamed once per 4 tokens, so a single token reads every
  * weight byte exactly once (memory-bound, as decode is). Prompt path (AVX2, n >= GEMM_MIN): gemm_f16.h's blocked
@@ -54,20 +54,29 @@ static int run_tiles(const GemmF16 *g) {
   return 0;
 }
 
-/* Fills *g from the aot arguments; non-zero when a dtype or shape is not the op's. */
+/* Fills *g from the aot arguments x, w, b[, used int32 [1]], y; non-zero when a dtype or shape is not the op's.
+ * `used` (a prompt padded to its graph's bucket): only its first `used` tokens are computed, the rest of y zeros. */
 static int parse_linear(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, GemmF16 *g) {
-  if (nparam != 4 || strcmp(dtypes[0], "float32") || strcmp(dtypes[1], "float16") || strcmp(dtypes[2], "float16") ||
-      strcmp(dtypes[3], "float32") || ndims[1] != 2)
+  const int out = nparam - 1;
+  if ((nparam != 4 && nparam != 5) || strcmp(dtypes[0], "float32") || strcmp(dtypes[1], "float16") ||
+      strcmp(dtypes[2], "float16") || strcmp(dtypes[out], "float32") || ndims[1] != 2 ||
+      (nparam == 5 && (strcmp(dtypes[3], "int32") || ndims[3] != 1 || shapes[3][0] != 1)))
     return 1;
   g->x = (const float *)params[0];
   g->w = (const uint16_t *)params[1];
   g->b = (const uint16_t *)params[2];
-  g->y = (float *)params[3];
+  g->y = (float *)params[out];
   g->k = shapes[1][1];
   g->m = shapes[1][0];
   g->n = 1;
   for (int d = 0; d < ndims[0] - 1; d++) g->n *= shapes[0][d];
   if (shapes[0][ndims[0] - 1] != g->k || shapes[2][0] != g->m) return 2;
+  if (nparam == 5) {
+    int64_t used = *(const int32_t *)params[3];
+    used = used < 0 ? 0 : used > g->n ? g->n : used;
+    memset(g->y + used * g->m, 0, sizeof(float) * (size_t)((g->n - used) * g->m));
+    g->n = used;
+  }
   return 0;
 }
 
