@@ -66,11 +66,12 @@ def lm_head_chunks(shape):
 
 def dequantized_logits(matmul_t, x, codes, scales, kind: str, chunks, dtype):
     """x [1, k] in `dtype` -> x @ W.T [1, vocab] for the LM head's codes, decoded and multiplied one row chunk at a
-    time, each chunk's decode waiting for the previous chunk's product."""
-    parts = []
+    time, each chunk's decode waiting for the previous chunk's product. (A tuple, not a list: MindSpore 2.0 turns a
+    list built in the graph into a `make_list` node, which has no device kernel.)"""
+    parts = ()
     done = x
     for start, end in chunks:
         weight = dequantize_matrix(ops.depend(codes, done)[start:end], scales[start:end], kind, dtype)
         done = matmul_t(x, weight)
-        parts.append(done)
+        parts = parts + (done,)
     return ops.concat(parts, -1)
