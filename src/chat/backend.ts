@@ -49,7 +49,7 @@ export interface BackendStatus {
   engine?: string;
   /** Prompt + answer token limit of the loaded model. */
   seqLength?: number;
-  /** The weights' precision ("int8") and why ("auto: int8 (float16 needs about 16.6 GB; …)"); `decodedInGraph`
+  /** The weights' precision ("int8") and why ("auto: int8 (float16 needs about 15.6 GB; …)"); `decodedInGraph`
    * when int8/int4 matrices are decoded one at a time inside the graph (Ascend/GPU: memory saved, not time). */
   precision?: { value: string; reason: string; decodedInGraph?: true };
 }

@@ -10,7 +10,7 @@ const MARGIN_PERCENT = Math.round(AUTO_MARGIN * 100);
 
 export interface PrecisionChoice {
   precision: WeightPrecision;
-  /** Words for the status line and --json: "--precision int8", "auto: about 16.6 GB fits in 20.0 GB of RAM available". */
+  /** Words for the status line and --json: "--precision int8", "auto: about 15.6 GB fits in 20.0 GB of RAM available". */
   reason: string;
   /** True when --precision auto decided. */
   auto: boolean;

@@ -15,30 +15,29 @@ export const GLM6B_WIDTHS = { hidden: 4096, inner: 16384, vocab: 130528 } as con
 /** The native engine's seq_length when neither --seq-length nor glm_config.json sets one. */
 export const DEFAULT_SEQ_LENGTH = 2048;
 
-// ---- Calibrated from VmHWM of the native engine in float16 at seq_length 2048 on CPU (docs/native-engine.md):
-// the tiny model 0.535 GB, one full-width layer 3.861 GB, GLM-6B 16.49 GB, each after a prompt in its longest
-// bucket. Re-fit these three, and only these, when the measurements move; every estimate goes through them. ----
-/** Working memory of the largest prompt graph, per token of seq_length per hidden unit. */
+// ---- Working memory of the largest prompt graph and the runtime, from VmHWM of the native engine at seq_length 2048
+// on CPU. float32 (and Ascend/GPU, unmeasured) keep the first fit (tiny model 0.535 GB, one full-width layer
+// 3.861 GB, GLM-6B 16.49 GB, when float16 prompts still cast each weight to float32). Since the float16 prompt GEMM
+// and the int8/int4 kernels no weight is cast, so CPU runs in float16/int8/int4 take the second fit (2026-12-07, box
+// B): one full-width layer float16 3.53 GB, int8 1.80, int4 1.51; GLM-6B int8 8.75, int4 5.75 (float16 15.92 before
+// the GEMM, whose copies it no longer makes); all within 5 % (docs/benchmarks.md). ----
+/** Working memory of the largest prompt graph, per token of seq_length per hidden unit (float32, devices). */
 export const ACT_BYTES_PER_TOKEN_PER_HIDDEN = 88;
 /** What each further layer leaves behind in that graph (MindSpore's CPU runtime keeps some buffers per layer). */
 export const ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER = 4;
+/** The same on CPU through the kernels (float16, int8, int4): no float32 copy of a weight. */
+export const KERNEL_ACT_BYTES_PER_TOKEN_PER_HIDDEN = 54;
+export const KERNEL_ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER = 1.25;
 /** Python, MindSpore, the tokenizer, the CPU kernels and the small graphs, before any weight is loaded. */
 export const RUNTIME_BASE_BYTES = 530_000_000;
 
 // ---- int8/int4 (docs/quantized-weights.md): a matrix is stored in blocks of 32 weights along its input with one
 // float16 scale per block: 1 + 2/32 = 1.0625 bytes per weight (int8), 0.5625 (int4). On CPU the copy is mapped, not
-// read: the input embedding's pages are touched only for the rows a prompt looks up, so it is left out of RAM. Its
-// prompt graphs hold less than float16's (no float32 weight casts). Fitted 2026-12-07 (box B, bench-scale, VmHWM
-// after a 1,700-token prompt at seq_length 2048): GLM-6B int8 8.75 GB / int4 5.75 GB, one full-width layer
-// 1.80 / 1.51 GB; the estimate is within 2.5 % of all four (docs/benchmarks.md). ----
+// read: the input embedding's pages are touched only for the rows a prompt uses, so it is left out of RAM. ----
 export const QUANT_BLOCK = 32;
 export const QUANT_BYTES_PER_WEIGHT = { int8: 1.0625, int4: 0.5625 } as const;
-/** int8/int4 on CPU: working memory of the largest prompt graph, per token of seq_length per hidden unit. */
-export const QUANT_ACT_BYTES_PER_TOKEN_PER_HIDDEN = 58;
-/** int8/int4 on CPU: what each further layer adds to it. */
-export const QUANT_ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER = 1.2;
 /** Precisions whose estimate has been checked against measured peaks (test/e2e/real-width-memory.test.ts checks
- * float16/float32 in CI; int8/int4 by bench-scale at real size and one full-width layer). */
+ * float32, float16 and int8 in CI; int8/int4 at real size by bench-scale). */
 export const MEASURED_PRECISIONS: readonly WeightPrecision[] = ["float32", "float16", "int8", "int4"];
 
 export interface ModelShape {
@@ -123,8 +122,8 @@ export function estimateMemory(shape: ModelShape, device: Device, precision: Pre
   const onCpuQuantized = device === "CPU" && isQuantized(p);
   const weightBytes = weightBytesOf(shape, p) - (onCpuQuantized ? mappedEmbeddingBytes(shape, p) : 0); // the checkpoint is float16
   const cacheBytes = 2 * shape.layers * shape.seqLength * shape.hidden * bytesPerElement(p);
-  const perToken = onCpuQuantized
-    ? QUANT_ACT_BYTES_PER_TOKEN_PER_HIDDEN + shape.layers * QUANT_ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER
+  const perToken = device === "CPU" && p !== "float32"
+    ? KERNEL_ACT_BYTES_PER_TOKEN_PER_HIDDEN + shape.layers * KERNEL_ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER
     : ACT_BYTES_PER_TOKEN_PER_HIDDEN + shape.layers * ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER;
   const workingBytes = Math.round(shape.seqLength * shape.hidden * perToken);
   const largestTensorBytes = shape.vocab * shape.hidden * 2;
@@ -143,7 +142,7 @@ export function estimateMemory(shape: ModelShape, device: Device, precision: Pre
   };
 }
 
-/** "about 16.6 GB: 13.4 GB weights (float16) + 939.5 MB cache for 2,048 tokens + 1.7 GB working memory + 530.0 MB runtime" */
+/** "about 15.6 GB: 13.4 GB weights (float16) + 939.5 MB cache for 2,048 tokens + 746.6 MB working memory + 530.0 MB runtime" */
 export function describeNeed(e: MemoryEstimate, where: "host" | "device" = e.device === "CPU" ? "host" : "device"): string {
   const f = formatBytes;
   if (where === "host" && e.device !== "CPU") {

@@ -29,7 +29,7 @@ function keyHint(turn: StatusLineProps["turn"]): string {
 
 /**
  * "int8" as given; with --precision auto, "float16 (auto)", or for a smaller precision auto fell back to, the one
- * fact that made it: "int8 (auto: float16 needs about 16.6 GB)". The whole reason is in --json and doctor; here it
+ * fact that made it: "int8 (auto: float16 needs about 15.6 GB)". The whole reason is in --json and doctor; here it
  * would wrap a narrow terminal's status line over five lines. On Ascend/GPU int8/int4 add "decoded per matrix".
  */
 function precisionText(precision: BackendStatus["precision"]): string | undefined {

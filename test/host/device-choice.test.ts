@@ -51,7 +51,7 @@ describe("resolveDevice", () => {
     const error = await resolveDevice(base, probes({}), tiny).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeviceChoiceError);
     expect((error as DeviceChoiceError).code).toBe("DEVICE_NOT_ENOUGH_RAM");
-    expect((error as Error).message).toBe("--precision auto: ChatGLM-6B on CPU does not fit in any precision: it needs float16 about 16.6 GB, " +
+    expect((error as Error).message).toBe("--precision auto: ChatGLM-6B on CPU does not fit in any precision: it needs float16 about 15.6 GB, " +
       "int8 about 8.8 GB, int4 about 5.7 GB (each plus a 10 % margin), and there is 6.0 GB of RAM available (the machine has 8.0 GB in all). " +
       "Use an Ascend NPU (--device Ascend), a smaller --seq-length (now 2,048), a machine with more memory, or --force to try int4 anyway.");
     expect((await resolveDevice({ ...base, force: true }, probes({}), tiny)).precision).toMatchObject({ precision: "int4", auto: true });
@@ -62,24 +62,24 @@ describe("resolveDevice", () => {
     expect((error as DeviceChoiceError).code).toBe("DEVICE_NOT_ENOUGH_RAM");
     expect((error as Error).message).toMatch(
       /ChatGLM-6B on CPU needs RAM for about 30\.9 GB: 26\.8 GB weights \(float32\) \+ 1\.9 GB cache for 2,048 tokens \+ 1\.7 GB working memory \+ 530\.0 MB runtime; this machine has 16\.0 GB \(10\.0 GB available\).*--force/);
-    expect((error as Error).message).toContain("--precision int8 (the native engine, about 8.8 GB)");
+    expect((error as Error).message).toContain("--precision float16 (the native engine, about 15.6 GB)");
   });
 
   it("speaks of the memory cgroup when its limit is what is short", async () => {
     const notebook = () => ramWithin({ totalBytes: 25.3 * GB, availableBytes: 24.4 * GB }, { version: 2, dir: "/x", limitBytes: 8 * GB, usedBytes: GB, oomKills: 0 });
     const error = await resolveDevice({ ...base, precision: "float16" }, probes({}), notebook).catch((e: unknown) => e);
     expect((error as DeviceChoiceError).code).toBe("DEVICE_NOT_ENOUGH_RAM");
-    expect((error as Error).message).toMatch(/needs RAM for about 16\.6 GB: .*; this process's memory cgroup \(v2\) allows 8\.0 GB \(7\.0 GB available\)\. Use .*a higher memory limit for this container or notebook, or --force/);
+    expect((error as Error).message).toMatch(/needs RAM for about 15\.6 GB: .*; this process's memory cgroup \(v2\) allows 8\.0 GB \(7\.0 GB available\)\. Use .*a higher memory limit for this container or notebook, or --force/);
   });
 
   it("--precision auto: float16 where it fits the RAM available with a 10 % margin, else int8, else int4", async () => {
     const at = (available: number) => resolveDevice(base, probes({}), () => ({ totalBytes: 64 * GB, availableBytes: available * GB }));
-    expect((await at(32)).precision).toEqual({ precision: "float16", auto: true, reason: "auto: about 16.6 GB fits in 32.0 GB of RAM available" });
-    expect((await at(18.3)).precision.precision).toBe("float16"); // 16.56 GB * 1.1 = 18.2 GB
-    expect((await at(18.1)).precision).toEqual({ precision: "int8", auto: true,
-      reason: "auto: float16 needs about 16.6 GB, more than 18.1 GB of RAM available with a 10 % margin; int8 needs about 8.8 GB" });
+    expect((await at(32)).precision).toEqual({ precision: "float16", auto: true, reason: "auto: about 15.6 GB fits in 32.0 GB of RAM available" });
+    expect((await at(17.3)).precision.precision).toBe("float16"); // 15.63 GB * 1.1 = 17.2 GB
+    expect((await at(17.1)).precision).toEqual({ precision: "int8", auto: true,
+      reason: "auto: float16 needs about 15.6 GB, more than 17.1 GB of RAM available with a 10 % margin; int8 needs about 8.8 GB" });
     expect((await at(12)).precision.precision).toBe("int8");
-    expect((await at(9.5)).precision).toMatchObject({ precision: "int4", reason: expect.stringMatching(/^auto: float16 needs about 16\.6 GB, int8 needs about 8\.8 GB, more than 9\.5 GB .*; int4 needs about 5\.7 GB$/) });
+    expect((await at(9.5)).precision).toMatchObject({ precision: "int4", reason: expect.stringMatching(/^auto: float16 needs about 15\.6 GB, int8 needs about 8\.8 GB, more than 9\.5 GB .*; int4 needs about 5\.7 GB$/) });
     expect((await at(6.3)).precision.precision).toBe("int4"); // 5.71 GB * 1.1 = 6.28 GB
   });
 
@@ -89,7 +89,7 @@ describe("resolveDevice", () => {
     expect((await resolveDevice({ ...base, precision: "int4" }, probes({}), twenty)).precision.precision).toBe("int4");
     const twelve = () => ({ totalBytes: 12 * GB, availableBytes: 10 * GB });
     const tooSmall = await resolveDevice({ ...base, precision: "float16" }, probes({}), twelve).catch((e: unknown) => e);
-    expect((tooSmall as Error).message).toMatch(/needs RAM for about 16\.6 GB: 13\.4 GB weights \(float16\)/);
+    expect((tooSmall as Error).message).toMatch(/needs RAM for about 15\.6 GB: 13\.4 GB weights \(float16\)/);
     expect((tooSmall as Error).message).toContain("--precision int8 (the native engine, about 8.8 GB)");
   });
 

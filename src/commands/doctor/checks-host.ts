@@ -21,7 +21,7 @@ function precisionIn(f: DoctorFacts, budget: MemoryBudget | undefined): Precisio
   }
 }
 
-/** " in int8 (auto: float16 needs about 16.6 GB, …)" after a need, when auto chose. */
+/** " in int8 (auto: float16 needs about 15.6 GB, …)" after a need, when auto chose. */
 const chosenWords = (choice: PrecisionChoice): string => (choice.auto ? `; --precision ${choice.reason.replace(/^auto: /, "auto picks " + choice.precision + ": ")}` : "");
 
 /** Free HBM per NPU from `npu-smi info`: the last "used / total" MB pair on each chip row. */

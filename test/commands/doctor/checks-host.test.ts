@@ -86,11 +86,11 @@ describe("host RAM", () => {
 
   it("says what --precision auto picks and why, at several sizes", () => {
     const at = (available: number) => checkHostRam(healthyFacts({ ram: { totalBytes: 32 * GB, availableBytes: available * GB } }));
-    expect(at(24)).toMatchObject({ status: "ok", detail: expect.stringContaining("needs about 16.6 GB: 13.4 GB weights (float16) + 939.5 MB cache for 2,048 tokens + 1.7 GB working memory + 530.0 MB runtime; --precision auto picks float16: about 16.6 GB fits in 24.0 GB of RAM available") });
-    expect(at(12)).toMatchObject({ status: "ok", detail: expect.stringContaining("needs about 8.8 GB: 6.6 GB weights (int8) + 939.5 MB cache for 2,048 tokens + 768.4 MB working memory + 530.0 MB runtime; --precision auto picks int8: float16 needs about 16.6 GB, more than 12.0 GB of RAM available with a 10 % margin; int8 needs about 8.8 GB") });
+    expect(at(24)).toMatchObject({ status: "ok", detail: expect.stringContaining("needs about 15.6 GB: 13.4 GB weights (float16) + 939.5 MB cache for 2,048 tokens + 746.6 MB working memory + 530.0 MB runtime; --precision auto picks float16: about 15.6 GB fits in 24.0 GB of RAM available") });
+    expect(at(12)).toMatchObject({ status: "ok", detail: expect.stringContaining("needs about 8.8 GB: 6.6 GB weights (int8) + 939.5 MB cache for 2,048 tokens + 746.6 MB working memory + 530.0 MB runtime; --precision auto picks int8: float16 needs about 15.6 GB, more than 12.0 GB of RAM available with a 10 % margin; int8 needs about 8.8 GB") });
     expect(at(8).detail).toContain("weights (int4)");
     const none = at(5);
-    expect(none).toMatchObject({ status: "fail", detail: expect.stringContaining("--precision auto: ChatGLM-6B on CPU does not fit in any precision: it needs float16 about 16.6 GB, int8 about 8.8 GB, int4 about 5.7 GB (each plus a 10 % margin), and there is 5.0 GB of RAM available") });
+    expect(none).toMatchObject({ status: "fail", detail: expect.stringContaining("--precision auto: ChatGLM-6B on CPU does not fit in any precision: it needs float16 about 15.6 GB, int8 about 8.8 GB, int4 about 5.7 GB (each plus a 10 % margin), and there is 5.0 GB of RAM available") });
     expect(none.fix).toContain("--force to try int4 anyway");
   });
 
@@ -98,14 +98,14 @@ describe("host RAM", () => {
     const r = checkHostRam(healthyFacts({ ...cpu18, precision: "float32" }));
     expect(r.status).toBe("fail");
     expect(r.detail).toContain("ChatGLM-6B on CPU needs about 30.9 GB: 26.8 GB weights (float32) + 1.9 GB cache for 2,048 tokens + 1.7 GB working memory + 530.0 MB runtime");
-    expect(r.fix).toContain("--precision float16 (the native engine, about 16.6 GB)");
+    expect(r.fix).toContain("--precision float16 (the native engine, about 15.6 GB)");
     expect(r.fix).toContain("a smaller --seq-length (now 2,048)");
     expect(r.fix).toContain("--force");
   });
 
   it("counts --precision float16 and a shorter --seq-length", () => {
-    expect(checkHostRam(healthyFacts({ ...cpu16, precision: "float16" })).status).toBe("fail"); // 16.6 GB: over 16 GB
-    expect(checkHostRam(healthyFacts({ ...cpu18, precision: "float16" })).status).toBe("warn"); // fits in 18 GB, not in the 12 free
+    expect(checkHostRam(healthyFacts({ ram: { totalBytes: 15 * GB, availableBytes: 12 * GB }, precision: "float16" })).status).toBe("fail"); // 15.6 GB: over 15 GB
+    expect(checkHostRam(healthyFacts({ ...cpu16, precision: "float16" })).status).toBe("warn"); // fits in 16 GB, not in the 12 free
     const short = healthyFacts({ ...cpu16, precision: "float16", model: { ...healthyFacts().model, shape: { ...GLM6B_SHAPE, seqLength: 256 } } });
     expect(checkHostRam(short).detail).toContain("cache for 256 tokens");
   });
@@ -121,7 +121,7 @@ describe("host RAM", () => {
     const notebook = { ram: ramWithin({ totalBytes: 25.3 * GB, availableBytes: 24.4 * GB }, { version: 1, dir: "/x", limitBytes: 8 * GB, usedBytes: 0.3 * GB, oomKills: 0 }) };
     const r = checkHostRam(healthyFacts({ ...notebook, precision: "float16" }));
     expect(r.status).toBe("fail");
-    expect(r.detail).toMatch(/^8\.0 GB limit of this process's memory cgroup \(v1; the host has 25\.3 GB\), 7\.7 GB available; ChatGLM-6B on CPU needs about 16\.6 GB/);
+    expect(r.detail).toMatch(/^8\.0 GB limit of this process's memory cgroup \(v1; the host has 25\.3 GB\), 7\.7 GB available; ChatGLM-6B on CPU needs about 15\.6 GB/);
     expect(r.fix).toContain("a higher memory limit for this container or notebook");
     expect(r.fix).not.toContain("a machine with more RAM");
   });
@@ -130,7 +130,7 @@ describe("host RAM", () => {
     const shape = { ckptBytes: 400_000, layers: 2, hidden: 64, inner: 170, vocab: 832, seqLength: 256 };
     const model = { dir: "/tiny", exists: true, custom: true, shape, files: [{ name: "glm_6b.ckpt", size: 400_000, verified: null, elsewhere: [] }, { name: "ice_text.model", size: 250_000, verified: null, elsewhere: [] }] };
     const r = checkHostRam(healthyFacts({ model, ram: { totalBytes: 2 * GB, availableBytes: 1 * GB } }));
-    expect(r).toMatchObject({ status: "ok", detail: expect.stringContaining("this model on CPU needs about 532.") });
+    expect(r).toMatchObject({ status: "ok", detail: expect.stringContaining("this model on CPU needs about 531.") });
   });
 });
 
