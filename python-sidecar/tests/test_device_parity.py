@@ -63,16 +63,23 @@ def test_runs_on_the_device_asked_for_in_float16(engine):
     assert (info["device_target"], info["compute_dtype"]) == (DEVICE, "float16")
 
 
+def greedy_with_logits(engine, ids):
+    """The engine's greedy tokens for `ids` and the logits of every step (the last one's too)."""
+    engine.decoder.record_logits = True
+    tokens = []
+    try:
+        engine.decoder.run(ids, GenerateParams(max_new_tokens=STEPS, do_sample=False), lambda: False, tokens.append)
+        return tokens, list(engine.decoder.last_logits)
+    finally:
+        engine.decoder.record_logits = False
+
+
 @pytest.mark.parametrize("prompt", PROMPTS + [LONG_PROMPT])
 def test_every_step_stays_within_float16_tolerance_of_the_reference(engine, reference, prompt):
     """Teacher-forced on the engine's own greedy tokens: each step's logits against the reference's for the same
     ids, and each greedy token is the reference's argmax unless the reference's top two are within tolerance."""
     ids = engine.encode(prompt)
-    engine.decoder.record_logits = True
-    tokens = []
-    engine.decoder.run(ids, GenerateParams(max_new_tokens=STEPS, do_sample=False), lambda: False, tokens.append)
-    logits = list(engine.decoder.last_logits)
-    engine.decoder.record_logits = False
+    tokens, logits = greedy_with_logits(engine, ids)
     for step, (token, got) in enumerate(zip(tokens + [None], logits)):
         want = reference.logits(ids + tokens[:step])[-1]
         scale = max(1.0, float(np.abs(want).max()))
@@ -92,11 +99,7 @@ def test_int8_and_int4_decode_each_matrix_on_the_device_and_match_numpy_on_the_s
     ref = reference_on(dequantized_arrays(path, 8 if precision == "int8" else 4), engine)
     for prompt in PROMPTS + [LONG_PROMPT]:
         ids = engine.encode(prompt)
-        engine.decoder.record_logits = True
-        tokens = []
-        engine.decoder.run(ids, GenerateParams(max_new_tokens=STEPS, do_sample=False), lambda: False, tokens.append)
-        logits = list(engine.decoder.last_logits)
-        engine.decoder.record_logits = False
+        tokens, logits = greedy_with_logits(engine, ids)
         for step, got in enumerate(logits):
             want = ref.logits(ids + tokens[:step])[-1]
             scale = max(1.0, float(np.abs(want).max()))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import time
 
 import numpy as np
@@ -14,7 +13,7 @@ ms = pytest.importorskip("mindspore", reason="the native engine tests need minds
 from glm_numpy_reference import GlmNumpyReference, load_checkpoint_arrays  # noqa: E402
 from glm_sidecar.engine.base import EngineError, GenerateParams  # noqa: E402
 from glm_sidecar.engine.native_engine import NativeEngine  # noqa: E402
-from glm_test_models import LONG_PROMPT, PROMPTS, sharpen  # noqa: E402
+from glm_test_models import LONG_PROMPT, PROMPTS, write_sharpened_model  # noqa: E402
 
 # float32 everywhere on CPU: the native engine and the float64 NumPy reference agree to float32 rounding.
 REFERENCE_RTOL_OF_MAX = 2e-5
@@ -33,13 +32,7 @@ def native(tiny_model_dir):
 
 @pytest.fixture(scope="module")
 def sharp_dir(tiny_model_dir, tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("sharpened-model"))
-    for name in ("ice_text.model", "glm_config.json"):
-        shutil.copy(os.path.join(tiny_model_dir, name), out)
-    arrays = sharpen(load_checkpoint_arrays(os.path.join(tiny_model_dir, "glm_6b.ckpt")))
-    ms.save_checkpoint([{"name": n, "data": ms.Tensor(a)} for n, a in sorted(arrays.items())],
-                       os.path.join(out, "glm_6b.ckpt"))
-    return out
+    return write_sharpened_model(tiny_model_dir, str(tmp_path_factory.mktemp("sharpened-model")))
 
 
 @pytest.fixture(scope="module")
