@@ -8,7 +8,7 @@ ms = pytest.importorskip("mindspore", reason="the aot kernels run inside MindSpo
 
 from glm_sidecar.engine.native.kernels.custom_ops import cpu_kernels  # noqa: E402
 from glm_sidecar.engine.native.checkpoint_reader import CheckpointFile  # noqa: E402
-from glm_numpy_reference import prompt_attention  # noqa: E402
+from glm_numpy_reference import gelu_tanh, prompt_attention  # noqa: E402
 
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory):
@@ -108,3 +108,36 @@ def test_attend_prompt_applies_glms_mask_and_matches_numpy(kernels, tokens, head
     want = prompt_attention(q, k, v, prefix, 2.0)
     assert got.dtype == np.float32 and got.shape == (tokens, heads * d)
     assert np.abs(got - want).max() <= 1e-5
+
+
+@pytest.mark.parametrize("tokens,heads,d,prefix,used", [(64, 4, 128, 3, 17), (9, 2, 20, 9, 9), (300, 2, 128, 1, 300),
+                                                        (16, 2, 16, 1, 0)])
+def test_attend_prompt_with_used_computes_only_the_real_tokens(kernels, tokens, heads, d, prefix, used):
+    rng = np.random.RandomState(tokens + used)
+    q, k, v = [rng.standard_normal((tokens, heads, d)).astype(np.float32) for _ in range(3)]
+    q = (q / np.sqrt(d) / 2.0).astype(np.float32)
+    q[used:], k[used:], v[used:] = np.nan, np.nan, np.nan  # the padding must never be read
+    got = _Apply(kernels.attend_prompt)(ms.Tensor(q), ms.Tensor(k), ms.Tensor(v),
+                                        ms.Tensor(np.array([prefix], np.int32)), ms.Tensor(np.array([2.0], np.float32)),
+                                        ms.Tensor(np.array([used], np.int32))).asnumpy()
+    assert got.shape == (tokens, heads * d)
+    assert np.array_equal(got[used:], np.zeros_like(got[used:]))
+    if used:
+        want = prompt_attention(q[:used], k[:used], v[:used], prefix, 2.0)
+        assert np.abs(got[:used] - want).max() <= 1e-5
+
+
+@pytest.mark.parametrize("shape,used", [((3, 37), None), ((64, 4096), None), ((64, 4096), 5), ((1, 16384), None),
+                                        ((20, 24), 0)])
+def test_gelu_is_the_tanh_approximation_and_skips_padding(kernels, shape, used):
+    rng = np.random.RandomState(shape[0])
+    x = (rng.standard_normal(shape) * 4.0).astype(np.float32)
+    x.flat[:6] = [0.0, -100.0, 100.0, -9.0, 30.0, 1e-4]
+    args = [ms.Tensor(x)] + ([] if used is None else [ms.Tensor(np.array([used], np.int32))])
+    got = _Apply(kernels.gelu)(*args).asnumpy()
+    want = gelu_tanh(x.astype(np.float64))
+    rows = shape[0] if used is None else used
+    assert got.dtype == np.float32 and got.shape == shape
+    assert np.array_equal(got[rows:], np.zeros_like(got[rows:]))
+    if rows:
+        assert np.all(np.abs(got[:rows] - want[:rows]) <= 4e-6 * np.abs(want[:rows]) + 1e-6)

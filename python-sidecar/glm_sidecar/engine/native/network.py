@@ -54,6 +54,7 @@ class GlmLayer(nn.Cell):
         self.swap = kernels.swap01 if kernels is not None else None
         self.attend_cache = kernels.attend_decode if kernels is not None else None
         self.attend_prompt = kernels.attend_prompt if kernels is not None else None
+        self.gelu_kernel = kernels.gelu if kernels is not None else None
         self.heads = shape.num_heads
         self.head_dim = shape.head_dim
         self.hidden = shape.hidden_size
@@ -141,20 +142,29 @@ class GlmLayer(nn.Cell):
                                           self.post_attention_layernorm_beta)
         inner = self._linear(ops.cast(mlp_input, self.act), self.mlp_dense_h_to_4h_weight,
                              self.mlp_dense_h_to_4h_bias, self.mlp_dense_h_to_4h_scales, used)
-        inner = ops.cast(self.gelu(ops.cast(inner, mstype.float32)), self.act)
+        inner = self._gelu(inner, used)
         mlp_output = self._linear(inner, self.mlp_dense_4h_to_h_weight, self.mlp_dense_4h_to_h_bias,
                                   self.mlp_dense_4h_to_h_scales, used)
         return mlp_input * self.alpha + ops.cast(mlp_output, mstype.float32)
 
+    def _gelu(self, inner, used=None):
+        """The MLP's GeLU, in float32: on CPU the kernel (every thread; `used` skips a bucket's padding rows)."""
+        if self.gelu_kernel is None:
+            return ops.cast(self.gelu(ops.cast(inner, mstype.float32)), self.act)
+        return self.gelu_kernel(inner) if used is None else self.gelu_kernel(inner, used)
+
     def prefill(self, x, rope, visible, rows, prefix, used=None):
         """The whole (padded) prompt attends within itself; its keys and values fill cache rows 0..len-1.
         `visible` [t, t] is GLM's mask, `prefix` int32 [1] the same mask as the count of tokens all queries see,
-        `used` int32 [1] the prompt's real tokens (the quantized linears skip the padding after them)."""
+        `used` int32 [1] the prompt's real tokens (the CPU kernels skip the padding after them)."""
         attention_input, q, k, v = self._project(x, rope, used)
         written = ops.depend(self.write(self.k_cache, rows, ops.cast(k, self.dtype)),
                              self.write(self.v_cache, rows, ops.cast(v, self.dtype)))
         if self.attend_prompt is not None:  # CPU: no score matrix, nothing left behind per layer
-            context = self.attend_prompt(q, k, v, prefix, self.coeff_tensor)
+            if used is None:
+                context = self.attend_prompt(q, k, v, prefix, self.coeff_tensor)
+            else:  # the padding's queries are skipped too
+                context = self.attend_prompt(q, k, v, prefix, self.coeff_tensor, used)
         else:
             context = self._attend(q, k, v, visible)
         return self._finish(attention_input, ops.depend(context, written), used)

@@ -141,7 +141,9 @@ static void attend_queries(const float *const *q, const float *kt, const float *
 }
 
 /* A whole prompt's attention, for the prefill: inputs q (scaled as above), k and v float32 [tokens, heads, d],
- * prefix int32 [1] (the tokens before <sop>, seen by every query; the rest is causal), coeff float32 [1]; output
+ * prefix int32 [1] (the tokens before <sop>, seen by every query; the rest is causal), coeff float32 [1], optionally
+ * used int32 [1] (a prompt padded to its graph's bucket: only queries and keys 0..used-1 are computed, the other
+ * output rows are zeros, so a 1,700-token prompt in the 2,048-token graph costs 1,700 tokens' attention); output
  * float32 [tokens, heads * d]. Query i sees keys 0..max(prefix, i + 1) - 1, GLM's mask. Per head (one thread
  * each), the keys are first laid out in panels of LANES keys and the values contiguously (rows of one head sit
  * heads * d floats apart, which maps them all onto a few cache sets); then QUERIES queries at a time. Nothing of
@@ -150,9 +152,11 @@ int glm_attend_prompt(int nparam, void **params, int *ndims, int64_t **shapes, c
                       void *extra) {
   (void)stream;
   (void)extra;
-  if (nparam != 6 || strcmp(dtypes[0], "float32") || strcmp(dtypes[1], "float32") || strcmp(dtypes[2], "float32") ||
-      strcmp(dtypes[3], "int32") || strcmp(dtypes[4], "float32") || strcmp(dtypes[5], "float32") || ndims[0] != 3 ||
-      ndims[1] != 3 || ndims[2] != 3)
+  const int last = nparam - 1; /* out's index: 5, or 6 after `used` */
+  if ((nparam != 6 && nparam != 7) || strcmp(dtypes[0], "float32") || strcmp(dtypes[1], "float32") ||
+      strcmp(dtypes[2], "float32") || strcmp(dtypes[3], "int32") || strcmp(dtypes[4], "float32") ||
+      strcmp(dtypes[last], "float32") || ndims[0] != 3 || ndims[1] != 3 || ndims[2] != 3 ||
+      (nparam == 7 && (strcmp(dtypes[5], "int32") || ndims[5] != 1 || shapes[5][0] != 1)))
     return 1;
   int64_t tokens = shapes[0][0], heads = shapes[0][1], d = shapes[0][2];
   for (int p = 1; p < 3; p++)
@@ -160,7 +164,14 @@ int glm_attend_prompt(int nparam, void **params, int *ndims, int64_t **shapes, c
   int64_t prefix = *(const int32_t *)params[3];
   float coeff = *(const float *)params[4];
   const float *q = (const float *)params[0], *k = (const float *)params[1], *v = (const float *)params[2];
-  float *out = (float *)params[5];
+  float *out = (float *)params[last];
+  if (nparam == 7) { /* the padding's rows are zeros, and from here on the prompt is `used` tokens long */
+    int64_t used = *(const int32_t *)params[5];
+    used = used < 0 ? 0 : used > tokens ? tokens : used;
+    memset(out + used * heads * d, 0, sizeof(float) * (size_t)((tokens - used) * heads * d));
+    tokens = used;
+    if (tokens == 0) return 0;
+  }
   int64_t width = (tokens + LANES - 1) / LANES * LANES, stride = heads * d;
   int failed = 0;
 #pragma omp parallel for schedule(static)

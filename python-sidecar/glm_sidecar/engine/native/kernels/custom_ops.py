@@ -5,21 +5,22 @@ import sys
 from typing import Any, Dict, Optional
 
 from ...base import ProgressReport
-from .build import (DECODE_ATTEND_SYMBOL, PROMPT_ATTEND_SYMBOL, Q4_SYMBOL, Q8_SYMBOL, SWAP_SYMBOL, SYMBOL, build_kernel,
-                    kernel_dir)
+from .build import (DECODE_ATTEND_SYMBOL, GELU_SYMBOL, PROMPT_ATTEND_SYMBOL, Q4_SYMBOL, Q8_SYMBOL, SWAP_SYMBOL, SYMBOL,
+                    build_kernel, kernel_dir)
 
 
 class CpuKernels(object):
     """The aot ops of kernels/*.c for MindSpore's CPU backend (None where not built or not needed)."""
 
     def __init__(self, linear_f16: Any = None, swap01: Any = None, attend_decode: Any = None,
-                 attend_prompt: Any = None, linear_q8: Any = None, linear_q4: Any = None) -> None:
+                 attend_prompt: Any = None, linear_q8: Any = None, linear_q4: Any = None, gelu: Any = None) -> None:
         self.linear_f16 = linear_f16
         self.linear_q8 = linear_q8  # int8 / int4 weights in 32-blocks (--precision int8 | int4)
         self.linear_q4 = linear_q4
         self.swap01 = swap01
         self.attend_decode = attend_decode
         self.attend_prompt = attend_prompt
+        self.gelu = gelu
 
 
 def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report: ProgressReport,
@@ -30,7 +31,8 @@ def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report
     cache rows in use, read in their own dtype (the graph's ops would cast and transpose the whole cache every
     token), and `attend_prompt` the prefill's, 8 score rows at a time (the graph's ops leave per-layer buffers
     behind until the graph ends), `linear_q8`/`linear_q4` multiply by int8/int4 weights in 32-blocks with integer
-    dot products (--precision int8 | int4). None on Ascend and GPU, which need none of them."""
+    dot products (--precision int8 | int4), `gelu` is the MLP's GeLU on every thread (MindSpore's calls tanhf one
+    element at a time). None on Ascend and GPU, which need none of them."""
     if device_target != "CPU":
         return None
     from mindspore import ops
@@ -52,7 +54,8 @@ def cpu_kernels(device_target: str, dtype: str, cache_dir: Optional[str], report
     # x float32 [..., k], codes, scales float16 [m, k/32], bias float16 [m][, used int32 [1]] -> float32 [..., m]
     q8, q4 = [ops.Custom("%s:%s" % (path, symbol), out_shape=_quantized_shape, out_dtype=_first_dtype,
                          func_type="aot") for symbol in (Q8_SYMBOL, Q4_SYMBOL)]
-    return CpuKernels(linear, swap, attend, prompt, q8, q4)
+    gelu = ops.Custom("%s:%s" % (path, GELU_SYMBOL), out_shape=_same_shape, out_dtype=_first_dtype, func_type="aot")
+    return CpuKernels(linear, swap, attend, prompt, q8, q4, gelu)
 
 
 def _linear_shape(x, w, *_rest):  # bias[, used]
@@ -65,6 +68,10 @@ def _quantized_shape(x, codes, *_rest):  # scales, bias[, used]
 
 def _attend_shape(q, *_rest):
     return [q[0], q[1] * q[2]]
+
+
+def _same_shape(x, *_rest):  # [used]
+    return list(x)
 
 
 def _swap_shape(x):

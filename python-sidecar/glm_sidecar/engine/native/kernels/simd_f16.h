@@ -19,6 +19,7 @@ static inline vec set_v(float a) { return _mm512_set1_ps(a); }
 static inline void store_f(float *p, vec a) { _mm512_storeu_ps(p, a); }
 static inline vec add_v(vec a, vec b) { return _mm512_add_ps(a, b); }
 static inline vec mul_v(vec a, vec b) { return _mm512_mul_ps(a, b); }
+static inline vec div_v(vec a, vec b) { return _mm512_div_ps(a, b); }
 static inline vec max_v(vec a, vec b) { return _mm512_max_ps(a, b); }
 static inline vec round_v(vec a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 static inline vec scale2_v(vec a, vec n) { return _mm512_scalef_ps(a, n); } /* a * 2^n, n integral */
@@ -34,6 +35,7 @@ static inline vec set_v(float a) { return _mm256_set1_ps(a); }
 static inline void store_f(float *p, vec a) { _mm256_storeu_ps(p, a); }
 static inline vec add_v(vec a, vec b) { return _mm256_add_ps(a, b); }
 static inline vec mul_v(vec a, vec b) { return _mm256_mul_ps(a, b); }
+static inline vec div_v(vec a, vec b) { return _mm256_div_ps(a, b); }
 static inline vec max_v(vec a, vec b) { return _mm256_max_ps(a, b); }
 static inline vec round_v(vec a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 static inline vec scale2_v(vec a, vec n) {
@@ -57,14 +59,16 @@ static inline vec set_v(float a) { return a; }
 static inline void store_f(float *p, vec a) { *p = a; }
 static inline vec add_v(vec a, vec b) { return a + b; }
 static inline vec mul_v(vec a, vec b) { return a * b; }
+static inline vec div_v(vec a, vec b) { return a / b; }
 static inline vec max_v(vec a, vec b) { return a > b ? a : b; }
 static inline vec round_v(vec a) { return nearbyintf(a); }
 static inline vec scale2_v(vec a, vec n) { return ldexpf(a, (int)n); }
 #endif
 
-/* e^x for x <= 0 (softmax's shifted scores), within a few float32 ulp: x = n ln2 + r with |r| <= ln2 / 2, then
- * e^r by its degree-6 Taylor-like polynomial (Cephes' expf coefficients) and a scale by 2^n. Below -87 it gives
- * about 1e-38 instead of 0, which a softmax weight cannot tell apart. */
+/* e^x for -87 <= x <= 87 (softmax's shifted scores, GeLU's sigmoid), within a few float32 ulp: x = n ln2 + r
+ * with |r| <= ln2 / 2, then e^r by its degree-6 Taylor-like polynomial (Cephes' expf coefficients) and a scale by
+ * 2^n. Below -87 it gives about 1e-38 instead of 0, which a softmax weight cannot tell apart; above 87, 2^n would
+ * no longer be a float, so callers clamp there. */
 static inline vec exp_v(vec x) {
   x = max_v(x, set_v(-87.0f));
   vec n = round_v(mul_v(x, set_v(1.44269504088896341f)));
