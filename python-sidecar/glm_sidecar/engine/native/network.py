@@ -15,7 +15,7 @@ from mindspore import Tensor, nn, ops
 from mindspore import dtype as mstype
 
 from .dequant import dequantize_rows, dequantized_linear, dequantized_logits, lm_head_chunks
-from .network_params import ReadOnlySource, matrix_params, quantized_kernel, quantized_kind, resident_zeros, wrap_array
+from .network_params import ReadOnlySource, matrix_params, quantized_kernel, quantized_kind, cache_zeros, wrap_array
 from .model_config import EMBEDDING, LAYER_PARAMS, GlmShape, layer_param
 from .rotary import rotary_tables, rotation_matrix
 from .sampler import Sampler
@@ -44,8 +44,8 @@ class GlmLayer(nn.Cell):
                 array = weights.read(full, np.float32 if "layernorm" in name else np_dtype)
                 setattr(self, attribute, wrap_array(array, full))
         cache_shape = (shape.seq_length, shape.num_heads, shape.head_dim)
-        self.k_cache = resident_zeros(cache_shape, np_dtype, "transformer.layers.%d.k_cache" % index)
-        self.v_cache = resident_zeros(cache_shape, np_dtype, "transformer.layers.%d.v_cache" % index)
+        self.k_cache = cache_zeros(cache_shape, np_dtype, "transformer.layers.%d.k_cache" % index)
+        self.v_cache = cache_zeros(cache_shape, np_dtype, "transformer.layers.%d.v_cache" % index)
         self.dtype = ms_dtype
         self.act = activation_dtype(kernels, ms_dtype)
         self.kernel = kernels.linear_f16 if kernels is not None else None
