@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 # Absolute imports here: MindSpore's compile cache parses this entry script and cannot resolve relative ones.
+from glm_sidecar import partial_files
 from glm_sidecar.server import SidecarServer
 
 
@@ -71,7 +73,14 @@ def main(argv=None) -> int:
         return 2
     server = SidecarServer(build_engine(args), args.shell, args.control, bytes.fromhex(key_hex), args.parent_pid,
                            args.heartbeat)
-    code = server.run()
+    # SIGTERM (the supervisor's second ask) winds down like a shutdown request; a terminal's Ctrl+C reaches the
+    # sidecar too (same process group) and ends it quietly, with 130. Either way no partial file is left behind.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: server.stopping.set())
+    try:
+        code = server.run()
+    except KeyboardInterrupt:
+        code = 130
+    partial_files.remove_all()
     # Leave without the interpreter's normal shutdown: terminating the ZeroMQ context there waits for
     # sockets still held by daemon threads (the heartbeat proxy, a worker inside a graph) and can hang.
     sys.stdout.flush()

@@ -107,7 +107,11 @@ export async function runQuantize(argv: string[], paths: AppPaths, io: QuantizeI
     return 0;
   } catch (error) {
     reporter.finish();
-    if (cancelled) return (io.stderr.write(`${prefix}cancelled; a partial copy is removed by the next run\n`), 130);
+    if (cancelled) {
+      await backend?.close(); // the sidecar removes its partial file on the way out (a killed one's: the next run)
+      io.stderr.write(`${prefix}cancelled; the partial copy is removed\n`);
+      return 130;
+    }
     io.stderr.write(failureText(error, { prefix, precision: flags.precision, command, modelDir: flags.modelDir }));
     return 1;
   } finally {

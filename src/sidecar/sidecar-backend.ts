@@ -37,6 +37,8 @@ export class SidecarBackend implements ChatBackend {
   /** A load failure that a restart would repeat: every later start fails with it at once, loading nothing. */
   private lastingFailure: SidecarError | undefined;
   private closed = false;
+  /** Aborted by close(): a sidecar still loading is stopped instead of waited for. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly launch: SidecarLaunch,
@@ -69,7 +71,7 @@ export class SidecarBackend implements ChatBackend {
     }
     // "starting" at once: the sidecar's own first status comes only after its sockets and launch plan are ready.
     if (!this.starting) this.setStatus({ state: "starting", detail: "starting the engine", stderrTail: undefined });
-    this.starting ??= Sidecar.start(this.launch, (s) => this.setStatus({ ...s, stderrTail: undefined }))
+    this.starting ??= Sidecar.start(this.launch, (s) => this.setStatus({ ...s, stderrTail: undefined }), this.closing.signal)
       .then((sidecar) => {
         this.sidecar = sidecar;
         const info = sidecar.info;
@@ -172,6 +174,7 @@ export class SidecarBackend implements ChatBackend {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     this.setStatus({ state: "stopping" });
     const sidecar = this.sidecar ?? (await this.starting?.catch(() => undefined));
     await sidecar?.stop();

@@ -71,7 +71,8 @@ export class Sidecar {
     private readonly readLimit: MemoryLimitReader,
   ) {}
 
-  static async start(launch: SidecarLaunch, onStatus: (s: Partial<BackendStatus>) => void): Promise<Sidecar> {
+  /** Spawns the sidecar and waits until its model is ready; `stop` aborted meanwhile (glm-chat closing) stops it at once. */
+  static async start(launch: SidecarLaunch, onStatus: (s: Partial<BackendStatus>) => void, stop?: AbortSignal): Promise<Sidecar> {
     const connection = await SidecarConnection.open();
     mkdirSync(launch.logDir, { recursive: true });
     mkdirSync(launch.workDir, { recursive: true });
@@ -131,7 +132,7 @@ export class Sidecar {
     });
     onStatus({ state: "starting", detail: "starting the engine", logPath });
     try {
-      await sidecar.waitReady(launch.stallTimeoutMs ?? 600_000, onStatus);
+      await sidecar.waitReady(launch.stallTimeoutMs ?? 600_000, onStatus, stop);
     } catch (error) {
       await sidecar.stop();
       throw error;
@@ -163,19 +164,23 @@ export class Sidecar {
     return deathError(facts, context, { stderrTail: this.stderr.report(), logPath: this.logPath });
   }
 
-  private waitReady(stallMs: number, onStatus: (s: Partial<BackendStatus>) => void): Promise<void> {
+  private waitReady(stallMs: number, onStatus: (s: Partial<BackendStatus>) => void, stop?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let timer = setTimeout(onStall, stallMs);
       function onStall() {
         finish(new SidecarError("SIDECAR_STALLED", `the engine showed no loading progress for ${Math.round(stallMs / 1000)} s`));
       }
+      // Closing while the model loads (Ctrl+C in the chat, a cancelled quantize) must not wait for the load to end.
+      const onStop = () => finish(new SidecarError("SIDECAR_STOPPED", "glm-chat is shutting down"));
       const finish = (error?: Error) => {
         clearTimeout(timer);
         unsubscribe();
         offExit();
+        stop?.removeEventListener("abort", onStop);
         if (error) reject(error);
         else resolve();
       };
+      stop?.addEventListener("abort", onStop);
       const offExit = this.onExit(() => finish(this.exitError("while loading")));
       let ready = false; // the model is loaded, and...
       const finishWhenReady = () => ready && this.connection.connected("control") && finish(); // ...both channels are up
@@ -209,6 +214,7 @@ export class Sidecar {
             : new SidecarError("ENGINE_LOAD_FAILED", String(status.evalue ?? "unknown error"), extras));
         }
       });
+      if (stop?.aborted) onStop(); // closed while the process was being spawned
     });
   }
 

@@ -223,6 +223,16 @@ describe("SidecarBackend while things go wrong", () => {
     expect(after.at(-1)).toMatchObject({ type: "done", reason: "stop" });
   });
 
+  it("stops a sidecar that is still loading when closed, instead of waiting for its load", async () => {
+    // The load takes 600 s: a close that waited for it would fail this test by its time-out.
+    backend = new SidecarBackend(realSidecarLaunch({ engine: "fake", extraArgs: ["--fake-load-delay", "600"] }));
+    const starting = backend.start();
+    await vi.waitFor(() => expect(backend!.status().state).toBe("loading"), { timeout: 20_000 });
+    await backend.close();
+    await expect(starting).rejects.toMatchObject({ code: "SIDECAR_STOPPED" });
+    expect(backend.status().state).toBe("stopped");
+  }, 60_000);
+
   it("fails a token count when the sidecar dies during it, instead of hanging", async () => {
     const b = fakeBackend("0");
     const sidecar = await b.start();

@@ -12,6 +12,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional
 
 import numpy as np
 
+from ... import partial_files
 from ..base import EngineError
 from . import quantized_format as fmt
 from .checkpoint_reader import CheckpointFile, TensorEntry
@@ -123,6 +124,7 @@ def write_copy(ckpt: CheckpointFile, target: str, header: Dict[str, Any], kernel
     `target` untouched."""
     folder = os.path.dirname(os.path.abspath(target))
     tmp = temp_path(target)
+    partial_files.writing(tmp)  # an exit while writing (cancel, shutdown, SIGTERM) removes it
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         out = _Output(fd)
@@ -137,10 +139,13 @@ def write_copy(ckpt: CheckpointFile, target: str, header: Dict[str, Any], kernel
         os.close(fd)
         fd = -1
         os.replace(tmp, target)
+        partial_files.done(tmp)
     except BaseException as exc:
         if fd >= 0:
             os.close(fd)
-        os.remove(tmp)
+        partial_files.done(tmp)
+        if os.path.exists(tmp):
+            os.remove(tmp)
         if isinstance(exc, OSError) and exc.errno in NO_SPACE:
             raise EngineError("DiskFull", "no space left in %s for the %.2f GB %s copy (%s); the partial file was "
                               "removed" % (folder, header["file_size"] / 1e9, header["precision"],
