@@ -5,6 +5,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import shutil  # noqa: E402
 import tempfile  # noqa: E402
 
 import pytest  # noqa: E402
@@ -18,3 +19,12 @@ def tiny_model_dir():
     out = os.environ.get("GLM_CHAT_TINY_MODEL_DIR") or tempfile.mkdtemp(prefix="glm-tiny-")
     make_tiny_model.generate(out)
     return out
+
+
+@pytest.fixture
+def model(tiny_model_dir, tmp_path):
+    """A private copy of the tiny checkpoint (tests change, truncate and move it) and an empty cache folder."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    shutil.copy(os.path.join(tiny_model_dir, "glm_6b.ckpt"), str(folder))
+    return str(folder / "glm_6b.ckpt"), str(tmp_path / "cache")

@@ -3,7 +3,6 @@ and a shutdown all end the sidecar through the path that removes it."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 
 import pytest
@@ -15,15 +14,15 @@ from glm_sidecar.engine.native.quantized_copy import source_identity
 from tools.sidecar_client import SidecarProcess
 
 
-def test_an_exit_while_the_copy_is_written_removes_its_temp_file(tiny_model_dir, tmp_path):
-    checkpoint = str(tmp_path / "glm_6b.ckpt")
-    shutil.copy(os.path.join(tiny_model_dir, "glm_6b.ckpt"), checkpoint)
-    target = str(tmp_path / "glm_6b.int8.glmq")
+def test_an_exit_while_the_copy_is_written_removes_its_temp_file(model):
+    checkpoint = model[0]
+    folder = os.path.dirname(checkpoint)
+    target = os.path.join(folder, "glm_6b.int8.glmq")
     seen = []
 
     def progress(done, total):  # the sidecar's exit path, run while the writer is half-way
         if 0 < done < total and not seen:
-            seen.append(sorted(f for f in os.listdir(str(tmp_path)) if ".tmp-" in f))
+            seen.append(sorted(f for f in os.listdir(folder) if ".tmp-" in f))
             partial_files.remove_all()
 
     ckpt = CheckpointFile(checkpoint)
@@ -34,13 +33,12 @@ def test_an_exit_while_the_copy_is_written_removes_its_temp_file(tiny_model_dir,
     finally:
         ckpt.close()
     assert seen == [[os.path.basename(quantized_writer.temp_path(target))]]
-    assert sorted(os.listdir(str(tmp_path))) == ["glm_6b.ckpt"]
+    assert sorted(os.listdir(folder)) == ["glm_6b.ckpt"]
 
 
-def test_a_finished_copy_is_no_longer_a_partial_file(tiny_model_dir, tmp_path):
-    checkpoint = str(tmp_path / "glm_6b.ckpt")
-    shutil.copy(os.path.join(tiny_model_dir, "glm_6b.ckpt"), checkpoint)
-    target = str(tmp_path / "glm_6b.int4.glmq")
+def test_a_finished_copy_is_no_longer_a_partial_file(model):
+    checkpoint = model[0]
+    target = os.path.join(os.path.dirname(checkpoint), "glm_6b.int4.glmq")
     ckpt = CheckpointFile(checkpoint)
     try:
         quantized_writer.write_copy(ckpt, target, quantized_writer.plan(ckpt, "int4", source_identity(checkpoint),

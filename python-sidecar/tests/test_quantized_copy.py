@@ -1,13 +1,8 @@
 """The quantized copy of glm_6b.ckpt on the tiny model: round trip against the quantizers, int8 and int4, made again
-when stale, truncated or damaged, the cache folder for a read-only model folder, a full disk, bounded memory."""
+when stale, truncated or damaged, serving alone, bounded memory (its folders: test_quantized_copy_folders.py)."""
 from __future__ import annotations
 
-import fcntl
 import os
-import queue
-import shutil
-import subprocess
-import threading
 import tracemalloc
 
 import numpy as np
@@ -16,45 +11,12 @@ import pytest
 from glm_sidecar.engine.base import EngineError
 from glm_sidecar.engine.native import quantize_kernel, quantized_writer, quantizer
 from glm_sidecar.engine.native.checkpoint_reader import CheckpointFile
-from glm_sidecar.engine.native.quantized_copy import (QuantizedWeights, copy_paths, ensure_quantized_copy,
-                                                      find_quantized_copy, source_identity)
+from glm_sidecar.engine.native.quantized_copy import (QuantizedWeights, ensure_quantized_copy, find_quantized_copy,
+                                                      source_identity)
+from quantized_copy_reference import assert_same_as_quantizer
 from tools import glm_ckpt_writer
 
 PRECISIONS = [("int8", 8), ("int4", 4)]
-
-
-@pytest.fixture
-def model(tiny_model_dir, tmp_path):
-    """A private copy of the tiny checkpoint (tests change, truncate and move it) and an empty cache folder."""
-    folder = tmp_path / "model"
-    folder.mkdir()
-    shutil.copy(os.path.join(tiny_model_dir, "glm_6b.ckpt"), str(folder))
-    return str(folder / "glm_6b.ckpt"), str(tmp_path / "cache")
-
-
-def assert_same_as_quantizer(path, checkpoint, bits):
-    """Every mapped array equals what the NumPy reference makes of the checkpoint's tensor."""
-    ckpt = CheckpointFile(checkpoint)
-    weights = QuantizedWeights(path)
-    try:
-        assert sorted(weights.names()) == sorted(ckpt.entries)
-        kinds = set()
-        for name in weights.names():
-            stored, source = weights.get(name), ckpt.read(name, "float32")
-            kinds.add(stored.kind)
-            assert stored.shape == source.shape, name
-            if stored.kind == "float":
-                assert stored.values.dtype == np.float16 and np.array_equal(stored.values, source.astype(np.float16))
-                continue
-            assert stored.kind == {8: "q8", 4: "q4"}[bits], name
-            qs, scales = quantizer.quantize(source, bits)
-            assert stored.qs.dtype == qs.dtype and np.array_equal(stored.qs, qs), name
-            assert np.array_equal(stored.scales.view(np.uint16), scales.view(np.uint16)), name
-            assert not stored.qs.flags.owndata and not stored.scales.flags.owndata  # views of the map
-        assert kinds == {"float", {8: "q8", 4: "q4"}[bits]} and weights.get("lm_head.weight").kind != "float"
-    finally:
-        weights.close()
-        ckpt.close()
 
 
 def flip_bit(path, offset):
@@ -148,99 +110,6 @@ def test_a_damaged_copy_is_never_opened_and_is_made_again(model, damage):
     assert_same_as_quantizer(path, checkpoint, 4)
 
 
-def leftovers(folder):
-    """Files under `folder` but the empty lock files of makers."""
-    return [name for _d, _s, files in os.walk(folder) for name in files if not name.endswith(".lock")]
-
-
-def _mount_tmpfs(folder, size):
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a tmpfs needs root")
-    os.makedirs(folder)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%d" % size, "tmpfs", folder],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if done.returncode:
-        pytest.skip("mount is not permitted here: %s" % done.stdout.decode("utf-8", "replace").strip())
-
-
-@pytest.fixture
-def mounts():
-    """Folders the test mounted: unmounted at the end."""
-    folders = []
-    yield folders
-    for folder in reversed(folders):
-        subprocess.run(["umount", "-l", folder])
-
-
-def test_a_read_only_model_folder_puts_the_copy_in_the_cache_folder(model, tmp_path, mounts):
-    checkpoint, cache = model
-    folder = str(tmp_path / "ro")
-    if os.geteuid() == 0:
-        _mount_tmpfs(folder, 8 << 20)
-        mounts.append(folder)
-        shutil.copy(checkpoint, folder)
-        subprocess.run(["mount", "-o", "remount,ro", folder], check=True)
-    else:
-        os.makedirs(folder)
-        shutil.copy(checkpoint, folder)
-        os.chmod(folder, 0o555)
-    readonly = os.path.join(folder, "glm_6b.ckpt")
-    path = ensure_quantized_copy(readonly, "int8", cache)
-    assert path == copy_paths(readonly, "int8", cache)[1] and path.startswith(cache)
-    assert os.listdir(folder) == ["glm_6b.ckpt"]
-    assert_same_as_quantizer(path, readonly, 8)
-    assert ensure_quantized_copy(readonly, "int8", cache) == path
-
-
-def test_a_full_disk_is_a_clear_error_and_leaves_no_file(model, tmp_path, mounts):
-    checkpoint, _cache = model
-    small, cache = str(tmp_path / "small"), str(tmp_path / "small-cache")
-    _mount_tmpfs(small, 512 << 10)
-    mounts.append(small)
-    _mount_tmpfs(cache, 128 << 10)
-    mounts.append(cache)
-    shutil.copy(checkpoint, small)
-    on_small = os.path.join(small, "glm_6b.ckpt")
-    with pytest.raises(EngineError) as info:
-        ensure_quantized_copy(on_small, "int8", cache)
-    assert info.value.ename == "DiskFull"
-    assert small in str(info.value) and cache in str(info.value) and "needs" in str(info.value)
-    assert os.listdir(small) == ["glm_6b.ckpt"] and leftovers(cache) == []
-    # the disk fills while writing (the free-space check passed or was beaten): the temp file goes too
-    ckpt = CheckpointFile(checkpoint)
-    header = quantized_writer.plan(ckpt, "int8", source_identity(checkpoint), "test")
-    with pytest.raises(EngineError) as info:
-        quantized_writer.write_copy(ckpt, os.path.join(cache, "glm_6b.int8.glmq"), header, quantize_kernel.load())
-    ckpt.close()
-    assert info.value.ename == "DiskFull" and cache in str(info.value) and "GB int8 copy" in str(info.value)
-    assert leftovers(cache) == []
-
-
-def test_a_second_maker_waits_for_the_first_and_uses_its_copy(model):
-    checkpoint, cache = model
-    lock = copy_paths(checkpoint, "int8", cache)[1] + ".lock"
-    os.makedirs(os.path.dirname(lock))
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
-    fcntl.flock(fd, fcntl.LOCK_EX)  # "the first maker"
-    events, result = queue.Queue(), {}
-    second = threading.Thread(target=lambda: result.update(path=ensure_quantized_copy(
-        checkpoint, "int8", cache, report=lambda *a: events.put(a))))
-    second.start()
-    try:
-        assert events.get(timeout=120)[2] == "waiting for another process making this copy"
-        ckpt = CheckpointFile(checkpoint)
-        beside = copy_paths(checkpoint, "int8", cache)[0]
-        header = quantized_writer.plan(ckpt, "int8", source_identity(checkpoint), "the first maker")
-        quantized_writer.write_copy(ckpt, beside, header, quantize_kernel.load())
-        ckpt.close()
-    finally:
-        os.close(fd)
-        second.join()
-    assert result["path"] == beside and events.empty()  # found, not made again
-    with QuantizedWeights(beside) as weights:
-        assert weights.header["created_by"] == "the first maker"
-
-
 def test_a_copy_serves_alone_once_the_checkpoint_is_deleted(model):
     checkpoint, cache = model
     path = ensure_quantized_copy(checkpoint, "int4", cache)
@@ -251,17 +120,6 @@ def test_a_copy_serves_alone_once_the_checkpoint_is_deleted(model):
     with pytest.raises(EngineError) as info:
         ensure_quantized_copy(checkpoint, "int4", cache)
     assert info.value.ename == "ModelFileMissing" and "int4 copy cannot be used" in str(info.value)
-
-
-def test_leftovers_of_a_killed_run_are_removed(model):
-    checkpoint, cache = model
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    leftover = os.path.join(os.path.dirname(checkpoint), ".glm_6b.int8.glmq.tmp-%d" % dead.pid)
-    with open(leftover, "wb") as handle:
-        handle.write(b"x" * 4096)
-    ensure_quantized_copy(checkpoint, "int8", cache)
-    assert not os.path.exists(leftover)
 
 
 def test_a_precision_other_than_int8_or_int4_is_refused(model):
