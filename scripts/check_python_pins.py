@@ -24,6 +24,7 @@ CACHE = ROOT / ".cache" / "pin-check"
 PIP_VERSION = "26.0.1"
 PYTHONS = ["3.9", "3.10", "3.11"]
 # Cumulative, in python-env.ts's order: the managed venv, then --engine mindformers, then npm test's extra file.
+# The last set holds the others, so where it resolves they do too (same constraints); they run only where it fails.
 SETS = [
     ("native", ["requirements.txt", "requirements-mindspore.txt"]),
     ("mindformers", ["requirements.txt", "requirements-mindspore.txt", "requirements-mindformers.txt"]),
@@ -95,18 +96,28 @@ def pip_error(output):
             if not line.startswith("    "):
                 break
             causes.append(line.strip())
-    return "; ".join([lines[errors[-1]][len("ERROR: "):]] + causes)
+    error = lines[errors[-1]][len("ERROR: "):]
+    return "%s: %s" % (error.rstrip("."), "; ".join(causes)) if causes else error
+
+
+def check_version(python, wheels, version):
+    """(set name, ok, line) for each set on one Python: the largest set first, the smaller ones only if it fails."""
+    name, files = SETS[-1]
+    ok, line = check(python, wheels, version, files)
+    if ok:
+        return [(smaller, True, "ok (within %s)" % name) for smaller, _ in SETS[:-1]] + [(name, ok, line)]
+    return [(smaller, *check(python, wheels, version, f)) for smaller, f in SETS[:-1]] + [(name, ok, line)]
 
 
 def main():
     python = pip_python()
     wheels = sdist_wheels(python)
-    jobs = [(version, name, files) for version in PYTHONS for name, files in SETS]
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        results = list(pool.map(lambda job: check(python, wheels, job[0], job[2]), jobs))
-    for (version, name, _), (ok, line) in zip(jobs, results):
-        print("[pins] Python %-5s %-12s %s" % (version, name, line))
-    return 0 if all(ok for ok, _ in results) else 1
+    with ThreadPoolExecutor(max_workers=len(PYTHONS)) as pool:
+        results = list(pool.map(lambda version: check_version(python, wheels, version), PYTHONS))
+    for version, rows in zip(PYTHONS, results):
+        for name, _, line in rows:
+            print("[pins] Python %-5s %-12s %s" % (version, name, line))
+    return 0 if all(ok for rows in results for _, ok, _ in rows) else 1
 
 
 if __name__ == "__main__":
