@@ -9,7 +9,8 @@ Two things pip does not do on its own, done here:
 - pip 23 downloads whole wheels to read their dependencies (MindSpore's is 776 MB); a newer pip reads PyPI's
   .metadata files. So pip runs from a small venv of its own in .cache/pin-check (made once, reused).
 --python-version needs --only-binary=:all:, and jieba publishes an sdist only: its pinned versions are built into
-pure-Python wheels once (.cache/pin-check/wheels) and offered with --find-links.
+pure-Python wheels once (.cache/pin-check/wheels) and offered with --find-links. Any other pin without a wheel for
+some Python fails here, on purpose: pip would compile it on the user's machine (setproctitle 1.3.8 on 3.9 did).
 """
 import re
 import subprocess
