@@ -7,11 +7,12 @@ Two things pip does not do on its own, done here:
   against the Python that runs it, whatever --python-version says (pypa/pip#10050). So pip runs in-process behind a
   small shim that makes packaging's marker environment say the target version.
 - pip 23 downloads whole wheels to read their dependencies (MindSpore's is 776 MB); a newer pip reads PyPI's
-  .metadata files. So pip runs from a small venv of its own in .cache/pin-check (made once, reused).
+  .metadata files. So pip runs from a small venv of its own in ~/.cache/glm-chat/pin-check (made once, reused).
 --python-version needs --only-binary=:all:, and jieba publishes an sdist only: its pinned versions are built into
-pure-Python wheels once (.cache/pin-check/wheels) and offered with --find-links. Any other pin without a wheel for
+pure-Python wheels once (pin-check/wheels) and offered with --find-links. Any other pin without a wheel for
 some Python fails here, on purpose: pip would compile it on the user's machine (setproctitle 1.3.8 on 3.9 did).
 """
+import os
 import re
 import subprocess
 import sys
@@ -21,7 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SIDECAR = ROOT / "python-sidecar"
-CACHE = ROOT / ".cache" / "pin-check"
+# Outside the checkout, so that CI's fresh clones reuse it: glm-chat's XDG cache folder (src/config/paths.ts).
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "glm-chat" / "pin-check"
 PIP_VERSION = "26.0.1"
 PYTHONS = ["3.9", "3.10", "3.11"]
 # Cumulative, in python-env.ts's order: the managed venv, then --engine mindformers, then npm test's extra file.
