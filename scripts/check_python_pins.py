@@ -73,7 +73,7 @@ def sdist_wheels(python):
 
 
 def check(python, wheels, version, files):
-    """'ok (N packages)' or the last line pip printed on failure."""
+    """(ok, line): pip's dry run of `files` for one Python; the line says how many packages, or pip's error."""
     requirements = [arg for f in files for arg in ("-r", str(SIDECAR / f))]
     with tempfile.TemporaryDirectory() as target:
         result = subprocess.run(
