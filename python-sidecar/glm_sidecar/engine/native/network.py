@@ -24,6 +24,9 @@ from .sampler import Sampler
 # A long prefill attends in query blocks of SCORE_ELEMS_PER_HEAD // prompt length queries: one block's float32
 # scores are heads x 2**19 x 4 bytes (64 MiB at 32 heads) whatever the prompt length.
 SCORE_ELEMS_PER_HEAD = 1 << 19
+# A long prompt's MLP on CPU runs in row chunks of this many tokens, one after another: its float32 [tokens,
+# 4 * hidden] intermediates (h->4h and the GeLU, 134 MB each at 2,048 tokens of GLM-6B) exist one chunk at a time.
+MLP_CHUNK_ROWS = 512
 
 
 def activation_dtype(kernels, ms_dtype):
@@ -43,7 +46,9 @@ class GlmLayer(nn.Cell):
             else:
                 array = weights.read(full, np.float32 if "layernorm" in name else np_dtype)
                 setattr(self, attribute, wrap_array(array, full))
-        cache_shape = (shape.seq_length, shape.num_heads, shape.head_dim)
+        # One row more than the context: a prompt's bucket padding writes its keys and values there (PrefillStep), so
+        # the cache's pages past the prompt stay untouched (not resident) and no attention ever sees that row.
+        cache_shape = (shape.seq_length + 1, shape.num_heads, shape.head_dim)
         self.k_cache = cache_zeros(cache_shape, np_dtype, "transformer.layers.%d.k_cache" % index)
         self.v_cache = cache_zeros(cache_shape, np_dtype, "transformer.layers.%d.v_cache" % index)
         self.dtype = ms_dtype
@@ -55,6 +60,7 @@ class GlmLayer(nn.Cell):
         self.attend_cache = kernels.attend_decode if kernels is not None else None
         self.attend_prompt = kernels.attend_prompt if kernels is not None else None
         self.gelu_kernel = kernels.gelu if kernels is not None else None
+        self.mlp_chunk = MLP_CHUNK_ROWS  # read here, so a test may set the module's value before building
         self.heads = shape.num_heads
         self.head_dim = shape.head_dim
         self.hidden = shape.hidden_size
@@ -140,12 +146,32 @@ class GlmLayer(nn.Cell):
         hidden = attention_input * self.alpha + ops.cast(attention_output, mstype.float32)
         mlp_input, _, _ = self.layer_norm(hidden, self.post_attention_layernorm_gamma,
                                           self.post_attention_layernorm_beta)
-        inner = self._linear(ops.cast(mlp_input, self.act), self.mlp_dense_h_to_4h_weight,
-                             self.mlp_dense_h_to_4h_bias, self.mlp_dense_h_to_4h_scales, used)
-        inner = self._gelu(inner, used)
-        mlp_output = self._linear(inner, self.mlp_dense_4h_to_h_weight, self.mlp_dense_4h_to_h_bias,
-                                  self.mlp_dense_4h_to_h_scales, used)
+        mlp_output = self._mlp(ops.cast(mlp_input, self.act), used)
         return mlp_input * self.alpha + ops.cast(mlp_output, mstype.float32)
+
+    def _mlp(self, x, used=None):
+        """h->4h, GeLU, 4h->h. On CPU a prompt longer than MLP_CHUNK_ROWS goes through in row chunks, each waiting
+        for the one before (as _attend's query blocks), so one chunk's intermediates exist at a time; the kernels
+        clamp each chunk's `used` (the real tokens left from its first row) to 0..rows."""
+        tokens = x.shape[0]
+        if used is None or self.gelu_kernel is None or tokens <= self.mlp_chunk:
+            return self._mlp_rows(x, used)
+        parts = []
+        done = None
+        for start in range(0, tokens, self.mlp_chunk):
+            part = x[start:start + self.mlp_chunk]
+            if done is not None:
+                part = ops.depend(part, done)
+            done = self._mlp_rows(part, used - start)
+            parts.append(done)
+        return ops.concat(parts, 0)
+
+    def _mlp_rows(self, x, used=None):
+        inner = self._linear(x, self.mlp_dense_h_to_4h_weight, self.mlp_dense_h_to_4h_bias,
+                             self.mlp_dense_h_to_4h_scales, used)
+        inner = self._gelu(inner, used)
+        return self._linear(inner, self.mlp_dense_4h_to_h_weight, self.mlp_dense_4h_to_h_bias,
+                            self.mlp_dense_4h_to_h_scales, used)
 
     def _gelu(self, inner, used=None):
         """The MLP's GeLU, in float32: on CPU the kernel (every thread; `used` skips a bucket's padding rows)."""
@@ -154,7 +180,8 @@ class GlmLayer(nn.Cell):
         return self.gelu_kernel(inner) if used is None else self.gelu_kernel(inner, used)
 
     def prefill(self, x, rope, visible, rows, prefix, used=None):
-        """The whole (padded) prompt attends within itself; its keys and values fill cache rows 0..len-1.
+        """The whole (padded) prompt attends within itself; its keys and values go to cache rows `rows` (0..used-1,
+        then the spare last row for each padding token).
         `visible` [t, t] is GLM's mask, `prefix` int32 [1] the same mask as the count of tokens all queries see,
         `used` int32 [1] the prompt's real tokens (the CPU kernels skip the padding after them)."""
         attention_input, q, k, v = self._project(x, rope, used)
@@ -266,6 +293,7 @@ class PrefillStep(nn.Cell):
     def __init__(self, network: GlmNetwork) -> None:
         super(PrefillStep, self).__init__(auto_prefix=False)
         self.network = network
+        self.spare_row = network.shape.seq_length  # an int the graph reads (MindSpore 2.0 cannot read GlmShape)
 
     def construct(self, ids, positions, blocks, ints, floats):
         length = ids.shape[0]
@@ -274,8 +302,11 @@ class PrefillStep(nn.Cell):
         visible = ops.logical_or(rows.reshape((1, -1)) < ints[0], rows.reshape((1, -1)) <= rows.reshape((-1, 1)))
         x, rope = self.network.embed(ids, positions, blocks)
         used = ints[1:2] + 1  # the real tokens: the last valid index + 1
+        # The padding's keys and values all go to the cache's spare row (seq_length), never to rows a later turn reads.
+        padding = ops.cast(rows >= used, mstype.int32)
+        cache_rows = rows + padding * (self.spare_row - rows)
         for layer in self.network.layers:
-            x = layer.prefill(x, rope, visible, rows, ints[0:1], used)
+            x = layer.prefill(x, rope, visible, cache_rows, ints[0:1], used)
         logits = self.network.logits(ops.gather(x, ints[1:2], 0))
         seen = self.network.sampler.reset_seen(ids)
         return ops.depend(self.network.sampler(logits, floats), seen), logits
@@ -287,7 +318,7 @@ class DecodeStep(nn.Cell):
     def __init__(self, network: GlmNetwork) -> None:
         super(DecodeStep, self).__init__(auto_prefix=False)
         self.network = network
-        self.rows = Tensor(np.arange(network.shape.seq_length, dtype=np.int32))
+        self.rows = Tensor(np.arange(network.shape.seq_length + 1, dtype=np.int32))  # the caches' rows, spare included
 
     def construct(self, ints, floats):
         x, rope = self.network.embed(ints[0:1], ints[1:2], ints[2:3])
