@@ -77,7 +77,8 @@ def test_read_gives_new_memory_in_the_asked_dtype_for_sliced_tensors(tmp_path):
 
 
 @pytest.mark.parametrize("cache_dtype", [np.float16, np.float32])
-@pytest.mark.parametrize("rows,heads,d,last", [(8, 2, 16, 0), (64, 4, 128, 37), (2048, 32, 128, 2047), (16, 3, 20, 9)])
+@pytest.mark.parametrize("rows,heads,d,last", [(8, 2, 16, 0), (64, 4, 128, 37), (2048, 32, 128, 2047), (16, 3, 20, 9),
+                                               (40, 1, 24, 38), (2049, 32, 128, 1699)])
 def test_attend_reads_rows_up_to_last_and_matches_numpy(kernels, cache_dtype, rows, heads, d, last):
     rng = np.random.RandomState(rows + heads + d + last)
     q = (rng.standard_normal((1, heads, d)) / np.sqrt(d) / 3.0).astype(np.float32)

@@ -1,5 +1,6 @@
-"""The prompt attention kernel in each build kernels/build.py may fall back to (this CPU's vector units, and the
-one-lane portable C an aarch64 notebook gets), called straight through ctypes against NumPy: no MindSpore needed."""
+"""The attention kernels (prompt and decode) in each build kernels/build.py may fall back to (this CPU's vector units and
+OpenMP, and the one-lane, one-thread portable C an aarch64 notebook gets), called straight through ctypes against NumPy:
+no MindSpore needed."""
 from __future__ import annotations
 
 import ctypes
@@ -11,18 +12,23 @@ import numpy as np
 import pytest
 
 from glm_numpy_reference import prompt_attention
-from glm_sidecar.engine.native.kernels.build import FLAG_SETS, KERNEL_DIR, PROMPT_ATTEND_SYMBOL
+from glm_sidecar.engine.native.kernels.build import DECODE_ATTEND_SYMBOL, FLAG_SETS, KERNEL_DIR, PROMPT_ATTEND_SYMBOL
 
 COMPILER = shutil.which("cc") or shutil.which("gcc")
 pytestmark = pytest.mark.skipif(COMPILER is None, reason="no C compiler")
 
 
 @pytest.fixture(scope="module", params=[FLAG_SETS[0], FLAG_SETS[-1]], ids=["native", "portable"])
-def prompt_kernel(request, tmp_path_factory):
+def attention(request, tmp_path_factory):
     target = str(tmp_path_factory.mktemp("kernel") / "attention.so")
     subprocess.run([COMPILER] + request.param + ["-shared", "-fPIC", "-o", target,
                                                  os.path.join(KERNEL_DIR, "attention.c"), "-lm"], check=True)
-    return getattr(ctypes.CDLL(target), PROMPT_ATTEND_SYMBOL)
+    return ctypes.CDLL(target)
+
+
+@pytest.fixture
+def prompt_kernel(attention):
+    return getattr(attention, PROMPT_ATTEND_SYMBOL)
 
 
 def _call(kernel, *arrays):
@@ -53,3 +59,21 @@ def test_prompt_attention_refuses_mismatched_shapes(prompt_kernel):
     k = np.zeros((5, 2, 16), np.float32)
     out = np.zeros((4, 32), np.float32)
     assert _call(prompt_kernel, q, k, k, np.array([1], np.int32), np.array([1.0], np.float32), out) == 3
+
+
+# One head (a thread with none), heads not a multiple of the threads, d off the vector width, float16 and float32 caches.
+@pytest.mark.parametrize("rows,heads,d,last,dtype", [(1, 1, 16, 0, np.float16), (40, 3, 20, 38, np.float16),
+                                                     (70, 4, 128, 64, np.float32), (300, 5, 24, 299, np.float16)])
+def test_decode_attention_matches_numpy_in_every_build(attention, rows, heads, d, last, dtype):
+    rng = np.random.RandomState(rows + heads + d)
+    q = (rng.standard_normal((1, heads, d)) * 3.0 / np.sqrt(d)).astype(np.float32)
+    k, v = [rng.standard_normal((rows, heads, d)).astype(dtype) for _ in range(2)]
+    k[last + 1:], v[last + 1:] = np.nan, np.nan  # rows past `last` are never read
+    out = np.full((1, heads * d), np.nan, np.float32)
+    kernel = getattr(attention, DECODE_ATTEND_SYMBOL)
+    assert _call(kernel, q, k, v, np.array([last], np.int32), np.array([2.0], np.float32), out) == 0
+    scores = np.einsum("hd,jhd->hj", q[0].astype(np.float64), k[:last + 1].astype(np.float64)) * 2.0
+    probs = np.exp(scores - scores.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    want = np.einsum("hj,jhd->hd", probs, v[:last + 1].astype(np.float64)).reshape(1, heads * d)
+    assert np.abs(out - want).max() <= 1e-5

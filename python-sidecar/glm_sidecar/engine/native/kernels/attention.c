@@ -11,6 +11,15 @@
 
 #include "simd_f16.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+static inline int64_t thread_count(void) { return omp_get_num_threads(); }
+static inline int64_t thread_index(void) { return omp_get_thread_num(); }
+#else
+static inline int64_t thread_count(void) { return 1; }
+static inline int64_t thread_index(void) { return 0; }
+#endif
+
 /* Reads cache row j of head h (d values) as float32 lanes, for either cache dtype. */
 static inline vec load_row(const void *cache, int half, int64_t offset) {
   return half ? load_h((const uint16_t *)cache + offset) : load_f((const float *)cache + offset);
@@ -20,35 +29,63 @@ static inline float scalar_at(const void *cache, int half, int64_t offset) {
   return half ? half_to_float(((const uint16_t *)cache)[offset]) : ((const float *)cache)[offset];
 }
 
-/* out[0..d) = softmax_j(q . k[j] * coeff) . v[j] over j = 0..count-1 for one head; `scores` holds count floats. */
-static void attend_head(const float *q, const void *k, const void *v, int half, int64_t stride, int64_t count,
-                        int64_t d, float coeff, float *scores, float *out) {
-  int64_t body = d - d % LANES;
-  float top = -INFINITY;
-  for (int64_t j = 0; j < count; j++) {
-    vec acc = zero_v();
-    for (int64_t i = 0; i < body; i += LANES) acc = fma_v(load_row(k, half, j * stride + i), load_f(q + i), acc);
-    float s = sum_v(acc);
-    for (int64_t i = body; i < d; i++) s += scalar_at(k, half, j * stride + i) * q[i];
-    scores[j] = s * coeff;
-    if (scores[j] > top) top = scores[j];
+/* scores[0..count) = softmax(scores): the largest first, then e^(s - largest) LANES at a time, then the sum's inverse. */
+static void softmax_in_place(float *scores, int64_t count) {
+  int64_t body = count - count % LANES, j;
+  float top = -INFINITY, total = 0.0f;
+  for (j = 0; j < count; j++) top = scores[j] > top ? scores[j] : top;
+  vec shift = set_v(-top), sum = zero_v();
+  for (j = 0; j < body; j += LANES) {
+    vec e = exp_v(add_v(load_f(scores + j), shift));
+    store_f(scores + j, e);
+    sum = add_v(sum, e);
   }
-  float total = 0.0f;
-  for (int64_t j = 0; j < count; j++) {
+  total = sum_v(sum);
+  for (; j < count; j++) {
     scores[j] = expf(scores[j] - top);
     total += scores[j];
   }
-  for (int64_t i = 0; i < d; i++) out[i] = 0.0f;
-  for (int64_t j = 0; j < count; j++) {
-    float p = scores[j] / total;
-    vec pv = set_v(p);
-    for (int64_t i = 0; i < body; i += LANES)
-      store_f(out + i, fma_v(load_row(v, half, j * stride + i), pv, load_f(out + i)));
-    for (int64_t i = body; i < d; i++) out[i] += p * scalar_at(v, half, j * stride + i);
-  }
+  vec inverse = set_v(1.0f / total);
+  for (j = 0; j < body; j += LANES) store_f(scores + j, mul_v(load_f(scores + j), inverse));
+  for (; j < count; j++) scores[j] /= total;
 }
 
-/* glm_attend_decode: see the top of this file. */
+/* q . k[at .. at + d) for one head and one cache row: two accumulators, so two FMA chains run at once. */
+static inline float dot_row(const float *q, const void *k, int half, int64_t at, int64_t d) {
+  int64_t body = d - d % (2 * LANES), i;
+  vec a0 = zero_v(), a1 = zero_v();
+  for (i = 0; i < body; i += 2 * LANES) {
+    a0 = fma_v(load_row(k, half, at + i), load_f(q + i), a0);
+    a1 = fma_v(load_row(k, half, at + i + LANES), load_f(q + i + LANES), a1);
+  }
+  for (; i + LANES <= d; i += LANES) a0 = fma_v(load_row(k, half, at + i), load_f(q + i), a0);
+  float s = sum_v(add_v(a0, a1));
+  for (; i < d; i++) s += scalar_at(k, half, at + i) * q[i];
+  return s;
+}
+
+/* Heads h0..h1-1 of one token over cache rows 0..count-1: out[h] = softmax_j(q[h] . k[j][h] * coeff) . v[j][h].
+ * Row by row, these heads' slices of a row are contiguous ((h1 - h0) * d values), so both caches are read in address
+ * order; a head at a time walked them one row (8 KB at GLM-6B's width) apart, a new page at each read, which the
+ * prefetchers and the TLB could not follow. scores: (h1 - h0) x count floats. */
+static void attend_heads(const float *q, const void *k, const void *v, int half, int64_t stride, int64_t count,
+                         int64_t d, int64_t h0, int64_t h1, float coeff, float *scores, float *out) {
+  int64_t body = d - d % LANES;
+  for (int64_t j = 0; j < count; j++)
+    for (int64_t h = h0; h < h1; h++) scores[(h - h0) * count + j] = dot_row(q + h * d, k, half, j * stride + h * d, d) * coeff;
+  for (int64_t h = h0; h < h1; h++) softmax_in_place(scores + (h - h0) * count, count);
+  for (int64_t i = h0 * d; i < h1 * d; i++) out[i] = 0.0f;
+  for (int64_t j = 0; j < count; j++)
+    for (int64_t h = h0; h < h1; h++) {
+      float p = scores[(h - h0) * count + j], *o = out + h * d;
+      int64_t at = j * stride + h * d;
+      vec pv = set_v(p);
+      for (int64_t i = 0; i < body; i += LANES) store_f(o + i, fma_v(load_row(v, half, at + i), pv, load_f(o + i)));
+      for (int64_t i = body; i < d; i++) o[i] += p * scalar_at(v, half, at + i);
+    }
+}
+
+/* glm_attend_decode: see the top of this file. Each thread takes an even share of the heads. */
 int glm_attend_decode(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
                    void *extra) {
   (void)stream;
@@ -67,12 +104,13 @@ int glm_attend_decode(int nparam, void **params, int *ndims, int64_t **shapes, c
   float *out = (float *)params[5];
   float *scores = (float *)malloc((size_t)heads * (size_t)(last + 1) * sizeof(float));  /* 256 KiB at 2,048 rows */
   if (scores == NULL) return 5;
-  size_t item = half ? 2 : 4;
-#pragma omp parallel for schedule(static)
-  for (int64_t h = 0; h < heads; h++)
-    attend_head(q + h * d, (const char *)params[1] + (size_t)(h * d) * item,
-                (const char *)params[2] + (size_t)(h * d) * item, half, heads * d, last + 1, d, coeff,
-                scores + h * (last + 1), out + h * d);
+#pragma omp parallel
+  {
+    int64_t share = thread_count(), t = thread_index();
+    int64_t h0 = heads * t / share, h1 = heads * (t + 1) / share;
+    if (h1 > h0)
+      attend_heads(q, params[1], params[2], half, heads * d, last + 1, d, h0, h1, coeff, scores + h0 * (last + 1), out);
+  }
   free(scores);
   return 0;
 }
