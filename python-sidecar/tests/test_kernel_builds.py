@@ -77,3 +77,14 @@ def test_decode_attention_matches_numpy_in_every_build(attention, rows, heads, d
     probs /= probs.sum(-1, keepdims=True)
     want = np.einsum("hj,jhd->hd", probs, v[:last + 1].astype(np.float64)).reshape(1, heads * d)
     assert np.abs(out - want).max() <= 1e-5
+
+
+def test_openmp_threads_sleep_when_idle_unless_the_user_said_otherwise(monkeypatch, tmp_path):
+    from glm_sidecar.engine.native.kernels.build import build_kernel
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    build_kernel(str(tmp_path), [FLAG_SETS[-1]])
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"  # set before any caller loads the library (and libgomp)
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    build_kernel(str(tmp_path), [FLAG_SETS[-1]])
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
