@@ -2,48 +2,22 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CommanderError } from "commander";
-import { render } from "ink";
 import { ConversationFiles } from "../chat/conversation-files.ts";
-import { FileInputHistory } from "../chat/input-history-store.ts";
 import type { ChatRound } from "../chat/prompt.ts";
 import { SessionStore } from "../chat/session-store.ts";
 import { appPaths, type AppPaths } from "../config/paths.ts";
 import type { ModelError } from "../model/errors.ts";
 import { checkModelFiles, defaultModelDir } from "../model/model-files.ts";
 import { versionReport } from "../python-env/version-report.ts";
-import { App } from "../ui/App.tsx";
 import { parseCliOptions, type CliOptions, type SubcommandSummary } from "./cli-options.ts";
 import { oneShot, questionFromStdin } from "./one-shot.ts";
 import { runPull, type PullIo } from "./pull-command.ts";
-import { chatSession, startBackend } from "./start-backend.ts";
+import { loadUi } from "./load-ui.ts";
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
-}
-
-async function interactive(options: CliOptions, paths: AppPaths, files: ConversationFiles, history: ChatRound[]): Promise<number> {
-  const backend = await startBackend(options, paths);
-  backend.start().catch(() => {}); // load while the user types; failures show in the status line and crash panel
-  const session = chatSession(backend, options, files);
-  session.replaceHistory(history);
-  const startNotes = options.session === undefined
-    ? []
-    : [history.length ? `Continuing session "${files.name}": ${history.length} ${history.length === 1 ? "round" : "rounds"}.` : `New session "${files.name}"; each turn is saved there.`];
-  let exitWith: (code: number) => void = () => {};
-  const exited = new Promise<number>((resolve) => (exitWith = resolve));
-  const app = render(
-    <App session={session} backend={backend} onExit={(c) => exitWith(c)} modelLabel="ChatGLM-6B" noColor={Boolean(process.env.NO_COLOR)}
-      files={files} startNotes={startNotes} inputHistory={new FileInputHistory(join(paths.stateDir, "input-history.jsonl"))} />,
-    { exitOnCtrlC: false },
-  );
-  void app.waitUntilExit().then(() => exitWith(0));
-  for (const [signal, code] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) process.once(signal, () => exitWith(code));
-  const code = await exited;
-  app.unmount();
-  await backend.close();
-  return code;
 }
 
 /** The console for the commands that write to it: stdout, stderr, and whether a person is at the terminal. */
@@ -97,5 +71,7 @@ export async function runChat(argv: string[], paths: AppPaths, subcommands: read
   const history = options.session === undefined ? [] : files.resume(options.session);
   // One-shot runs are saved only into a session named with --session.
   if (isOneShot) return oneShot(options, paths, query!, options.session === undefined ? undefined : files, history);
-  return interactive(options, paths, files, history);
+  // The terminal UI (Ink, React) is imported only here: a one-shot run starts about 2 s sooner without it.
+  const { interactiveChat } = await loadUi(() => import("./interactive-chat.tsx"));
+  return interactiveChat(options, paths, files, history);
 }

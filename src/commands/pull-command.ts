@@ -5,13 +5,14 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { glmChatCommand } from "../config/invocation.ts";
 import { appPaths } from "../config/paths.ts";
 import { defaultModelDir, missingModelFiles, modelDirIsAFile, waysToGetModelFiles } from "../model/model-files.ts";
-import { renderDownloadProgress } from "../ui/DownloadProgress.tsx";
+import type { renderDownloadProgress } from "../ui/DownloadProgress.tsx";
 import { formatBytes } from "../util/format.ts";
 import { DownloadError } from "../download/errors.ts";
 import type { PullEvent, PullPlan } from "../download/events.ts";
 import { resolveMirrors } from "../download/manifest.ts";
 import { plainLine, reducePullView, type PullView } from "../download/progress-view.ts";
 import { pullModelFiles, type PullOptions } from "../download/pull.ts";
+import { loadUi } from "./load-ui.ts";
 
 export interface PullIo {
   stdout: NodeJS.WritableStream;
@@ -85,8 +86,8 @@ interface ProgressSink {
   finish(): void;
 }
 
-/** Chooses the progress output: JSON lines, Ink bars on a terminal, or plain lines. */
-function progressSink(flags: PullFlags, io: PullIo): ProgressSink {
+/** Chooses the progress output: JSON lines, Ink bars on a terminal (Ink imported only then), or plain lines. */
+async function progressSink(flags: PullFlags, io: PullIo): Promise<ProgressSink> {
   const idle = () => undefined;
   if (flags.json) return { onEvent: (e) => io.stdout.write(`${JSON.stringify(e)}\n`), pause: idle, finish: idle };
   let view: PullView = { files: [] };
@@ -101,6 +102,7 @@ function progressSink(flags: PullFlags, io: PullIo): ProgressSink {
     };
     return { shown, onEvent, pause: idle, finish: idle };
   }
+  const { renderDownloadProgress: render } = await loadUi(() => import("../ui/DownloadProgress.tsx"));
   let ink: ReturnType<typeof renderDownloadProgress> | null = null;
   const stop = () => {
     // What stays on the screen: each file's last note (a source's failure, say).
@@ -110,7 +112,7 @@ function progressSink(flags: PullFlags, io: PullIo): ProgressSink {
   };
   const onEvent = (e: PullEvent) => {
     view = reducePullView(view, e, Date.now());
-    ink ??= renderDownloadProgress(io.stdout as NodeJS.WriteStream);
+    ink ??= render(io.stdout as NodeJS.WriteStream);
     ink.update(view);
   };
   return { shown, onEvent, pause: stop, finish: stop };
@@ -152,7 +154,7 @@ export async function runPull(argv: string[], io: PullIo): Promise<number> {
   const cancel = new AbortController();
   const onSigint = () => cancel.abort();
   process.once("SIGINT", onSigint);
-  const sink = progressSink(flags, io);
+  const sink = await progressSink(flags, io);
   const options: PullOptions = {
     modelDir: flags.modelDir,
     connections: flags.connections,
