@@ -147,6 +147,16 @@ class GlmNumpyReference(object):
         return new
 
 
+def decode_attention(q, k, v, last, coeff):
+    """What the CPU decode kernel computes, in float64: q [1, heads, d] (already scaled) over cache rows 0..last of
+    k, v [rows, heads, d]; scores times coeff. -> [1, heads * d]"""
+    heads, d = q.shape[1], q.shape[2]
+    scores = np.einsum("hd,jhd->hj", q[0].astype(np.float64), k[:last + 1].astype(np.float64)) * coeff
+    probs = np.exp(scores - scores.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    return np.einsum("hj,jhd->hd", probs, v[:last + 1].astype(np.float64)).reshape(1, heads * d)
+
+
 def prompt_attention(q, k, v, prefix, coeff):
     """What the CPU prompt kernel computes, in float64: q (already scaled), k, v [tokens, heads, d]; query i sees
     keys 0..max(prefix, i + 1) - 1 (GLM's mask, as PrefillStep builds it); scores times coeff. -> [tokens, heads * d]"""
