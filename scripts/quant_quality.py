@@ -1,8 +1,10 @@
 """How far each precision's answers are from float32's (#20 item 7): per precision, on a fixed prompt set, the relative
 RMS error of the next-token logits, the KL divergence of the next-token distribution (float32 || precision), and
 the greedy agreement over 64 tokens (the share of the 64 greedy tokens that match float32's before the first
-difference). Precisions: float16, int8 and int4 as the engine runs them (the quantized copy and the q8/q4 kernels),
-and THUDM's per-row absmax int8/int4 (one scale per output row, dequantized whole, as its quantization.py does)
+difference). Precisions: float16, int8 and int4 as the engine runs them (the quantized copy and the q8/q4 kernels,
+over the int8 KV cache), int8-kvfloat and int4-kvfloat (the same with a float16 KV cache: what the int8 cache
+itself costs shows in greedy agreement, as the next-token logits come from the prompt, which attends over its own
+float keys), and THUDM's per-row absmax int8/int4 (one scale per output row, dequantized whole, as its quantization.py does)
 as a baseline: a float32 network on those dequantized weights, quantizing the same tensors ours does.
 
     python scripts/quant_quality.py [--model-dir DIR] [--tokens 64] [--precisions float16,int8,int4,rowwise-int8,...]
@@ -25,7 +27,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python-sidecar"))
 
 PROMPTS = ["你好", "北京有什么好玩的地方？", "[Round 0]\n问：你好\n答：你好！\n[Round 1]\n问：写一首关于春天的诗\n答：",
            "hello world, how are you today?", "1 + 1 = ", "请用三句话介绍一下长城。"]
-ALL = ("float16", "int8", "int4", "rowwise-int8", "rowwise-int4")
+ALL = ("float16", "int8", "int4", "int8-kvfloat", "int4-kvfloat", "rowwise-int8", "rowwise-int4")
+KV_FLOAT = "-kvfloat"
 # glm-chat's own compile cache: graphs depend on shapes and dtypes, not weights, so a second run skips compiling.
 COMPILE_CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "glm-chat", "compile")
 
@@ -64,13 +67,17 @@ class RowwiseWeights(object):
 def run_precision(model_dir: str, precision: str, tokens: int):
     """[(next-token logits float64, greedy ids)] per prompt."""
     from glm_sidecar.engine.base import GenerateParams
-    from glm_sidecar.engine.native import weight_source
+    from glm_sidecar.engine.native import runtime, weight_source
     from glm_sidecar.engine.native_engine import NativeEngine
 
     rowwise = precision.startswith("rowwise-")
-    engine = NativeEngine(model_dir, "CPU", 0, None, precision="float32" if rowwise else precision,
-                          compile_cache_dir=COMPILE_CACHE)
+    kv_float = precision.endswith(KV_FLOAT)
+    weights = "float32" if rowwise else precision[:-len(KV_FLOAT)] if kv_float else precision
+    engine = NativeEngine(model_dir, "CPU", 0, None, precision=weights, compile_cache_dir=COMPILE_CACHE)
     original = weight_source.open_weights
+    kv_asked = os.environ.pop(runtime.KV_CACHE_ENV, None)
+    if kv_float:
+        os.environ[runtime.KV_CACHE_ENV] = "float"
     if rowwise:
         bits = 8 if precision.endswith("int8") else 4
         weight_source.open_weights = lambda checkpoint, _p, _report, cache_dir=None: RowwiseWeights(checkpoint, bits)
@@ -79,6 +86,9 @@ def run_precision(model_dir: str, precision: str, tokens: int):
                     if phase == "quantize" and fraction in (0.0, 1.0) else None)
     finally:
         weight_source.open_weights = original
+        os.environ.pop(runtime.KV_CACHE_ENV, None)
+        if kv_asked is not None:
+            os.environ[runtime.KV_CACHE_ENV] = kv_asked
     out = []
     for prompt in PROMPTS:
         ids = []

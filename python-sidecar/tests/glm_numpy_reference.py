@@ -157,6 +157,24 @@ def decode_attention(q, k, v, last, coeff):
     return np.einsum("hj,jhd->hd", probs, v[:last + 1].astype(np.float64)).reshape(1, heads * d)
 
 
+def quantize_kv_rows(x):
+    """What kernels/kv_cache.c writes: x float32 [rows, heads, d] -> int8 [rows, heads, d + 4], each head's d codes
+    round(x * 127 / amax) then its float32 scale amax / 127 as 4 bytes."""
+    x = np.asarray(x, np.float32)
+    top = np.abs(x).max(-1, keepdims=True)
+    inverse = np.where(top > 0, np.float32(127.0) / np.where(top > 0, top, 1), 0).astype(np.float32)
+    codes = np.clip(np.rint(x * inverse), -127, 127).astype(np.int8)
+    scales = (top / np.float32(127.0)).astype(np.float32)
+    return np.concatenate([codes, scales.view(np.int8)], -1)
+
+
+def dequantize_kv_rows(rows):
+    """The values an int8 cache's rows stand for: int8 [rows, heads, d + 4] -> float32 [rows, heads, d]."""
+    rows = np.ascontiguousarray(rows)
+    scales = np.ascontiguousarray(rows[..., -4:]).view(np.float32)
+    return rows[..., :-4].astype(np.float32) * scales
+
+
 def prompt_attention(q, k, v, prefix, coeff):
     """What the CPU prompt kernel computes, in float64: q (already scaled), k, v [tokens, heads, d]; query i sees
     keys 0..max(prefix, i + 1) - 1 (GLM's mask, as PrefillStep builds it); scores times coeff. -> [tokens, heads * d]"""

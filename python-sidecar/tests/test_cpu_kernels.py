@@ -8,7 +8,8 @@ ms = pytest.importorskip("mindspore", reason="the aot kernels run inside MindSpo
 
 from glm_sidecar.engine.native.kernels.custom_ops import cpu_kernels  # noqa: E402
 from glm_sidecar.engine.native.checkpoint_reader import CheckpointFile  # noqa: E402
-from glm_numpy_reference import decode_attention, gelu_tanh, prompt_attention  # noqa: E402
+from glm_numpy_reference import (decode_attention, dequantize_kv_rows, gelu_tanh, prompt_attention,  # noqa: E402
+                                 quantize_kv_rows)
 
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory):
@@ -91,6 +92,23 @@ def test_attend_reads_rows_up_to_last_and_matches_numpy(kernels, cache_dtype, ro
                                  ms.Tensor(coeff)).asnumpy()
     assert got.dtype == np.float32 and got.shape == (1, heads * d)
     assert np.abs(got - decode_attention(q, k, v, last, 3.0)).max() <= 1e-5
+
+
+@pytest.mark.parametrize("rows,heads,d,last", [(8, 2, 16, 0), (2049, 32, 128, 1699), (40, 3, 20, 38)])
+def test_attend_reads_an_int8_cache_that_quantize_kv_wrote(kernels, rows, heads, d, last):
+    rng = np.random.RandomState(rows + last)
+    q = (rng.standard_normal((1, heads, d)) / np.sqrt(d)).astype(np.float32)
+    x = (rng.standard_normal((2, rows, heads, d)) * 4.0).astype(np.float32)
+    k, v = [_Apply(kernels.quantize_kv)(ms.Tensor(x[i])).asnumpy() for i in range(2)]
+    assert k.dtype == np.int8 and k.shape == (rows, heads, d + 4)
+    assert np.array_equal(k[..., -4:], quantize_kv_rows(x[0])[..., -4:])
+    assert np.abs(k[..., :-4].astype(np.int32) - quantize_kv_rows(x[0])[..., :-4]).max() <= 1
+    floats = dequantize_kv_rows(k)
+    got = _Apply(kernels.attend_decode)(ms.Tensor(q), ms.Tensor(k), ms.Tensor(v),
+                                        ms.Tensor(np.array([last], np.int32)),
+                                        ms.Tensor(np.array([2.0], np.float32))).asnumpy()
+    want = decode_attention(q, floats, dequantize_kv_rows(v), last, 2.0)
+    assert np.abs(got - want).max() <= 1e-5 * max(1.0, np.abs(want).max())
 
 
 @pytest.mark.parametrize("tokens,heads,d,prefix", [(1, 2, 16, 1), (7, 3, 20, 3), (64, 4, 128, 60), (300, 2, 128, 1)])

@@ -1,4 +1,4 @@
-"""The attention kernels (prompt and decode) in each build kernels/build.py may fall back to (this CPU's vector units and
+"""The attention kernels (prompt and decode) and the int8 KV cache's row writer in each build kernels/build.py may fall back to (this CPU's vector units and
 OpenMP, and the one-lane, one-thread portable C an aarch64 notebook gets), called straight through ctypes against NumPy:
 no MindSpore needed."""
 from __future__ import annotations
@@ -11,8 +11,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from glm_numpy_reference import decode_attention, prompt_attention
-from glm_sidecar.engine.native.kernels.build import DECODE_ATTEND_SYMBOL, FLAG_SETS, KERNEL_DIR, PROMPT_ATTEND_SYMBOL
+from glm_numpy_reference import decode_attention, dequantize_kv_rows, prompt_attention, quantize_kv_rows
+from glm_sidecar.engine.native.kernels.build import (DECODE_ATTEND_SYMBOL, FLAG_SETS, KERNEL_DIR, KV_QUANT_SYMBOL,
+                                                     PROMPT_ATTEND_SYMBOL)
 
 COMPILER = shutil.which("cc") or shutil.which("gcc")
 pytestmark = pytest.mark.skipif(COMPILER is None, reason="no C compiler")
@@ -21,8 +22,8 @@ pytestmark = pytest.mark.skipif(COMPILER is None, reason="no C compiler")
 @pytest.fixture(scope="module", params=[FLAG_SETS[0], FLAG_SETS[-1]], ids=["native", "portable"])
 def attention(request, tmp_path_factory):
     target = str(tmp_path_factory.mktemp("kernel") / "attention.so")
-    subprocess.run([COMPILER] + request.param + ["-shared", "-fPIC", "-o", target,
-                                                 os.path.join(KERNEL_DIR, "attention.c"), "-lm"], check=True)
+    sources = [os.path.join(KERNEL_DIR, name) for name in ("attention.c", "kv_cache.c")]
+    subprocess.run([COMPILER] + request.param + ["-shared", "-fPIC", "-o", target] + sources + ["-lm"], check=True)
     return ctypes.CDLL(target)
 
 
@@ -73,6 +74,52 @@ def test_decode_attention_matches_numpy_in_every_build(attention, rows, heads, d
     kernel = getattr(attention, DECODE_ATTEND_SYMBOL)
     assert _call(kernel, q, k, v, np.array([last], np.int32), np.array([2.0], np.float32), out) == 0
     assert np.abs(out - decode_attention(q, k, v, last, 2.0)).max() <= 1e-5
+
+
+def _int8_cache(rng, rows, heads, d, last):
+    """A cache as the int8 KV cache stores it, the rows past `last` garbage whose scales are NaN."""
+    cache = quantize_kv_rows(rng.standard_normal((rows, heads, d)).astype(np.float32) * rng.uniform(0.1, 8.0))
+    cache[last + 1:] = -1  # four 0xff bytes: a NaN scale
+    return cache
+
+
+@pytest.mark.parametrize("rows,heads,d,last", [(1, 1, 16, 0), (40, 3, 20, 38), (70, 4, 128, 64), (300, 5, 24, 299)])
+def test_decode_attention_reads_an_int8_cache_in_every_build(attention, rows, heads, d, last):
+    rng = np.random.RandomState(rows + heads + d)
+    q = (rng.standard_normal((1, heads, d)) * 3.0 / np.sqrt(d)).astype(np.float32)
+    k, v = _int8_cache(rng, rows, heads, d, last), _int8_cache(rng, rows, heads, d, last)
+    out = np.full((1, heads * d), np.nan, np.float32)
+    kernel = getattr(attention, DECODE_ATTEND_SYMBOL)
+    assert _call(kernel, q, k, v, np.array([last], np.int32), np.array([2.0], np.float32), out) == 0
+    want = decode_attention(q, dequantize_kv_rows(k), dequantize_kv_rows(v), last, 2.0)
+    assert np.abs(out - want).max() <= 1e-5 * max(1.0, np.abs(want).max())
+
+
+def test_decode_attention_refuses_an_int8_cache_without_room_for_its_scales(attention):
+    q = np.zeros((1, 2, 16), np.float32)
+    k = np.zeros((4, 2, 16), np.int8)  # float-cache width: no scale after the codes
+    out = np.zeros((1, 32), np.float32)
+    kernel = getattr(attention, DECODE_ATTEND_SYMBOL)
+    assert _call(kernel, q, k, k, np.array([1], np.int32), np.array([1.0], np.float32), out) == 3
+
+
+# Rows of zeros (scale 0), a row of one outlier, widths off the vector width.
+@pytest.mark.parametrize("rows,heads,d", [(2, 1, 16), (3, 2, 20), (65, 4, 128)])
+def test_kv_rows_are_codes_and_a_scale_per_head_in_every_build(attention, rows, heads, d):
+    rng = np.random.RandomState(rows * heads + d)
+    x = (rng.standard_normal((rows, heads, d)) * rng.uniform(0.01, 50.0, (rows, heads, 1))).astype(np.float32)
+    x[0, 0] = 0.0
+    x[-1, -1, :] = 0.001
+    x[-1, -1, d // 2] = -300.0
+    out = np.full((rows, heads, d + 4), 99, np.int8)
+    assert _call(getattr(attention, KV_QUANT_SYMBOL), x, out) == 0
+    want = quantize_kv_rows(x)
+    assert np.array_equal(out[..., -4:], want[..., -4:])  # scales: amax / 127, bit for bit
+    assert np.abs(out[..., :-4].astype(np.int32) - want[..., :-4]).max() <= 1  # a tie may round the other way
+    got = dequantize_kv_rows(out)
+    step = np.abs(x).max(-1, keepdims=True) / 127.0
+    assert np.all(np.abs(got - x) <= step * 0.5 + 1e-6 * np.abs(x).max())
+    assert np.all(got[0, 0] == 0.0) and out[-1, -1, d // 2] == -127
 
 
 def test_openmp_threads_sleep_when_idle_unless_the_user_said_otherwise(monkeypatch, tmp_path):

@@ -55,6 +55,8 @@ export interface MemoryEstimate {
   seqLength: number;
   weightBytes: number;
   cacheBytes: number;
+  /** What the KV cache stores (kvCacheOf). */
+  cacheType: KvCacheType;
   workingBytes: number;
   runtimeBytes: number;
   /** The embedding table, the largest tensor: on Ascend/GPU it passes through host RAM while loading. */
@@ -64,8 +66,21 @@ export interface MemoryEstimate {
   deviceBytes: number;
 }
 
-/** Bytes per element of the KV cache (and of float weights): float32 only in a float32 run. */
-export const bytesPerElement = (precision: WeightPrecision): number => (precision === "float32" ? 4 : 2);
+const isQuantized = (p: WeightPrecision): p is "int8" | "int4" => p === "int8" || p === "int4";
+
+/** int8/int4 runs on CPU keep keys and values as int8 codes with a float32 scale per row and head
+ * (python-sidecar runtime.kv_cache_for; $GLM_CHAT_KV_CACHE=float, a test knob, is not counted here): 1 + 4/128 bytes per
+ * value at GLM-6B's head width of 128 (a narrower test model's heads spend a little more on scales). */
+export const KV_INT8_BYTES_PER_VALUE = 1 + 4 / 128;
+export type KvCacheType = "int8" | "float16" | "float32";
+
+/** How the KV cache stores its values on this device at this precision. */
+export function kvCacheOf(device: Device, precision: WeightPrecision): KvCacheType {
+  if (device === "CPU" && isQuantized(precision)) return "int8";
+  return precision === "float32" ? "float32" : "float16";
+}
+
+const KV_BYTES: Record<KvCacheType, number> = { int8: KV_INT8_BYTES_PER_VALUE, float16: 2, float32: 4 };
 
 /** An estimate's precision: auto stands for float16, the first choice of --precision auto on every device. */
 export function resolvePrecision(_device: Device, precision: Precision): WeightPrecision {
@@ -107,8 +122,6 @@ export function checkpointBytesOf(shape: Omit<ModelShape, "ckptBytes" | "seqLeng
   return 2 * shape.vocab * shape.hidden * 2 + shape.layers * bytesPerLayer(shape.hidden, shape.inner) + 2 * 2 * shape.hidden;
 }
 
-const isQuantized = (p: WeightPrecision): p is "int8" | "int4" => p === "int8" || p === "int4";
-
 /** The quantized copy's input embedding, which a CPU run maps but never reads whole (0 where it stays float16). */
 export function mappedEmbeddingBytes(shape: Omit<ModelShape, "ckptBytes" | "seqLength">, precision: WeightPrecision): number {
   if (!isQuantized(precision) || shape.hidden % QUANT_BLOCK !== 0) return 0;
@@ -121,7 +134,8 @@ export function estimateMemory(shape: ModelShape, device: Device, precision: Pre
   const p = resolvePrecision(device, precision);
   const onCpuQuantized = device === "CPU" && isQuantized(p);
   const weightBytes = weightBytesOf(shape, p) - (onCpuQuantized ? mappedEmbeddingBytes(shape, p) : 0); // the checkpoint is float16
-  const cacheBytes = 2 * shape.layers * shape.seqLength * shape.hidden * bytesPerElement(p);
+  const cacheType = kvCacheOf(device, p);
+  const cacheBytes = Math.round(2 * shape.layers * shape.seqLength * shape.hidden * KV_BYTES[cacheType]);
   const perToken = device === "CPU" && p !== "float32"
     ? KERNEL_ACT_BYTES_PER_TOKEN_PER_HIDDEN + shape.layers * KERNEL_ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER
     : ACT_BYTES_PER_TOKEN_PER_HIDDEN + shape.layers * ACT_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER;
@@ -134,6 +148,7 @@ export function estimateMemory(shape: ModelShape, device: Device, precision: Pre
     seqLength: shape.seqLength,
     weightBytes,
     cacheBytes,
+    cacheType,
     workingBytes,
     runtimeBytes: RUNTIME_BASE_BYTES,
     largestTensorBytes,
@@ -150,6 +165,7 @@ export function describeNeed(e: MemoryEstimate, where: "host" | "device" = e.dev
   }
   const total = where === "host" ? e.hostBytes : e.deviceBytes;
   const runtime = where === "host" ? ` + ${f(e.runtimeBytes)} runtime` : "";
-  return `about ${f(total)}: ${f(e.weightBytes)} weights (${e.precision}) + ${f(e.cacheBytes)} cache for ` +
+  const cache = e.cacheType === "int8" ? "int8 cache" : "cache";
+  return `about ${f(total)}: ${f(e.weightBytes)} weights (${e.precision}) + ${f(e.cacheBytes)} ${cache} for ` +
     `${e.seqLength.toLocaleString("en-US")} tokens + ${f(e.workingBytes)} working memory${runtime}`;
 }

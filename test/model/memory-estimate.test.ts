@@ -57,11 +57,14 @@ describe("estimateMemory", () => {
     expect(mappedEmbeddingBytes(GLM6B, "int8")).toBe(568_057_856); // 130528 * 4096 * 1.0625, left on disk
     const working = 746_586_112;
     const int8 = estimateMemory(GLM6B, "CPU", "int8");
-    expect(int8).toMatchObject({ precision: "int8", weightBytes: rest + 7_125_581_824 - 568_057_856, cacheBytes: 939_524_096, workingBytes: working });
-    expect(int8.hostBytes).toBe(rest + 7_125_581_824 - 568_057_856 + 939_524_096 + working + RUNTIME_BASE_BYTES);
+    const int8Cache = 484_442_112; // 2 * 28 * 2048 * 32 heads * (128 codes + a 4-byte scale)
+    expect(int8).toMatchObject({ precision: "int8", weightBytes: rest + 7_125_581_824 - 568_057_856, cacheBytes: int8Cache, cacheType: "int8", workingBytes: working });
+    expect(int8.hostBytes).toBe(rest + 7_125_581_824 - 568_057_856 + int8Cache + working + RUNTIME_BASE_BYTES);
     const int4 = estimateMemory(GLM6B, "CPU", "int4");
     expect(int4.weightBytes).toBe(rest + 3_772_366_848 - 300_736_512);
-    expect(describeNeed(int4)).toBe("about 5.7 GB: 3.5 GB weights (int4) + 939.5 MB cache for 2,048 tokens + 746.6 MB working memory + 530.0 MB runtime");
+    expect(describeNeed(int4)).toBe("about 5.2 GB: 3.5 GB weights (int4) + 484.4 MB int8 cache for 2,048 tokens + 746.6 MB working memory + 530.0 MB runtime");
+    // off CPU the same weights keep a float16 cache (no kernel there reads int8 rows)
+    expect(estimateMemory(GLM6B, "Ascend", "int4")).toMatchObject({ cacheBytes: 939_524_096, cacheType: "float16" });
     expect(QUANT_BYTES_PER_WEIGHT).toEqual({ int8: 1.0625, int4: 0.5625 });
   });
 

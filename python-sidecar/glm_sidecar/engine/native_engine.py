@@ -38,6 +38,7 @@ class NativeEngine(Engine):
         self.warm_all = warm_all  # compile every prompt graph at load instead of on first use
         self.asked_quant_path = quant_path  # tests: "dequantize" runs the device path on CPU (runtime.quant_path_for)
         self.quant_path = None  # type: Optional[str]
+        self.kv_cache = None  # type: Optional[str]
 
     def load(self, report: ProgressReport) -> None:
         tokenizer_path = require_model_file(self.model_dir, TOKENIZER_NAME)
@@ -55,7 +56,8 @@ class NativeEngine(Engine):
         self.weights_precision = runtime.weights_precision_for(self.device_target, self.precision)
         self.compute_dtype = runtime.compute_dtype_for(self.device_target, self.precision)
         self.quant_path = runtime.quant_path_for(self.device_target, self.precision, self.asked_quant_path)
-        graphs = dict(overrides, dtype=self.weights_precision)
+        self.kv_cache = runtime.kv_cache_for(self.device_target, self.precision, self.quant_path)
+        graphs = dict(overrides, dtype=self.weights_precision, kv_cache=self.kv_cache)
         if self.quant_path:  # the kernels' graphs and the decoding ones differ for the same weights
             graphs["quant_path"] = self.quant_path
         key = runtime.cache_key(graphs, self.seq_length)
@@ -70,7 +72,7 @@ class NativeEngine(Engine):
                                                                self.compute_dtype, self.tokenizer, report,
                                                                self.timings, self.device_target,
                                                                self.compile_cache_dir, self.notes, self.warm_all,
-                                                               self.weights_precision, self.quant_path)
+                                                               self.weights_precision, self.quant_path, self.kv_cache)
 
     def info(self) -> Dict[str, Any]:
         from .. import __version__
@@ -92,6 +94,7 @@ class NativeEngine(Engine):
             "cpu_kernels": self.notes.get("cpu_kernels"),
             # int8/int4: "kernels" (CPU) or "dequantize" (each matrix decoded in the graph: memory saved, not time)
             "quantized_matmul": self.quant_path,
+            "kv_cache": self.notes.get("kv_cache", self.kv_cache),  # "int8" (int8/int4 on CPU), else the compute dtype
         }
 
     def encode(self, text: str) -> List[int]:

@@ -15,6 +15,7 @@ from mindspore import Tensor, nn, ops
 from mindspore import dtype as mstype
 
 from .dequant import dequantize_rows, dequantized_linear, dequantized_logits, lm_head_chunks
+from .kernels.custom_ops import KV_SCALE_BYTES
 from .network_params import ReadOnlySource, matrix_params, quantized_kernel, quantized_kind, cache_zeros, wrap_array
 from .model_config import EMBEDDING, LAYER_PARAMS, GlmShape, layer_param
 from .rotary import rotary_tables, rotation_matrix
@@ -36,7 +37,8 @@ def activation_dtype(kernels, ms_dtype):
 
 
 class GlmLayer(nn.Cell):
-    def __init__(self, weights, index: int, shape: GlmShape, np_dtype, ms_dtype, kernels=None) -> None:
+    def __init__(self, weights, index: int, shape: GlmShape, np_dtype, ms_dtype, kernels=None,
+                 kv_int8: bool = False) -> None:
         super(GlmLayer, self).__init__()
         for name in LAYER_PARAMS:  # one tensor at a time: read (or map), wrap, next
             full = layer_param(index, name)
@@ -48,9 +50,12 @@ class GlmLayer(nn.Cell):
                 setattr(self, attribute, wrap_array(array, full))
         # One row more than the context: a prompt's bucket padding writes its keys and values there (PrefillStep), so
         # the cache's pages past the prompt stay untouched (not resident) and no attention ever sees that row.
-        cache_shape = (shape.seq_length + 1, shape.num_heads, shape.head_dim)
-        self.k_cache = cache_zeros(cache_shape, np_dtype, "transformer.layers.%d.k_cache" % index)
-        self.v_cache = cache_zeros(cache_shape, np_dtype, "transformer.layers.%d.v_cache" % index)
+        # kv_int8 (CPU kernels only): each row and head as d int8 codes and a float32 scale (kernels/kv_cache.c).
+        self.quantize_kv = kernels.quantize_kv if kv_int8 and kernels is not None else None
+        row = (shape.head_dim + KV_SCALE_BYTES, np.int8) if self.quantize_kv is not None else (shape.head_dim, np_dtype)
+        cache_shape = (shape.seq_length + 1, shape.num_heads, row[0])
+        self.k_cache = cache_zeros(cache_shape, row[1], "transformer.layers.%d.k_cache" % index)
+        self.v_cache = cache_zeros(cache_shape, row[1], "transformer.layers.%d.v_cache" % index)
         self.dtype = ms_dtype
         self.act = activation_dtype(kernels, ms_dtype)
         self.kernel = kernels.linear_f16 if kernels is not None else None
@@ -185,8 +190,8 @@ class GlmLayer(nn.Cell):
         `visible` [t, t] is GLM's mask, `prefix` int32 [1] the same mask as the count of tokens all queries see,
         `used` int32 [1] the prompt's real tokens (the CPU kernels skip the padding after them)."""
         attention_input, q, k, v = self._project(x, rope, used)
-        written = ops.depend(self.write(self.k_cache, rows, ops.cast(k, self.dtype)),
-                             self.write(self.v_cache, rows, ops.cast(v, self.dtype)))
+        written = ops.depend(self.write(self.k_cache, rows, self._cache_rows(k)),
+                             self.write(self.v_cache, rows, self._cache_rows(v)))
         if self.attend_prompt is not None:  # CPU: no score matrix, nothing left behind per layer
             if used is None:
                 context = self.attend_prompt(q, k, v, prefix, self.coeff_tensor)
@@ -196,11 +201,15 @@ class GlmLayer(nn.Cell):
             context = self._attend(q, k, v, visible)
         return self._finish(attention_input, ops.depend(context, written), used)
 
+    def _cache_rows(self, x):
+        """Keys or values [t, heads, d] as the cache stores them: int8 codes and scales, or the cache's float dtype."""
+        return ops.cast(x, self.dtype) if self.quantize_kv is None else self.quantize_kv(x)
+
     def decode(self, x, rope, visible, row):
         """One new token: its key and value go to cache row `row`, then it attends to rows 0..row."""
         attention_input, q, k, v = self._project(x, rope)
-        keys = ops.depend(self.k_cache, self.write(self.k_cache, row, ops.cast(k, self.dtype)))
-        values = ops.depend(self.v_cache, self.write(self.v_cache, row, ops.cast(v, self.dtype)))
+        keys = ops.depend(self.k_cache, self.write(self.k_cache, row, self._cache_rows(k)))
+        values = ops.depend(self.v_cache, self.write(self.v_cache, row, self._cache_rows(v)))
         if self.attend_cache is not None:  # CPU: reads rows 0..row of the caches as they are stored
             context = self.attend_cache(q, keys, values, row, self.coeff_tensor)
         else:
@@ -211,11 +220,13 @@ class GlmLayer(nn.Cell):
 class GlmNetwork(nn.Cell):
     """The weights, the caches and the sampler; PrefillStep and DecodeStep are the two graphs that run them."""
 
-    def __init__(self, weights, shape: GlmShape, compute_dtype: str = "float16", on_layer=None, kernels=None) -> None:
+    def __init__(self, weights, shape: GlmShape, compute_dtype: str = "float16", on_layer=None, kernels=None,
+                 kv_int8: bool = False) -> None:
         """`weights` (weight_source.py) gives `read(name, numpy dtype)` -> one tensor's array and `matrix(name,
         dtype)` -> a matrix as stored (float, or int8/int4 codes and scales); a bare `read` function also works.
         `kernels` (CPU only) holds the aot ops: `linear_f16` (float16 weights multiplied without a float32 copy),
-        `linear_q8`/`linear_q4` (int8/int4 weights), `swap01` (a transpose) and the attention kernels."""
+        `linear_q8`/`linear_q4` (int8/int4 weights), `swap01` (a transpose) and the attention kernels; `kv_int8` keeps
+        the KV cache as int8 codes with a scale per row and head (with kernels only; runtime.kv_cache_for)."""
         super(GlmNetwork, self).__init__()
         weights = ReadOnlySource(weights) if callable(weights) else weights
         np_dtype = np.float16 if compute_dtype == "float16" else np.float32
@@ -228,7 +239,7 @@ class GlmNetwork(nn.Cell):
         self.embedding_kind = matrix_params(self, "embedding", weights.matrix(EMBEDDING, np_dtype), EMBEDDING)
         layers = []
         for i in range(shape.num_layers):
-            layers.append(GlmLayer(weights, i, shape, np_dtype, ms_dtype, kernels))
+            layers.append(GlmLayer(weights, i, shape, np_dtype, ms_dtype, kernels, kv_int8))
             if on_layer is not None:
                 on_layer(i + 1)
         self.layers = nn.CellList(layers)

@@ -76,6 +76,25 @@ def quant_path_for(device_target: str, precision: Optional[str], asked: Optional
     return asked or "kernels"
 
 
+KV_CACHE_ENV = "GLM_CHAT_KV_CACHE"  # "int8" or "float": overrides kv_cache_for's choice (tests, the quality script)
+
+
+def kv_cache_for(device_target: str, precision: Optional[str], quant_path: Optional[str] = None) -> str:
+    """How the KV cache stores keys and values: "int8" (a code per value and a float32 scale per row and head,
+    kernels/kv_cache.c: 0.52x the float16 cache's bytes) for int8/int4 weights on CPU's kernels, whose runs are
+    about fitting in little memory; else the compute dtype. $GLM_CHAT_KV_CACHE=int8|float asks for either on CPU's
+    kernels; off them (Ascend, GPU, the dequantize path) the cache stays float."""
+    dtype = compute_dtype_for(device_target, precision)
+    if device_target != "CPU" or quant_path == "dequantize":
+        return dtype
+    asked = os.environ.get(KV_CACHE_ENV) or None
+    if asked is not None and asked not in ("int8", "float"):
+        raise EngineError("InvalidParameter", "%s must be int8 or float, got %r" % (KV_CACHE_ENV, asked))
+    if asked is None:
+        asked = "int8" if weights_precision_for(device_target, precision) in ("int8", "int4") else "float"
+    return "int8" if asked == "int8" else dtype
+
+
 def compute_dtype_for(device_target: str, precision: Optional[str]) -> str:
     """The dtype of the KV cache and of the weights kept as floats: float16 on Ascend and GPU, float32 on CPU unless
     asked; int8/int4 runs keep them in float16, as a float16 run does (activations are float32 on CPU either way)."""
@@ -86,11 +105,11 @@ def compute_dtype_for(device_target: str, precision: Optional[str]) -> str:
 def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, dtype: str, tokenizer: Any,
           report: ProgressReport, timings: Dict[str, float], device_target: str = "CPU",
           cache_dir: Optional[str] = None, notes: Optional[Dict[str, Any]] = None, warm_all: bool = False,
-          precision: Optional[str] = None, quant_path: Optional[str] = None):
+          precision: Optional[str] = None, quant_path: Optional[str] = None, kv_cache: Optional[str] = None):
     """Reads the checkpoint (int8/int4: maps its quantized copy, made first where needed) into a GlmNetwork one
     tensor at a time, then compiles and warms the decode step and the smallest prompt graph; larger prompt graphs
     compile on first use (warm_all: every one now). quant_path "dequantize" builds the network without CPU
-    kernels, as Ascend and GPU build it (quant_path_for)."""
+    kernels, as Ascend and GPU build it (quant_path_for); kv_cache "int8" keeps the KV cache in int8 (kv_cache_for)."""
     from .decoder import GlmDecoder
     from .kernels.custom_ops import cpu_kernels
     from .model_config import prefill_buckets, shape_from_checkpoint
@@ -121,7 +140,9 @@ def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, dtype: st
         def on_layer(done: int) -> None:
             report("checkpoint", float(done) / shape.num_layers, "layer %d of %d" % (done, shape.num_layers))
 
-        network = GlmNetwork(weights, shape, dtype, on_layer, kernels)
+        kv_int8 = kv_cache == "int8" and kernels is not None
+        notes["kv_cache"] = "int8" if kv_int8 else dtype
+        network = GlmNetwork(weights, shape, dtype, on_layer, kernels, kv_int8)
     finally:
         weights.close()
     elapsed = max(time.time() - started, 1e-6)

@@ -2,7 +2,7 @@
  * prompt within itself (prefill), float32 scores and softmax, never a score matrix of the prompt's size.
  *
  * glm_attend_decode: inputs q float32 [1, heads, d] (already scaled by 1 / (sqrt(d) * coeff)), k and v caches
- * [rows, heads, d] in float16 or float32, last int32 [1] (the last cache row the token sees), coeff float32 [1];
+ * [rows, heads, d] in float16 or float32, or int8 [rows, heads, d + 4] (codes and a scale per row and head), last int32 [1] (the last cache row the token sees), coeff float32 [1];
  * output float32 [1, heads * d]. Per head: scores q.k[j] * coeff for j <= last, a softmax, then the
  * probability-weighted sum of v[j]. Rows past `last` are never read, so a token costs O(length) cache bytes, not
  * the whole cache cast to float32 and transposed as the graph's ops would. */
@@ -20,13 +20,27 @@ static inline int64_t thread_count(void) { return 1; }
 static inline int64_t thread_index(void) { return 0; }
 #endif
 
-/* Reads cache row j of head h (d values) as float32 lanes, for either cache dtype. */
-static inline vec load_row(const void *cache, int half, int64_t offset) {
-  return half ? load_h((const uint16_t *)cache + offset) : load_f((const float *)cache + offset);
+/* How the decode kernel's caches store a row: float32, float16, or int8 codes in which each head's d codes are
+ * followed by that head's float32 scale (d + 4 bytes, kv_cache.c writes them; value = code * scale). */
+enum { KV_F32, KV_F16, KV_Q8 };
+#define KV_SCALE_BYTES 4
+
+/* LANES values of a cache row from element `offset` on, as float32 lanes (int8 codes not yet scaled). */
+static inline vec load_row(const void *cache, int kind, int64_t offset) {
+  if (kind == KV_Q8) return load_b((const int8_t *)cache + offset);
+  return kind == KV_F16 ? load_h((const uint16_t *)cache + offset) : load_f((const float *)cache + offset);
 }
 
-static inline float scalar_at(const void *cache, int half, int64_t offset) {
-  return half ? half_to_float(((const uint16_t *)cache)[offset]) : ((const float *)cache)[offset];
+static inline float scalar_at(const void *cache, int kind, int64_t offset) {
+  if (kind == KV_Q8) return (float)((const int8_t *)cache)[offset];
+  return kind == KV_F16 ? half_to_float(((const uint16_t *)cache)[offset]) : ((const float *)cache)[offset];
+}
+
+/* The factor a head's row of d values at `at` is multiplied by: its scale for int8 codes, else 1. */
+static inline float row_scale(const void *cache, int kind, int64_t at, int64_t d) {
+  float scale = 1.0f;
+  if (kind == KV_Q8) memcpy(&scale, (const int8_t *)cache + at + d, sizeof(float));
+  return scale;
 }
 
 /* scores[0..count) = softmax(scores): the largest first, then e^(s - largest) LANES at a time, then the sum's inverse. */
@@ -51,37 +65,39 @@ static void softmax_in_place(float *scores, int64_t count) {
 }
 
 /* q . k[at .. at + d) for one head and one cache row: two accumulators, so two FMA chains run at once. */
-static inline float dot_row(const float *q, const void *k, int half, int64_t at, int64_t d) {
+static inline float dot_row(const float *q, const void *k, int kind, int64_t at, int64_t d) {
   int64_t body = d - d % (2 * LANES), i;
   vec a0 = zero_v(), a1 = zero_v();
   for (i = 0; i < body; i += 2 * LANES) {
-    a0 = fma_v(load_row(k, half, at + i), load_f(q + i), a0);
-    a1 = fma_v(load_row(k, half, at + i + LANES), load_f(q + i + LANES), a1);
+    a0 = fma_v(load_row(k, kind, at + i), load_f(q + i), a0);
+    a1 = fma_v(load_row(k, kind, at + i + LANES), load_f(q + i + LANES), a1);
   }
-  for (; i + LANES <= d; i += LANES) a0 = fma_v(load_row(k, half, at + i), load_f(q + i), a0);
+  for (; i + LANES <= d; i += LANES) a0 = fma_v(load_row(k, kind, at + i), load_f(q + i), a0);
   float s = sum_v(add_v(a0, a1));
-  for (; i < d; i++) s += scalar_at(k, half, at + i) * q[i];
-  return s;
+  for (; i < d; i++) s += scalar_at(k, kind, at + i) * q[i];
+  return s * row_scale(k, kind, at, d);
 }
 
 /* Heads h0..h1-1 of one token over cache rows 0..count-1: out[h] = softmax_j(q[h] . k[j][h] * coeff) . v[j][h].
- * Row by row, these heads' slices of a row are contiguous ((h1 - h0) * d values), so both caches are read in address
- * order; a head at a time walked them one row (8 KB at GLM-6B's width) apart, a new page at each read, which the
- * prefetchers and the TLB could not follow. scores: (h1 - h0) x count floats. */
-static void attend_heads(const float *q, const void *k, const void *v, int half, int64_t stride, int64_t count,
-                         int64_t d, int64_t h0, int64_t h1, float coeff, float *scores, float *out) {
+ * A head's slice of a row is `width` elements (d, or d + 4 bytes for int8), a row `stride`. Row by row, these heads'
+ * slices of a row are contiguous, so both caches are read in address order; a head at a time walked them one row
+ * (8 KB at GLM-6B's width) apart, a new page at each read, which the prefetchers and the TLB could not follow.
+ * scores: (h1 - h0) x count floats. */
+static void attend_heads(const float *q, const void *k, const void *v, int kind, int64_t stride, int64_t width,
+                         int64_t count, int64_t d, int64_t h0, int64_t h1, float coeff, float *scores, float *out) {
   int64_t body = d - d % LANES;
   for (int64_t j = 0; j < count; j++)
-    for (int64_t h = h0; h < h1; h++) scores[(h - h0) * count + j] = dot_row(q + h * d, k, half, j * stride + h * d, d) * coeff;
+    for (int64_t h = h0; h < h1; h++)
+      scores[(h - h0) * count + j] = dot_row(q + h * d, k, kind, j * stride + h * width, d) * coeff;
   for (int64_t h = h0; h < h1; h++) softmax_in_place(scores + (h - h0) * count, count);
   for (int64_t i = h0 * d; i < h1 * d; i++) out[i] = 0.0f;
   for (int64_t j = 0; j < count; j++)
     for (int64_t h = h0; h < h1; h++) {
-      float p = scores[(h - h0) * count + j], *o = out + h * d;
-      int64_t at = j * stride + h * d;
+      int64_t at = j * stride + h * width;
+      float p = scores[(h - h0) * count + j] * row_scale(v, kind, at, d), *o = out + h * d;
       vec pv = set_v(p);
-      for (int64_t i = 0; i < body; i += LANES) store_f(o + i, fma_v(load_row(v, half, at + i), pv, load_f(o + i)));
-      for (int64_t i = body; i < d; i++) o[i] += p * scalar_at(v, half, at + i);
+      for (int64_t i = 0; i < body; i += LANES) store_f(o + i, fma_v(load_row(v, kind, at + i), pv, load_f(o + i)));
+      for (int64_t i = body; i < d; i++) o[i] += p * scalar_at(v, kind, at + i);
     }
 }
 
@@ -93,10 +109,12 @@ int glm_attend_decode(int nparam, void **params, int *ndims, int64_t **shapes, c
   if (nparam != 6 || strcmp(dtypes[0], "float32") || strcmp(dtypes[1], dtypes[2]) || strcmp(dtypes[3], "int32") ||
       strcmp(dtypes[4], "float32") || strcmp(dtypes[5], "float32") || ndims[0] != 3 || ndims[1] != 3 || ndims[2] != 3)
     return 1;
-  int half = strcmp(dtypes[1], "float16") == 0;
-  if (!half && strcmp(dtypes[1], "float32")) return 2;
-  int64_t rows = shapes[1][0], heads = shapes[1][1], d = shapes[1][2];
-  if (shapes[0][0] != 1 || shapes[0][1] != heads || shapes[0][2] != d) return 3;
+  int kind = !strcmp(dtypes[1], "float16") ? KV_F16 : !strcmp(dtypes[1], "int8") ? KV_Q8 : KV_F32;
+  if (kind == KV_F32 && strcmp(dtypes[1], "float32")) return 2;
+  int64_t rows = shapes[1][0], heads = shapes[1][1], width = shapes[1][2], d = shapes[0][2];
+  if (shapes[0][0] != 1 || shapes[0][1] != heads || width != d + (kind == KV_Q8 ? KV_SCALE_BYTES : 0)) return 3;
+  for (int i = 0; i < 3; i++)
+    if (shapes[2][i] != shapes[1][i]) return 3;
   int64_t last = *(const int32_t *)params[3];
   if (last < 0 || last >= rows) return 4;
   float coeff = *(const float *)params[4];
@@ -109,7 +127,8 @@ int glm_attend_decode(int nparam, void **params, int *ndims, int64_t **shapes, c
     int64_t share = thread_count(), t = thread_index();
     int64_t h0 = heads * t / share, h1 = heads * (t + 1) / share;
     if (h1 > h0)
-      attend_heads(q, params[1], params[2], half, heads * d, last + 1, d, h0, h1, coeff, scores + h0 * (last + 1), out);
+      attend_heads(q, params[1], params[2], kind, heads * width, width, last + 1, d, h0, h1, coeff,
+                   scores + h0 * (last + 1), out);
   }
   free(scores);
   return 0;

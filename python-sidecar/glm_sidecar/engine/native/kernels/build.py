@@ -1,5 +1,5 @@
 """Builds the CPU kernels (every *.c in this folder: the float16-weight and the int8/int4 linears, the axis swap,
-the decode and prompt attention, the GeLU) into one shared library with this machine's compiler, once per machine and source."""
+the decode and prompt attention, the GeLU, the int8 KV cache's rows) into one shared library with this machine's compiler, once per machine and source."""
 from __future__ import annotations
 
 import glob
@@ -22,6 +22,7 @@ PROMPT_ATTEND_SYMBOL = "glm_attend_prompt"
 Q8_SYMBOL = "glm_linear_q8"  # int8 weights in 32-blocks (issue #20), kernels/linear_q8.c
 Q4_SYMBOL = "glm_linear_q4"  # int4 weights in 32-blocks, kernels/linear_q4.c
 GELU_SYMBOL = "glm_gelu"  # kernels/activation.c
+KV_QUANT_SYMBOL = "glm_quantize_kv"  # keys and values as the int8 KV cache stores them, kernels/kv_cache.c
 # Tried in order: the machine's own vector units first, then a portable build (the kernel's scalar path).
 FLAG_SETS = (["-O3", "-march=native", "-fopenmp"], ["-O3", "-fopenmp"], ["-O3"])
 

@@ -1,4 +1,4 @@
-/* The vector lanes the CPU kernels share: float16 loads widened to float32, fused multiply-adds, sums and e^x,
+/* The vector lanes the CPU kernels share: float16 and int8 loads widened to float32, fused multiply-adds, sums and e^x,
  * on AVX-512, AVX2 + F16C + FMA, or one lane of portable C. Included by each kernel file. */
 #ifndef GLM_SIMD_F16_H
 #define GLM_SIMD_F16_H
@@ -12,6 +12,7 @@
 typedef __m512 vec;
 static inline vec load_h(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
 static inline vec load_f(const float *p) { return _mm512_loadu_ps(p); }
+static inline vec load_b(const int8_t *p) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p))); }
 static inline vec fma_v(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
 static inline vec zero_v(void) { return _mm512_setzero_ps(); }
 static inline float sum_v(vec a) { return _mm512_reduce_add_ps(a); }
@@ -29,6 +30,7 @@ static inline vec scale2_v(vec a, vec n) { return _mm512_scalef_ps(a, n); } /* a
 typedef __m256 vec;
 static inline vec load_h(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 static inline vec load_f(const float *p) { return _mm256_loadu_ps(p); }
+static inline vec load_b(const int8_t *p) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p))); }
 static inline vec fma_v(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
 static inline vec zero_v(void) { return _mm256_setzero_ps(); }
 static inline vec set_v(float a) { return _mm256_set1_ps(a); }
@@ -52,6 +54,7 @@ static inline float sum_v(vec a) {
 #define LANES 1
 typedef float vec;
 static inline vec load_f(const float *p) { return *p; }
+static inline vec load_b(const int8_t *p) { return (float)*p; }
 static inline vec fma_v(vec a, vec b, vec c) { return a * b + c; }
 static inline vec zero_v(void) { return 0.0f; }
 static inline float sum_v(vec a) { return a; }
