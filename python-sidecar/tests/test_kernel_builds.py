@@ -1,6 +1,6 @@
-"""The attention kernels (prompt and decode) and the int8 KV cache's row writer in each build kernels/build.py may fall back to (this CPU's vector units and
-OpenMP, and the one-lane, one-thread portable C an aarch64 notebook gets), called straight through ctypes against NumPy:
-no MindSpore needed."""
+"""The attention kernels (prompt and decode) and the int8 KV cache's row writer in each build kernels/build.py may
+fall back to (this CPU's vector units and OpenMP, and the one-lane, one-thread portable C an aarch64 notebook gets),
+called straight through ctypes against NumPy: no MindSpore needed."""
 from __future__ import annotations
 
 import ctypes

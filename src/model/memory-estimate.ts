@@ -19,8 +19,9 @@ export const DEFAULT_SEQ_LENGTH = 2048;
 // on CPU. float32 (and Ascend/GPU, unmeasured) keep the first fit (tiny model 0.535 GB, one full-width layer
 // 3.861 GB, GLM-6B 16.49 GB, when float16 prompts still cast each weight to float32). Since the float16 prompt GEMM
 // and the int8/int4 kernels no weight is cast, so CPU runs in float16/int8/int4 take the second fit (2026-12-07, box
-// B): one full-width layer float16 3.53 GB, int8 1.80, int4 1.51; GLM-6B int8 8.75, int4 5.75 (float16 15.92 before
-// the GEMM, whose copies it no longer makes); all within 5 % (docs/benchmarks.md). ----
+// B): one full-width layer float16 3.53 GB; with the int8 KV cache (2026-12-08) one layer int8 1.75, int4 1.39,
+// GLM-6B int8 8.37, int4 5.27 (float16 15.92 before the GEMM, whose copies it no longer makes); all within 3 %
+// (docs/benchmarks.md). ----
 /** Working memory of the largest prompt graph, per token of seq_length per hidden unit (float32, devices). */
 export const ACT_BYTES_PER_TOKEN_PER_HIDDEN = 88;
 /** What each further layer leaves behind in that graph (MindSpore's CPU runtime keeps some buffers per layer). */

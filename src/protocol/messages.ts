@@ -78,6 +78,9 @@ export interface InfoContent {
   precision?: string;
   /** int8/int4: "kernels" (CPU) or "dequantize" (Ascend/GPU: each matrix decoded inside the graph); else null. */
   quantized_matmul?: string | null;
+  /** How the native engine's KV cache stores keys and values: "int8" (int8/int4 on CPU: codes and a scale per row and
+   * head), else the compute dtype. */
+  kv_cache?: string | null;
   /** Set when --engine auto ran the native engine, with the reason MindFormers was not used. */
   engine_fallback?: string;
   /** `--quantize-only` (glm-chat quantize): the copy found or made at load. */

@@ -32,7 +32,7 @@ describe("one-shot --json timings", () => {
 describe("one-shot --json precision", () => {
   it("says the weights' precision and why, null where the backend does not know", async () => {
     let out = "";
-    const precision = () => ({ value: "int8", reason: "auto: float16 needs about 15.6 GB, more than 12.0 GB of RAM available with a 10 % margin; int8 needs about 8.8 GB" });
+    const precision = () => ({ value: "int8", reason: "auto: float16 needs about 15.6 GB, more than 12.0 GB of RAM available with a 10 % margin; int8 needs about 8.3 GB" });
     await runOneShot(new ChatSession(new FakeBackend().reply("a")), "hi", { json: true, dryRun: false, write: (t) => (out += t), precision });
     expect(JSON.parse(out)).toMatchObject({ precision: "int8", precision_reason: precision().reason });
     expect(await jsonOf(new FakeBackend().reply("a"))).toMatchObject({ precision: null, precision_reason: null });

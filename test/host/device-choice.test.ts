@@ -47,12 +47,12 @@ describe("resolveDevice", () => {
   const base = { device: "auto" as const, deviceId: 0, modelDir: realModel, loadsModel: true, force: false };
 
   it("--precision auto refuses ChatGLM-6B where not even int4 fits, with every precision's need", async () => {
-    const tiny = () => ({ totalBytes: 8 * GB, availableBytes: 6 * GB }); // int4 needs 5.7 GB, 6.3 GB with the margin
+    const tiny = () => ({ totalBytes: 8 * GB, availableBytes: 5.5 * GB }); // int4 needs 5.2 GB, 5.8 GB with the margin
     const error = await resolveDevice(base, probes({}), tiny).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeviceChoiceError);
     expect((error as DeviceChoiceError).code).toBe("DEVICE_NOT_ENOUGH_RAM");
     expect((error as Error).message).toBe("--precision auto: ChatGLM-6B on CPU does not fit in any precision: it needs float16 about 15.6 GB, " +
-      "int8 about 8.8 GB, int4 about 5.7 GB (each plus a 10 % margin), and there is 6.0 GB of RAM available (the machine has 8.0 GB in all). " +
+      "int8 about 8.3 GB, int4 about 5.2 GB (each plus a 10 % margin), and there is 5.5 GB of RAM available (the machine has 8.0 GB in all). " +
       "Use an Ascend NPU (--device Ascend), a smaller --seq-length (now 2,048), a machine with more memory, or --force to try int4 anyway.");
     expect((await resolveDevice({ ...base, force: true }, probes({}), tiny)).precision).toMatchObject({ precision: "int4", auto: true });
   });
@@ -77,10 +77,11 @@ describe("resolveDevice", () => {
     expect((await at(32)).precision).toEqual({ precision: "float16", auto: true, reason: "auto: about 15.6 GB fits in 32.0 GB of RAM available" });
     expect((await at(17.3)).precision.precision).toBe("float16"); // 15.63 GB * 1.1 = 17.2 GB
     expect((await at(17.1)).precision).toEqual({ precision: "int8", auto: true,
-      reason: "auto: float16 needs about 15.6 GB, more than 17.1 GB of RAM available with a 10 % margin; int8 needs about 8.8 GB" });
+      reason: "auto: float16 needs about 15.6 GB, more than 17.1 GB of RAM available with a 10 % margin; int8 needs about 8.3 GB" });
     expect((await at(12)).precision.precision).toBe("int8");
-    expect((await at(9.5)).precision).toMatchObject({ precision: "int4", reason: expect.stringMatching(/^auto: float16 needs about 15\.6 GB, int8 needs about 8\.8 GB, more than 9\.5 GB .*; int4 needs about 5\.7 GB$/) });
-    expect((await at(6.3)).precision.precision).toBe("int4"); // 5.71 GB * 1.1 = 6.28 GB
+    expect((await at(9.2)).precision.precision).toBe("int8"); // 8.32 GB * 1.1 = 9.15 GB
+    expect((await at(9.1)).precision).toMatchObject({ precision: "int4", reason: expect.stringMatching(/^auto: float16 needs about 15\.6 GB, int8 needs about 8\.3 GB, more than 9\.1 GB .*; int4 needs about 5\.2 GB$/) });
+    expect((await at(5.8)).precision.precision).toBe("int4"); // 5.24 GB * 1.1 = 5.76 GB
   });
 
   it("--precision float16 where it fits, and an explicit choice as given", async () => {
@@ -90,7 +91,7 @@ describe("resolveDevice", () => {
     const twelve = () => ({ totalBytes: 12 * GB, availableBytes: 10 * GB });
     const tooSmall = await resolveDevice({ ...base, precision: "float16" }, probes({}), twelve).catch((e: unknown) => e);
     expect((tooSmall as Error).message).toMatch(/needs RAM for about 15\.6 GB: 13\.4 GB weights \(float16\)/);
-    expect((tooSmall as Error).message).toContain("--precision int8 (the native engine, about 8.8 GB)");
+    expect((tooSmall as Error).message).toContain("--precision int8 (the native engine, about 8.3 GB)");
   });
 
   it("counts --seq-length, MindFormers' float32, and refuses a --precision MindFormers cannot run", async () => {

@@ -7,7 +7,7 @@ const ready = { state: "ready" as const, device: "CPU:0", engine: "native 0.1.0 
 
 describe("StatusLine precision", () => {
   it("shows auto's choice with the fact behind a fallback, an explicit one as its name, and nothing when unknown", () => {
-    const reason = "auto: float16 needs about 15.6 GB, more than 12.0 GB of RAM available with a 10 % margin; int8 needs about 8.8 GB";
+    const reason = "auto: float16 needs about 15.6 GB, more than 12.0 GB of RAM available with a 10 % margin; int8 needs about 8.3 GB";
     const auto = render(<StatusLine status={{ ...ready, precision: { value: "int8", reason } }} turn="none" stats={undefined} />);
     expect(auto.lastFrame()!.replace(/\s+/g, " ")).toContain("native 0.1.0 / mindspore 2.7.2 · int8 (auto: float16 needs about 15.6 GB) ");
     const fits = render(<StatusLine status={{ ...ready, precision: { value: "float16", reason: "auto: about 532.1 MB fits in 23.8 GB of RAM available" } }} turn="none" stats={undefined} />);

@@ -87,10 +87,10 @@ describe("host RAM", () => {
   it("says what --precision auto picks and why, at several sizes", () => {
     const at = (available: number) => checkHostRam(healthyFacts({ ram: { totalBytes: 32 * GB, availableBytes: available * GB } }));
     expect(at(24)).toMatchObject({ status: "ok", detail: expect.stringContaining("needs about 15.6 GB: 13.4 GB weights (float16) + 939.5 MB cache for 2,048 tokens + 746.6 MB working memory + 530.0 MB runtime; --precision auto picks float16: about 15.6 GB fits in 24.0 GB of RAM available") });
-    expect(at(12)).toMatchObject({ status: "ok", detail: expect.stringContaining("needs about 8.8 GB: 6.6 GB weights (int8) + 939.5 MB cache for 2,048 tokens + 746.6 MB working memory + 530.0 MB runtime; --precision auto picks int8: float16 needs about 15.6 GB, more than 12.0 GB of RAM available with a 10 % margin; int8 needs about 8.8 GB") });
+    expect(at(12)).toMatchObject({ status: "ok", detail: expect.stringContaining("needs about 8.3 GB: 6.6 GB weights (int8) + 484.4 MB int8 cache for 2,048 tokens + 746.6 MB working memory + 530.0 MB runtime; --precision auto picks int8: float16 needs about 15.6 GB, more than 12.0 GB of RAM available with a 10 % margin; int8 needs about 8.3 GB") });
     expect(at(8).detail).toContain("weights (int4)");
     const none = at(5);
-    expect(none).toMatchObject({ status: "fail", detail: expect.stringContaining("--precision auto: ChatGLM-6B on CPU does not fit in any precision: it needs float16 about 15.6 GB, int8 about 8.8 GB, int4 about 5.7 GB (each plus a 10 % margin), and there is 5.0 GB of RAM available") });
+    expect(none).toMatchObject({ status: "fail", detail: expect.stringContaining("--precision auto: ChatGLM-6B on CPU does not fit in any precision: it needs float16 about 15.6 GB, int8 about 8.3 GB, int4 about 5.2 GB (each plus a 10 % margin), and there is 5.0 GB of RAM available") });
     expect(none.fix).toContain("--force to try int4 anyway");
   });
 

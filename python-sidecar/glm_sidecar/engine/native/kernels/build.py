@@ -1,5 +1,6 @@
 """Builds the CPU kernels (every *.c in this folder: the float16-weight and the int8/int4 linears, the axis swap,
-the decode and prompt attention, the GeLU, the int8 KV cache's rows) into one shared library with this machine's compiler, once per machine and source."""
+the decode and prompt attention, the GeLU, the int8 KV cache's rows) into one shared library with this machine's
+compiler, once per machine and source."""
 from __future__ import annotations
 
 import glob
