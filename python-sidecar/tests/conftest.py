@@ -12,6 +12,11 @@ import pytest  # noqa: E402
 
 from tools import make_tiny_model  # noqa: E402
 
+# pytest-xdist's workers (npm test runs two) start as `python -c ...`, and MindSpore's compile cache opens
+# sys.argv[0] as the entry script whose imports it hashes: give a worker the entry a plain `python -m pytest` has.
+if not os.path.isfile(sys.argv[0]):
+    sys.argv[0] = os.path.join(os.path.dirname(pytest.__file__), "__main__.py")
+
 
 @pytest.fixture(scope="session")
 def tiny_model_dir():
