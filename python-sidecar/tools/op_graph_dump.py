@@ -100,7 +100,8 @@ def compiled_graph_ops(model_dir: str, dump_dir: str, precision: str = "float16"
 
     from glm_sidecar.engine.model_files import read_model_config
     from glm_sidecar.engine.native.model_config import prefill_buckets, shape_from_checkpoint
-    from glm_sidecar.engine.native.network import DecodeStep, GlmNetwork, PrefillStep
+    from glm_sidecar.engine.native.network import GlmNetwork
+    from glm_sidecar.engine.native.steps import DecodeStep, PrefillStep
     from glm_sidecar.engine.native.sampler import FLOAT_COUNT
 
     ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")

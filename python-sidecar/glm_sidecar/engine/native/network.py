@@ -1,4 +1,5 @@
-"""GLM-6B in MindSpore cells: one prefill graph per prompt bucket and a one-token decode graph over a static KV cache.
+"""GLM-6B in MindSpore cells: the layers, the weights and the static KV cache (steps.py holds the two graphs that run
+them: one prefill graph per prompt bucket and a one-token decode graph).
 
 The arithmetic follows MindFormers' GLM (mindformers/models/glm, 0.6-1.3) so both give the same logits:
 DeepNorm residuals on the LayerNorm'ed input with alpha = sqrt(2 * layers), 2-D rotary positions (one half of
@@ -218,7 +219,7 @@ class GlmLayer(nn.Cell):
 
 
 class GlmNetwork(nn.Cell):
-    """The weights, the caches and the sampler; PrefillStep and DecodeStep are the two graphs that run them."""
+    """The weights, the caches and the sampler; PrefillStep and DecodeStep (steps.py) are the two graphs that run them."""
 
     def __init__(self, weights, shape: GlmShape, compute_dtype: str = "float16", on_layer=None, kernels=None,
                  kv_int8: bool = False) -> None:
@@ -291,50 +292,3 @@ class GlmNetwork(nn.Cell):
             normed = ops.cast(ops.cast(normed, self.dtype), mstype.float32)
             return self.kernel(normed, self.lm_head, self.no_bias).reshape((-1,))
         return ops.cast(self.matmul_t(ops.cast(normed, self.dtype), self.lm_head), mstype.float32).reshape((-1,))
-
-
-class PrefillStep(nn.Cell):
-    """(ids, positions, block positions) [bucket]; ints [context length, last valid index]; sampling floats.
-
-    Memory: MindSpore's CPU runtime keeps the buffers of implicitly broadcasting ops, Transposes and the casts it
-    inserts for float16 until a graph ends (docs/native-engine.md); the layers avoid all three. What a bucket's
-    graph still holds grows with its length, so buckets compile on first use and only a prompt that needs a long
-    bucket pays for it."""
-
-    def __init__(self, network: GlmNetwork) -> None:
-        super(PrefillStep, self).__init__(auto_prefix=False)
-        self.network = network
-        self.spare_row = network.shape.seq_length  # an int the graph reads (MindSpore 2.0 cannot read GlmShape)
-
-    def construct(self, ids, positions, blocks, ints, floats):
-        length = ids.shape[0]
-        rows = ops.arange(0, length, dtype=mstype.int32)
-        # GLM's mask: the context (before <sop>) is seen by every token, the rest causally.
-        visible = ops.logical_or(rows.reshape((1, -1)) < ints[0], rows.reshape((1, -1)) <= rows.reshape((-1, 1)))
-        x, rope = self.network.embed(ids, positions, blocks)
-        used = ints[1:2] + 1  # the real tokens: the last valid index + 1
-        # The padding's keys and values all go to the cache's spare row (seq_length), never to rows a later turn reads.
-        padding = ops.cast(rows >= used, mstype.int32)
-        cache_rows = rows + padding * (self.spare_row - rows)
-        for layer in self.network.layers:
-            x = layer.prefill(x, rope, visible, cache_rows, ints[0:1], used)
-        logits = self.network.logits(ops.gather(x, ints[1:2], 0))
-        seen = self.network.sampler.reset_seen(ids)
-        return ops.depend(self.network.sampler(logits, floats), seen), logits
-
-
-class DecodeStep(nn.Cell):
-    """ints [token, position, block position, cache row]; sampling floats -> (next token, logits)."""
-
-    def __init__(self, network: GlmNetwork) -> None:
-        super(DecodeStep, self).__init__(auto_prefix=False)
-        self.network = network
-        self.rows = Tensor(np.arange(network.shape.seq_length + 1, dtype=np.int32))  # the caches' rows, spare included
-
-    def construct(self, ints, floats):
-        x, rope = self.network.embed(ints[0:1], ints[1:2], ints[2:3])
-        visible = (self.rows <= ints[3]).reshape((1, -1))
-        for layer in self.network.layers:
-            x = layer.decode(x, rope, visible, ints[3:4])
-        logits = self.network.logits(x)
-        return self.network.sampler(logits, floats), logits

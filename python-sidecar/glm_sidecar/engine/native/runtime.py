@@ -15,7 +15,7 @@ def cache_key(overrides: Dict[str, Any], seq_length: int) -> str:
     """Compiled graphs depend on the network code and the model's shape, never on weights."""
     here = os.path.dirname(os.path.abspath(__file__))
     digest = hashlib.sha256()
-    for name in ("network.py", "network_params.py", "dequant.py", "rotary.py", "sampler.py", "runtime.py",
+    for name in ("network.py", "steps.py", "network_params.py", "dequant.py", "rotary.py", "sampler.py", "runtime.py",
                  os.path.join("kernels", "custom_ops.py")):
         with open(os.path.join(here, name), "rb") as handle:
             digest.update(handle.read())
@@ -113,7 +113,8 @@ def build(checkpoint: str, overrides: Dict[str, Any], seq_length: int, dtype: st
     from .decoder import GlmDecoder
     from .kernels.custom_ops import cpu_kernels
     from .model_config import prefill_buckets, shape_from_checkpoint
-    from .network import DecodeStep, GlmNetwork, PrefillStep
+    from .network import GlmNetwork
+    from .steps import DecodeStep, PrefillStep
     from .weight_source import QUANTIZED, open_weights
 
     notes = notes if notes is not None else {}
