@@ -8,7 +8,12 @@ import sys
 
 # Absolute imports here: MindSpore's compile cache parses this entry script and cannot resolve relative ones.
 from glm_sidecar import partial_files
+from glm_sidecar.engine.native.kernels.build import sleep_idle_omp_threads
 from glm_sidecar.server import SidecarServer
+
+# Before any engine imports MindSpore (--engine auto tries MindFormers first), which loads libgomp: it reads
+# OMP_WAIT_POLICY only then, and the CPU kernels' idle threads should sleep (kernels/build.py).
+sleep_idle_omp_threads()
 
 
 def parse_args(argv):

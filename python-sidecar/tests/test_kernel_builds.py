@@ -4,9 +4,11 @@ called straight through ctypes against NumPy: no MindSpore needed."""
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -131,3 +133,35 @@ def test_openmp_threads_sleep_when_idle_unless_the_user_said_otherwise(monkeypat
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
     build_kernel(str(tmp_path), [FLAG_SETS[-1]])
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+# Records OMP_WAIT_POLICY at the moment `mindspore` is first imported (when libgomp loads and reads it), then runs
+# the given entry: the sidecar's __main__ module, or the native engine's start_mindspore.
+_IMPORT_PROBE = """
+import builtins, json, os, sys
+os.environ.pop("OMP_WAIT_POLICY", None)
+seen = []
+real = builtins.__import__
+def probe(name, *args, **kwargs):
+    if name.split(".")[0] == "mindspore" and not seen:
+        seen.append(os.environ.get("OMP_WAIT_POLICY"))
+    return real(name, *args, **kwargs)
+builtins.__import__ = probe
+if sys.argv[1] == "main":
+    import glm_sidecar.__main__  # noqa: F401
+    import mindspore  # noqa: F401  (what an engine does next)
+else:
+    from glm_sidecar.engine.native.runtime import start_mindspore
+    start_mindspore("CPU", 0, None, "probe")
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.parametrize("entry", ["main", "start_mindspore"])
+def test_openmp_wait_policy_is_set_before_mindspore_loads_libgomp(entry):
+    pytest.importorskip("mindspore", reason="the order only matters where MindSpore loads libgomp")
+    sidecar = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", _IMPORT_PROBE, entry], cwd=sidecar, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == ["PASSIVE"]

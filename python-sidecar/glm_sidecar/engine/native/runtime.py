@@ -24,6 +24,9 @@ def cache_key(overrides: Dict[str, Any], seq_length: int) -> str:
 
 
 def start_mindspore(device_target: str, device_id: int, cache_dir: Optional[str], key: str) -> Any:
+    from .kernels.build import sleep_idle_omp_threads
+
+    sleep_idle_omp_threads()  # before MindSpore loads libgomp, which reads it then (build.py says why)
     try:
         import mindspore
     except ImportError as exc:
